@@ -1,0 +1,1 @@
+"""The ``hwr`` command line: thin wrappers over the library."""

@@ -1,0 +1,1 @@
+"""Datasets: HDF5 storage and importers."""

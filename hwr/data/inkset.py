@@ -1,0 +1,152 @@
+"""Ink datasets in HDF5.
+
+One file per split.  Layout (format ``hwr-inkset``, version 1)::
+
+    /points          (P, 3) float32   x, y, t (t = NaN where the source has no time)
+    /stroke_offsets  (S + 1,) int64   points of stroke i: points[so[i]:so[i+1]]
+    /sample_offsets  (M + 1,) int64   strokes of sample j: strokes so2[j]:so2[j+1]
+    /text            (M,) UTF-8 str   transcription ("" if unknown)
+    /writer          (M,) UTF-8 str
+    /source          (M,) UTF-8 str   dataset name
+    /id              (M,) UTF-8 str   sample id (file name or line id)
+    attrs: format, version, split, created_by
+
+Ragged data are concatenated arrays with int64 offsets: they read about twice as
+fast as variable-length datasets and compress (chunked gzip-4 with shuffle).
+The reader opens the file lazily, once per process, so it works in DataLoader
+workers (h5py objects cannot be pickled).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import h5py
+import numpy as np
+
+from hwr.errors import InputError
+from hwr.types import Ink, Stroke
+
+FORMAT = "hwr-inkset"
+VERSION = 1
+_STR = h5py.string_dtype(encoding="utf-8")
+
+
+def write_inkset(path: str | os.PathLike, inks: Iterable[tuple[str, Ink]], split: str = "") -> int:
+    """Write ``(sample_id, ink)`` pairs to ``path`` atomically.  Returns the number of samples."""
+    pts: list[np.ndarray] = []
+    stroke_off = [0]
+    sample_off = [0]
+    text, writer, source, ids = [], [], [], []
+    npts = 0
+    for sid, ink in inks:
+        for s in ink.strokes:
+            t = s.t if s.t is not None else np.full(len(s), np.nan)
+            pts.append(np.stack([s.x, s.y, t], axis=1).astype(np.float32))
+            npts += len(s)
+            stroke_off.append(npts)
+        sample_off.append(len(stroke_off) - 1)
+        text.append(ink.text or "")
+        writer.append(ink.writer or "")
+        source.append(ink.source or "")
+        ids.append(sid)
+    points = np.concatenate(pts) if pts else np.zeros((0, 3), np.float32)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with h5py.File(tmp, "w") as f:
+            chunk = (min(max(len(points), 1), 8192), 3)
+            f.create_dataset("points", data=points, chunks=chunk, compression="gzip", compression_opts=4, shuffle=True)
+            f.create_dataset("stroke_offsets", data=np.asarray(stroke_off, np.int64), compression="gzip", shuffle=True)
+            f.create_dataset("sample_offsets", data=np.asarray(sample_off, np.int64), compression="gzip", shuffle=True)
+            for name, vals in (("text", text), ("writer", writer), ("source", source), ("id", ids)):
+                f.create_dataset(name, data=np.asarray(vals, dtype=object), dtype=_STR)
+            f.attrs["format"] = FORMAT
+            f.attrs["version"] = VERSION
+            f.attrs["split"] = split
+            f.attrs["created_by"] = "hwr import"
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return len(ids)
+
+
+@dataclass
+class InkSample:
+    id: str
+    ink: Ink
+
+
+class InkSet:
+    """Read-only access to an ink dataset; safe to use from DataLoader workers."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        self._file: h5py.File | None = None
+        self._pid = None
+        f = self._open()
+        try:
+            self.texts = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in f["text"][()]]
+            self.writers = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in f["writer"][()]]
+            self.ids = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in f["id"][()]]
+            self.sources = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in f["source"][()]]
+            self.stroke_offsets = f["stroke_offsets"][()]
+            self.sample_offsets = f["sample_offsets"][()]
+            self.split = str(f.attrs.get("split", ""))
+            n = len(self.texts)
+            if len(self.sample_offsets) != n + 1 or self.sample_offsets[-1] != len(self.stroke_offsets) - 1:
+                raise InputError(f"{self.path}: inconsistent offsets (corrupt dataset)")
+            if self.stroke_offsets[-1] != f["points"].shape[0]:
+                raise InputError(f"{self.path}: stroke offsets do not match the points (corrupt dataset)")
+            self.num_points = (self.stroke_offsets[self.sample_offsets[1:]] - self.stroke_offsets[self.sample_offsets[:-1]])
+        except KeyError as e:
+            raise InputError(f"{self.path}: not an hwr ink dataset (missing {e})") from e
+        self._points_cache: np.ndarray | None = None
+
+    def _open(self) -> h5py.File:
+        pid = os.getpid()
+        if self._file is None or self._pid != pid:
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as e:
+                raise InputError(f"{self.path}: cannot open as HDF5 ({e})") from e
+            self._pid = pid
+            fmt = self._file.attrs.get("format")
+            if fmt != FORMAT:
+                raise InputError(f"{self.path}: not an hwr ink dataset (format {fmt!r})")
+            if int(self._file.attrs.get("version", 0)) > VERSION:
+                raise InputError(f"{self.path}: dataset version is newer than this hwr reads")
+        return self._file
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_file"] = None
+        state["_pid"] = None
+        state["_points_cache"] = None
+        return state
+
+    def load_all(self) -> None:
+        """Read all points into memory (small datasets: a few tens of MB)."""
+        self._points_cache = self._open()["points"][()]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, j: int) -> Ink:
+        s0, s1 = self.sample_offsets[j], self.sample_offsets[j + 1]
+        p0, p1 = self.stroke_offsets[s0], self.stroke_offsets[s1]
+        if self._points_cache is not None:
+            pts = self._points_cache[p0:p1]
+        else:
+            pts = self._open()["points"][p0:p1]
+        strokes = []
+        for k in range(s0, s1):
+            a, b = self.stroke_offsets[k] - p0, self.stroke_offsets[k + 1] - p0
+            t = pts[a:b, 2]
+            strokes.append(Stroke(pts[a:b, 0], pts[a:b, 1], None if np.isnan(t).any() else t))
+        return Ink(strokes=strokes, text=self.texts[j], writer=self.writers[j], source=self.sources[j],
+                   meta={"id": self.ids[j]})

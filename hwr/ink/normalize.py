@@ -1,0 +1,134 @@
+"""Normalisation of online handwriting, as the literature does it.
+
+Steps (Jaeger et al. 2001; Graves et al. 2009; Carbune et al. 2020):
+
+1. drop repeated points; join all strokes of the line;
+2. **resample** every stroke at equal arc-length spacing, so that the sampling
+   rate and the writing speed of the device no longer matter;
+3. **deskew**: rotate so that the regression line through the points is horizontal;
+4. **size**: scale so that the core (x-height) region has height 1, estimated
+   from the inter-quartile range of the y values of the resampled points;
+5. **slant**: shear so that near-vertical pen-down segments become vertical;
+6. resample again at the final spacing (a fraction of the core height).
+
+Everything works in the screen convention (y grows downwards).  The result does
+not depend on translation, uniform scale, sampling rate or writing speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwr.types import Ink
+
+#: final spacing between points, in core heights
+DEFAULT_SPACING = 0.3
+
+
+@dataclass
+class NormalizedInk:
+    """Resampled, normalised points of one line.
+
+    ``xy`` is ``(N, 2)``; ``stroke`` gives each point's stroke number (points of
+    a stroke are consecutive and in writing order).  ``transform`` maps the
+    original coordinates to the normalised ones: ``xy = (A @ (p - origin).T).T``.
+    """
+
+    xy: np.ndarray
+    stroke: np.ndarray
+    matrix: np.ndarray
+    origin: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.xy)
+
+
+def _dedupe(p: np.ndarray) -> np.ndarray:
+    if len(p) < 2:
+        return p
+    keep = np.ones(len(p), dtype=bool)
+    keep[1:] = np.any(np.diff(p, axis=0) != 0, axis=1)
+    return p[keep]
+
+
+def resample_stroke(p: np.ndarray, spacing: float) -> np.ndarray:
+    """Points at equal arc-length ``spacing`` along the polyline ``p`` (N, 2), ends kept."""
+    if len(p) < 2:
+        return p.copy()
+    seg = np.sqrt((np.diff(p, axis=0) ** 2).sum(axis=1))
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    total = s[-1]
+    if total <= spacing:
+        return p[[0, -1]] if total > 0 else p[:1].copy()
+    n = int(np.ceil(total / spacing))
+    t = np.linspace(0.0, total, n + 1)
+    return np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], axis=1)
+
+
+def _resample_all(strokes: list[np.ndarray], spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    pts, ids = [], []
+    for i, s in enumerate(strokes):
+        r = resample_stroke(s, spacing)
+        pts.append(r)
+        ids.append(np.full(len(r), i, dtype=np.int32))
+    return np.concatenate(pts), np.concatenate(ids)
+
+
+def estimate_slant(xy: np.ndarray, stroke: np.ndarray) -> float:
+    """Slant as dx/dy of near-vertical pen-down segments (positive: leaning right)."""
+    d = np.diff(xy, axis=0)
+    same = stroke[1:] == stroke[:-1]
+    d = d[same]
+    vertical = np.abs(d[:, 1]) > 2.0 * np.abs(d[:, 0])  # within ~27 degrees of vertical
+    d = d[vertical]
+    if len(d) < 5:
+        return 0.0
+    # y grows downwards: a right-leaning downstroke has dx < 0 when dy > 0
+    ratio = -d[:, 0] / d[:, 1]
+    w = np.abs(d[:, 1])
+    return float(np.clip(np.sum(ratio * w) / np.sum(w), -1.0, 1.0))
+
+
+def normalize_ink(ink: Ink, spacing: float = DEFAULT_SPACING) -> NormalizedInk:
+    """Normalise ``ink`` (one line) as described in the module docstring."""
+    strokes = [_dedupe(np.stack([s.x, s.y], axis=1)) for s in ink.strokes if len(s)]
+    if not strokes:
+        raise ValueError("ink has no points")
+    allp = np.concatenate(strokes)
+    origin = allp.mean(axis=0)
+    strokes = [s - origin for s in strokes]
+    allp = allp - origin
+
+    # provisional scale from the bounding box (robust to any device unit)
+    extent = max(float(np.ptp(allp[:, 1])), float(np.ptp(allp[:, 0])) / 8.0, 1e-9)
+    xy, ids = _resample_all(strokes, extent / 40.0)
+
+    # deskew: the slope of the least-squares line through the resampled points
+    if np.ptp(xy[:, 0]) > 0:
+        slope = np.polyfit(xy[:, 0], xy[:, 1], 1)[0]
+        angle = float(np.clip(np.arctan(slope), -0.35, 0.35))
+    else:
+        angle = 0.0
+    c, s_ = np.cos(-angle), np.sin(-angle)
+    rot = np.array([[c, -s_], [s_, c]])
+    xy = xy @ rot.T
+
+    # size: core height from the inter-quartile range of y
+    q25, q50, q75 = np.percentile(xy[:, 1], [25, 50, 75])
+    core = q75 - q25
+    if core <= 1e-9 * extent or core <= 0:
+        core = max(float(np.ptp(xy[:, 1])), float(np.ptp(xy[:, 0])) / 8.0, 1e-9)
+    scale = 1.0 / core
+    xy = (xy - np.array([0.0, q50])) * scale
+
+    slant = estimate_slant(xy, ids)
+    shear = np.array([[1.0, slant], [0.0, 1.0]])  # x' = x + slant * y (y down)
+
+    matrix = shear @ (scale * rot)
+    shift = np.array([0.0, q50 * scale])  # applied after rotation+scale
+    # final points: transform original strokes, then resample at the final spacing
+    final = [(st @ matrix.T) - shift @ shear.T for st in strokes]
+    xy, ids = _resample_all(final, spacing)
+    return NormalizedInk(xy=xy, stroke=ids, matrix=matrix, origin=origin + np.linalg.solve(matrix, shift @ shear.T))

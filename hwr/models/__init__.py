@@ -1,0 +1,1 @@
+"""Recognition networks, their registry and model files."""

@@ -1,0 +1,146 @@
+"""Model files: safetensors weights + JSON metadata.  Never pickle.
+
+A model is a folder-less pair ``NAME.safetensors`` + ``NAME.json`` (the JSON
+also travels inside the safetensors header as ``__metadata__["hwr"]``, so a
+single ``.safetensors`` file is a complete model).  Loading parses JSON and
+raw tensors only: a model file cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hwr.alphabet import Alphabet
+from hwr.errors import ModelError
+
+FORMAT = "hwr-model"
+FORMAT_VERSION = 1
+MAX_MODEL_BYTES = 2 * 1024**3
+
+
+@dataclass
+class ModelInfo:
+    """Everything about a model except its weights."""
+
+    arch: str
+    kind: str  # "ink" or "image"
+    config: dict[str, Any]
+    alphabet: list[str]
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "name": self.name, "arch": self.arch,
+                "kind": self.kind, "config": self.config, "alphabet": self.alphabet,
+                "preprocessing": self.preprocessing, "training": self.training}
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> "ModelInfo":
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            raise ModelError(f"{where}: not an hwr model (metadata format {obj.get('format') if isinstance(obj, dict) else None!r})")
+        if int(obj.get("format_version", 0)) > FORMAT_VERSION:
+            raise ModelError(f"{where}: model format {obj.get('format_version')} is newer than this hwr reads ({FORMAT_VERSION})")
+        try:
+            info = cls(arch=str(obj["arch"]), kind=str(obj["kind"]), config=dict(obj["config"]),
+                       alphabet=list(obj["alphabet"]), preprocessing=dict(obj.get("preprocessing", {})),
+                       training=dict(obj.get("training", {})), name=str(obj.get("name", "")))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"{where}: incomplete model metadata ({e})") from e
+        try:
+            Alphabet(info.alphabet)
+        except ValueError as e:
+            raise ModelError(f"{where}: bad alphabet ({e})") from e
+        if info.config.get("num_classes") != len(info.alphabet) + 1:
+            raise ModelError(f"{where}: alphabet has {len(info.alphabet)} characters but the network has "
+                             f"{info.config.get('num_classes')} classes (expected alphabet + blank)")
+        return info
+
+
+def save_model(net, info: ModelInfo, path: str | os.PathLike) -> Path:
+    """Write ``net``'s weights and ``info`` to ``path`` (``.safetensors``) and a ``.json`` beside it, atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        path = path.with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = json.dumps(info.to_json(), ensure_ascii=False)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        save_file(state, str(tmp), metadata={"hwr": meta})
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    side = path.with_suffix(".json")
+    tmpj = side.with_name(f".{side.name}.tmp{os.getpid()}")
+    tmpj.write_text(json.dumps(info.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmpj, side)
+    return path
+
+
+def read_info(path: str | os.PathLike) -> ModelInfo:
+    """Metadata of a model file, without loading weights."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # safetensors raises its own error types for corrupt headers
+        raise ModelError(f"{path}: not a readable safetensors model ({e})") from e
+    if "hwr" not in meta:
+        raise ModelError(f"{path}: safetensors file without hwr metadata")
+    try:
+        obj = json.loads(meta["hwr"])
+    except json.JSONDecodeError as e:
+        raise ModelError(f"{path}: corrupt hwr metadata ({e})") from e
+    return ModelInfo.from_json(obj, str(path))
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file")
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: model file too large ({size} bytes)")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+        raise ModelError(f"{path}: looks like a pickle/torch.save file; hwr only loads safetensors models")
+
+
+def load_model(path: str | os.PathLike, device: str = "cpu"):
+    """Load a model: returns ``(net, info)`` with ``net`` in eval mode on ``device``."""
+    import torch
+    from safetensors.torch import load_file
+
+    from hwr.models.registry import build
+
+    path = Path(path)
+    info = read_info(path)
+    net = build(info.arch, info.config)
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as e:
+        raise ModelError(f"{path}: cannot read weights ({e})") from e
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ModelError(f"{path}: weights do not fit {info.arch} (missing {missing[:3]}, unexpected {extra[:3]})")
+    for k, v in state.items():
+        if v.shape != expected[k].shape:
+            raise ModelError(f"{path}: weight {k} has shape {tuple(v.shape)}, {info.arch} needs {tuple(expected[k].shape)}")
+        if not torch.isfinite(v).all():
+            raise ModelError(f"{path}: weight {k} holds NaN or infinite values")
+    net.load_state_dict(state)
+    net.eval()
+    return net.to(device), info

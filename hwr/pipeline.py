@@ -1,0 +1,142 @@
+"""The recogniser: input -> normalise -> model -> decode -> results.
+
+>>> from hwr.pipeline import Recognizer
+>>> rec = Recognizer()                      # the embedded default ink model, CPU
+>>> rec.recognize_file("note.inkml").text   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from hwr.alphabet import Alphabet
+from hwr.errors import InputError, ModelError
+from hwr.ink.io import detect_kind, load_ink
+from hwr.types import Ink, LineResult
+
+MODELS_DIR = Path(__file__).parent / "models_data"
+DEFAULT_INK_MODEL = "ink_default"
+
+
+def default_model_path(kind: str = "ink") -> Path:
+    """Path of the embedded default model of ``kind``."""
+    if kind != "ink":
+        raise ModelError(f"no embedded default model for {kind!r} input yet")
+    p = MODELS_DIR / f"{DEFAULT_INK_MODEL}.safetensors"
+    if not p.exists():
+        raise ModelError(f"the embedded ink model is missing ({p}); reinstall hwr")
+    return p
+
+
+def resolve_model(model: str | os.PathLike | None, kind: str = "ink") -> Path:
+    """A model given by path, by the name of an embedded model, or ``None`` for the default."""
+    if model is None:
+        return default_model_path(kind)
+    p = Path(model)
+    if p.exists():
+        return p
+    emb = MODELS_DIR / f"{model}.safetensors"
+    if emb.exists():
+        return emb
+    raise ModelError(f"model {model!r} not found (neither a file nor an embedded model)")
+
+
+@dataclass
+class Result:
+    """Recognition of one input (an ink file or object)."""
+
+    input: str
+    lines: list[LineResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> dict:
+        d: dict = {"input": self.input, "text": self.text, "lines": [ln.to_dict() for ln in self.lines]}
+        if self.error is not None:
+            d["error"] = self.error
+        return d
+
+
+class Recognizer:
+    """Recognises ink with one model.  Thread-safe; load once, call many times."""
+
+    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", decoder: str = "greedy"):
+        from hwr.device import resolve_device
+        from hwr.models.checkpoint import load_model
+
+        self.device = resolve_device(device)
+        self.model_path = resolve_model(model, "ink")
+        self.net, self.info = load_model(self.model_path, device=self.device)
+        if self.info.kind != "ink":
+            raise ModelError(f"{self.model_path}: is a {self.info.kind} model, not an ink model")
+        if decoder != "greedy":
+            raise ValueError(f"unknown decoder {decoder!r} (available: greedy)")
+        self.alphabet = Alphabet(self.info.alphabet)
+        self.spacing = float(self.info.preprocessing.get("spacing", 0.3))
+        self._lock = threading.Lock()
+
+    def features(self, ink: Ink) -> np.ndarray:
+        from hwr.ink.features import point_features
+        from hwr.ink.normalize import normalize_ink
+
+        return point_features(normalize_ink(ink, self.spacing), self.spacing)
+
+    def log_probs(self, inks: Sequence[Ink]) -> list[np.ndarray]:
+        """``(T, C)`` CTC log-probabilities per ink, computed as one padded batch."""
+        import torch
+
+        feats = [self.features(ink) for ink in inks]
+        if not feats:
+            return []
+        lengths = torch.tensor([len(f) for f in feats])
+        x = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1])
+        for i, f in enumerate(feats):
+            x[i, : len(f)] = torch.from_numpy(f)
+        with self._lock, torch.inference_mode():
+            lp, out_len = self.net(x.to(self.device), lengths)
+        lp = lp.float().cpu().numpy()
+        return [lp[: int(out_len[i]), i] for i in range(len(feats))]
+
+    def recognize_ink(self, ink: Ink) -> LineResult:
+        """Recognise one line of ink."""
+        return self.recognize_inks([ink])[0]
+
+    def recognize_inks(self, inks: Sequence[Ink], batch_size: int = 32) -> list[LineResult]:
+        from hwr.decoding.greedy import greedy_decode
+        from hwr.ink.io import validate_ink
+
+        for ink in inks:
+            validate_ink(ink)
+        out: list[LineResult] = []
+        order = sorted(range(len(inks)), key=lambda i: inks[i].num_points)
+        results: dict[int, LineResult] = {}
+        for k in range(0, len(order), batch_size):
+            idx = order[k:k + batch_size]
+            for i, lp in zip(idx, self.log_probs([inks[i] for i in idx])):
+                results[i] = greedy_decode(lp, self.alphabet)
+        out = [results[i] for i in range(len(inks))]
+        return out
+
+    def recognize_file(self, path: str | os.PathLike) -> Result:
+        """Recognise an ink file (InkML, IAM-OnDB XML, hwr JSON); errors are returned, not raised."""
+        name = str(path)
+        try:
+            kind = detect_kind(path)
+            if kind == "image":
+                raise InputError(f"{name}: image recognition is not available in this version of hwr; "
+                                 "give an ink file (InkML, IAM-OnDB XML or hwr JSON)")
+            ink = load_ink(path)
+            return Result(input=name, lines=[self.recognize_ink(ink)])
+        except (InputError, ModelError) as e:
+            return Result(input=name, error=str(e))
+        except MemoryError:
+            return Result(input=name, error=f"{name}: out of memory")

@@ -1,0 +1,83 @@
+"""Training an ink recogniser from HDF5 ink datasets."""
+
+from __future__ import annotations
+
+import logging
+import string
+from pathlib import Path
+from typing import Callable, Sequence
+
+from hwr.alphabet import Alphabet
+from hwr.data.inkset import InkSet
+from hwr.ink.features import FEATURE_NAMES, NUM_FEATURES
+from hwr.ink.normalize import DEFAULT_SPACING
+from hwr.models.checkpoint import ModelInfo, load_model, save_model
+from hwr.models.registry import build
+from hwr.training.inkdata import BucketSampler, InkLines, collate
+from hwr.training.trainer import Progress, TrainConfig, Trainer
+
+log = logging.getLogger(__name__)
+
+#: characters every ink model can emit, whether or not the training data has them
+BASE_CHARS = string.ascii_letters + string.digits + " .,;:!?'\"-()#&/+*[]"
+
+
+def _sampler(ds: InkLines, batch_size: int, shuffle: bool, seed: int) -> BucketSampler:
+    return BucketSampler(ds.lengths, batch_size, shuffle, seed)
+
+
+def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | Path, cfg: TrainConfig,
+              net_config: dict | None = None, base: str | Path | None = None, name: str = "",
+              run_dir: str | Path | None = None, restart: bool = False,
+              callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
+    """Train (or fine-tune from ``base``) an ink model; write the best one to ``out``.
+
+    Returns the path of the written model.
+    """
+    train_sets = [InkSet(p) for p in data]
+    val_sets = [InkSet(p) for p in val]
+    for s in train_sets + val_sets:
+        s.load_all()
+    texts = [t for s in train_sets for t in s.texts]
+    if base:
+        net, base_info = load_model(base)
+        alphabet = Alphabet(base_info.alphabet)
+        new = Alphabet.from_texts(texts)
+        if any(c not in alphabet for c in new.chars):
+            raise ValueError("the new data has characters the base model lacks: "
+                             + "".join(c for c in new.chars if c not in alphabet))
+        spacing = float(base_info.preprocessing.get("spacing", DEFAULT_SPACING))
+        arch, config = base_info.arch, base_info.config
+    else:
+        alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
+        spacing = DEFAULT_SPACING
+        arch = "ink-blstm"
+        config = {"num_features": NUM_FEATURES, **(net_config or {}), "num_classes": len(alphabet)}
+        net = build(arch, config)
+    info = ModelInfo(
+        arch=arch, kind="ink", config=net.cfg.to_dict(), alphabet=alphabet.to_list(),
+        preprocessing={"spacing": spacing, "features": list(FEATURE_NAMES), "normalisation": "hwr-ink-v1"},
+        training={"data": [_describe(s) for s in train_sets], "validation": [_describe(s) for s in val_sets],
+                  "base": str(base) if base else None},
+        name=name or Path(out).stem,
+    )
+    train_ds = InkLines(train_sets, alphabet, spacing, augment=True, seed=cfg.seed)
+    val_ds = InkLines(val_sets, alphabet, spacing, augment=False)
+    run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
+    trainer = Trainer(net, info, train_ds, val_ds, cfg, run_dir, collate, _sampler)
+    trainer.callbacks.extend(callbacks)
+    if not restart and trainer.resume():
+        log.info("resuming from %s", run_dir)
+    state = trainer.fit()
+    best = run_dir / "best.safetensors"
+    if not best.exists():
+        raise RuntimeError("training stopped before the first epoch finished; nothing to write")
+    final, final_info = load_model(best)
+    final_info.training["stopped_at_epoch"] = state.epoch
+    return save_model(final, final_info, out)
+
+
+def _describe(s: InkSet) -> dict:
+    srcs = sorted(set(s.sources))
+    return {"file": Path(s.path).name, "split": s.split, "lines": len(s), "sources": srcs,
+            "writers": len(set(s.writers))}

@@ -1,0 +1,274 @@
+"""The trainer: fit with validation CER, checkpoints, resume, early stopping.
+
+A run folder holds::
+
+    last.safetensors   weights of the last finished epoch (an hwr model file)
+    optim.safetensors  optimiser state of that epoch (tensors only, no pickle)
+    state.json         epoch, step, best CER, history, learning rate, patience
+    best.safetensors   the model with the best validation CER so far (+ .json)
+
+Every file is written to a temporary name and renamed, so a run killed at any
+moment resumes from the last complete epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from hwr.alphabet import Alphabet
+from hwr.decoding.greedy import greedy_decode
+from hwr.models.checkpoint import ModelInfo, load_model, save_model
+from hwr.training.metrics import ErrorRates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 24
+    lr: float = 1.5e-3
+    weight_decay: float = 1e-5
+    warmup_steps: int = 400
+    clip: float = 5.0
+    patience: int = 12  # epochs without improvement before stopping
+    lr_patience: int = 4  # epochs without improvement before halving the learning rate
+    min_lr: float = 2e-5
+    seed: int = 1
+    device: str = "cpu"
+    amp: bool = True  # mixed precision (CUDA only)
+    max_minutes: float | None = None
+    workers: int = 0
+    val_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
+            raise ValueError("batch_size, epochs and lr must be positive")
+
+
+@dataclass
+class Progress:
+    epoch: int
+    step: int
+    loss: float
+    val_cer: float | None = None
+    val_wer: float | None = None
+    lr: float = 0.0
+    seconds: float = 0.0
+    lines_per_s: float = 0.0
+    improved: bool = False
+
+
+@dataclass
+class _State:
+    epoch: int = 0
+    step: int = 0
+    best_cer: float = math.inf
+    bad_epochs: int = 0
+    lr_bad_epochs: int = 0
+    lr_scale: float = 1.0
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+    config_fingerprint: str = ""
+
+
+def _atomic_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _save_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    tensors: dict[str, torch.Tensor] = {}
+    for i, st in opt.state_dict()["state"].items():
+        for k, v in st.items():
+            t = v if torch.is_tensor(v) else torch.tensor(float(v))
+            tensors[f"{i}.{k}"] = t.detach().cpu().contiguous()
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    save_file(tensors, str(tmp))
+    os.replace(tmp, path)
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    sd = opt.state_dict()
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        i, k = key.split(".", 1)
+        state.setdefault(int(i), {})[k] = v
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+def evaluate_net(net, loader, alphabet: Alphabet, device: str, keep: list | None = None) -> ErrorRates:
+    """Greedy-decode every batch of ``loader`` and return CER/WER."""
+    er = ErrorRates()
+    net.eval()
+    with torch.inference_mode():
+        for x, lengths, _t, _tl, texts in loader:
+            lp, out_len = net(x.to(device), lengths)
+            lp = lp.float().cpu().numpy()
+            for b, ref in enumerate(texts):
+                hyp = greedy_decode(lp[: int(out_len[b]), b], alphabet).text
+                er.add(ref, hyp)
+                if keep is not None:
+                    keep.append((ref, hyp))
+    return er
+
+
+class Trainer:
+    """Trains ``net`` on ``train`` (a Dataset of (features, labels, text)), validating on ``val``."""
+
+    def __init__(self, net, info: ModelInfo, train, val, cfg: TrainConfig, run_dir: str | os.PathLike,
+                 collate_fn: Callable, sampler_factory: Callable):
+        self.net = net
+        self.info = info
+        self.alphabet = Alphabet(info.alphabet)
+        self.train_set = train
+        self.val_set = val
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.collate_fn = collate_fn
+        self.sampler_factory = sampler_factory
+        self.device = cfg.device
+        self.net.to(self.device)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.state = _State(config_fingerprint=json.dumps(info.config, sort_keys=True))
+        self.callbacks: list[Callable[[Progress], None]] = []
+        self.stop_requested = False
+
+    # ------------------------------------------------------------------ checkpoints
+    def resume(self) -> bool:
+        """Load the last checkpoint of the run folder if there is one.  Returns whether it did."""
+        st, last, opt = self.run_dir / "state.json", self.run_dir / "last.safetensors", self.run_dir / "optim.safetensors"
+        if not (st.exists() and last.exists() and opt.exists()):
+            return False
+        saved = json.loads(st.read_text())
+        if saved.get("config_fingerprint") != self.state.config_fingerprint:
+            raise ValueError(f"{self.run_dir}: holds a run of a different network configuration; "
+                             "choose another run folder or start afresh")
+        net, _ = load_model(last, device=self.device)
+        self.net.load_state_dict(net.state_dict())
+        _load_optimizer(self.opt, opt)
+        self.state = _State(**saved)
+        log.info("resumed %s at epoch %d (best CER %.4f)", self.run_dir, self.state.epoch, self.state.best_cer)
+        return True
+
+    def _checkpoint(self, improved: bool) -> None:
+        info = self._info_with_figures()
+        if improved:
+            save_model(self.net, info, self.run_dir / "best.safetensors")
+        save_model(self.net, info, self.run_dir / "last.safetensors")
+        _save_optimizer(self.opt, self.run_dir / "optim.safetensors")
+        _atomic_json(self.run_dir / "state.json", asdict(self.state))  # last: marks the epoch complete
+
+    def _info_with_figures(self) -> ModelInfo:
+        tr = dict(self.info.training)
+        tr.update({"epochs": self.state.epoch, "steps": self.state.step, "best_val_cer": self.state.best_cer,
+                   "train_seconds": round(self.state.seconds, 1), "history": self.state.history[-200:],
+                   "train_config": {k: v for k, v in asdict(self.cfg).items() if k not in ("device", "workers")}})
+        return ModelInfo(arch=self.info.arch, kind=self.info.kind, config=self.info.config,
+                         alphabet=self.info.alphabet, preprocessing=self.info.preprocessing,
+                         training=tr, name=self.info.name)
+
+    # ------------------------------------------------------------------ training
+    def _lr(self) -> float:
+        warm = min(1.0, (self.state.step + 1) / max(self.cfg.warmup_steps, 1))
+        return self.cfg.lr * warm * self.state.lr_scale
+
+    def fit(self) -> _State:
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed + self.state.epoch)
+        random.seed(cfg.seed + self.state.epoch)
+        np.random.seed(cfg.seed + self.state.epoch)
+        sampler = self.sampler_factory(self.train_set, cfg.batch_size, True, cfg.seed)
+        loader = DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.collate_fn,
+                            num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
+        val_sampler = self.sampler_factory(self.val_set, 64, False, 0)
+        val_loader = DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
+                                num_workers=cfg.workers)
+        use_amp = cfg.amp and self.device.startswith("cuda")
+        deadline = time.monotonic() + cfg.max_minutes * 60 if cfg.max_minutes else None
+        from tqdm import tqdm
+
+        while self.state.epoch < cfg.epochs and not self.stop_requested:
+            epoch = self.state.epoch + 1
+            sampler.epoch = epoch
+            if hasattr(self.train_set, "epoch"):
+                self.train_set.epoch = epoch
+            self.net.train()
+            t0 = time.monotonic()
+            total, n_lines, n_batches = 0.0, 0, 0
+            bar = tqdm(loader, desc=f"epoch {epoch}", file=sys.stderr, leave=False, dynamic_ncols=True,
+                       disable=not sys.stderr.isatty())
+            for x, lengths, targets, tlen, _texts in bar:
+                for g in self.opt.param_groups:
+                    g["lr"] = self._lr()
+                x = x.to(self.device)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    lp, out_len = self.net(x, lengths)
+                loss = F.ctc_loss(lp.float(), targets, out_len, tlen, blank=0, reduction="sum",
+                                  zero_infinity=True) / x.shape[0]
+                self.opt.zero_grad(set_to_none=True)
+                if torch.isfinite(loss):
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.clip)
+                    self.opt.step()
+                self.state.step += 1
+                total += float(loss.detach()) * x.shape[0]
+                n_lines += x.shape[0]
+                n_batches += 1
+                bar.set_postfix(loss=f"{total / max(n_lines, 1):.2f}", lr=f"{self._lr():.2e}")
+                if self.stop_requested or (deadline and time.monotonic() > deadline):
+                    break
+            secs = time.monotonic() - t0
+            self.state.seconds += secs
+            partial = n_batches < len(sampler)
+            if partial:
+                log.info("stopping inside epoch %d (time budget or stop request); last complete epoch kept", epoch)
+                break
+            self.state.epoch = epoch
+            er = evaluate_net(self.net, val_loader, self.alphabet, self.device)
+            improved = er.cer < self.state.best_cer
+            if improved:
+                self.state.best_cer = er.cer
+                self.state.bad_epochs = 0
+                self.state.lr_bad_epochs = 0
+            else:
+                self.state.bad_epochs += 1
+                self.state.lr_bad_epochs += 1
+                if self.state.lr_bad_epochs >= cfg.lr_patience and self._lr() > cfg.min_lr:
+                    self.state.lr_scale *= 0.5
+                    self.state.lr_bad_epochs = 0
+            prog = Progress(epoch=epoch, step=self.state.step, loss=total / max(n_lines, 1), val_cer=er.cer,
+                            val_wer=er.wer, lr=self._lr(), seconds=self.state.seconds,
+                            lines_per_s=n_lines / max(secs, 1e-9), improved=improved)
+            self.state.history.append({k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(prog).items()})
+            self._checkpoint(improved)
+            for cb in self.callbacks:
+                cb(prog)
+            if self.state.bad_epochs >= cfg.patience:
+                log.info("early stop: no improvement for %d epochs", cfg.patience)
+                break
+            if deadline and time.monotonic() > deadline:
+                break
+        return self.state
