@@ -162,6 +162,109 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
     click.echo(f"wrote {path}", err=True)
 
 
+# ---------------------------------------------------------------------------------- recognize
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model", help="Model file (.safetensors) or embedded model name (default: the embedded ink model).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--decoder", type=click.Choice(["greedy"]), default="greedy", show_default=True,
+              help="CTC decoder.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
+              help="text: the recognised text; jsonl: one JSON object per input, in input order.")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="torch threads (1 is fastest for single lines on most CPUs).")
+def recognize(inputs, model, device, decoder, fmt, threads) -> None:
+    """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
+    (the kind is detected from the content).  Errors are reported per input; the exit
+    status is 1 if any input failed."""
+    import json
+
+    _set_threads(threads)
+    from hwr.errors import HwrError
+    from hwr.pipeline import Recognizer, Result
+
+    try:
+        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder)
+    except HwrError as e:
+        raise click.ClickException(str(e)) from e
+    failed = 0
+    for path in inputs:
+        try:
+            res = rec.recognize_file(path)
+        except Exception as e:  # never let one input stop the others
+            res = Result(input=str(path), error=f"{path}: {type(e).__name__}: {e}")
+        if res.error:
+            failed += 1
+            click.echo(f"hwr: error: {res.error}", err=True)
+        if fmt == "jsonl":
+            click.echo(json.dumps(res.to_dict(), ensure_ascii=False))
+        elif not res.error:
+            if len(inputs) > 1:
+                click.echo(f"# {path}")
+            click.echo(res.text)
+    if failed:
+        click.echo(f"hwr: {failed} of {len(inputs)} inputs failed", err=True)
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------- evaluate
+
+
+@cli.command()
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model", help="Model file or embedded model name (default: the embedded ink model).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--threads", type=int, help="torch threads.")
+@click.option("--limit", type=int, help="Only the first N lines of each dataset.")
+@click.option("--show-errors", default=0, show_default=True, help="Print the N lines with the most errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> None:
+    """Print CER and WER of a model on HDF5 datasets made by `hwr import`."""
+    import json
+    import time
+
+    _set_threads(threads)
+    from hwr.evaluation import evaluate_ink_model
+
+    t0 = time.perf_counter()
+    res = evaluate_ink_model(model, datasets, device=_resolve_device(device), limit=limit)
+    secs = time.perf_counter() - t0
+    er = res.rates
+    if as_json:
+        click.echo(json.dumps({"model": str(res.model), "datasets": list(datasets), "lines": er.lines,
+                               "chars": er.chars, "words": er.words, "cer": er.cer, "wer": er.wer,
+                               "seconds": round(secs, 2)}))
+    else:
+        click.echo(f"model    {res.model}")
+        click.echo(f"data     {', '.join(datasets)}")
+        click.echo(f"lines    {er.lines}")
+        click.echo(f"CER      {100 * er.cer:.2f} %  ({er.char_errors} / {er.chars} characters)")
+        click.echo(f"WER      {100 * er.wer:.2f} %  ({er.word_errors} / {er.words} words)")
+        click.echo(f"time     {secs:.1f} s ({er.lines / max(secs, 1e-9):.1f} lines/s)")
+    if show_errors:
+        from rapidfuzz.distance import Levenshtein
+
+        worst = sorted(res.pairs, key=lambda p: -Levenshtein.distance(p[0], p[1]))[:show_errors]
+        for ref, hyp in worst:
+            click.echo(f"  ref: {ref}\n  hyp: {hyp}")
+
+
+# ---------------------------------------------------------------------------------- gui
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def gui(ctx) -> None:
+    """Start the desktop app (same as `hwr-gui`; needs the `gui` extra: PySide6)."""
+    try:
+        from hwr_gui.app import main as gui_main
+    except ImportError as e:
+        raise click.ClickException(f"the desktop app is not installed ({e}); pip install 'hwr[gui]'") from e
+    sys.exit(gui_main(list(ctx.args)))
+
+
 def main() -> None:  # entry point
     cli()
 

@@ -58,8 +58,11 @@ def write_inkset(path: str | os.PathLike, inks: Iterable[tuple[str, Ink]], split
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with h5py.File(tmp, "w") as f:
-            chunk = (min(max(len(points), 1), 8192), 3)
-            f.create_dataset("points", data=points, chunks=chunk, compression="gzip", compression_opts=4, shuffle=True)
+            if len(points):
+                chunk = (min(len(points), 8192), 3)
+                f.create_dataset("points", data=points, chunks=chunk, compression="gzip", compression_opts=4, shuffle=True)
+            else:  # a chunk cannot be larger than the (empty) data
+                f.create_dataset("points", data=points)
             f.create_dataset("stroke_offsets", data=np.asarray(stroke_off, np.int64), compression="gzip", shuffle=True)
             f.create_dataset("sample_offsets", data=np.asarray(sample_off, np.int64), compression="gzip", shuffle=True)
             for name, vals in (("text", text), ("writer", writer), ("source", source), ("id", ids)):
@@ -73,6 +76,26 @@ def write_inkset(path: str | os.PathLike, inks: Iterable[tuple[str, Ink]], split
         if tmp.exists():
             tmp.unlink()
     return len(ids)
+
+
+def _check_schema(f: h5py.File, path: str) -> None:
+    """Raise InputError unless ``f`` has the datasets, shapes, types and offsets of the layout above."""
+    for key in ("points", "stroke_offsets", "sample_offsets", "text", "writer", "source", "id"):
+        if not isinstance(f.get(key), h5py.Dataset):
+            raise InputError(f"{path}: not an hwr ink dataset (missing {key!r})")
+    pts = f["points"]
+    if pts.ndim != 2 or pts.shape[1] != 3 or pts.dtype.kind != "f":
+        raise InputError(f"{path}: 'points' must be (P, 3) floats, not {pts.shape} {pts.dtype} (corrupt dataset)")
+    for key in ("stroke_offsets", "sample_offsets"):
+        ds = f[key]
+        if ds.ndim != 1 or ds.dtype.kind not in "iu" or ds.shape[0] < 1:
+            raise InputError(f"{path}: {key!r} must be a non-empty list of integers (corrupt dataset)")
+        off = ds[()]
+        if off[0] != 0 or np.any(np.diff(off) < 0):
+            raise InputError(f"{path}: {key!r} must start at 0 and never decrease (corrupt dataset)")
+    for key in ("text", "writer", "source", "id"):
+        if f[key].ndim != 1 or f[key].dtype.kind not in "OSU":
+            raise InputError(f"{path}: {key!r} must be a list of strings (corrupt dataset)")
 
 
 @dataclass
@@ -90,6 +113,7 @@ class InkSet:
         self._pid = None
         f = self._open()
         try:
+            _check_schema(f, self.path)
             self.texts = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in f["text"][()]]
             self.writers = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in f["writer"][()]]
             self.ids = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in f["id"][()]]
@@ -105,6 +129,8 @@ class InkSet:
             self.num_points = (self.stroke_offsets[self.sample_offsets[1:]] - self.stroke_offsets[self.sample_offsets[:-1]])
         except KeyError as e:
             raise InputError(f"{self.path}: not an hwr ink dataset (missing {e})") from e
+        except OSError as e:  # damaged inside: h5py cannot read a dataset
+            raise InputError(f"{self.path}: cannot read the dataset ({e})") from e
         self._points_cache: np.ndarray | None = None
 
     def _open(self) -> h5py.File:
@@ -118,7 +144,11 @@ class InkSet:
             fmt = self._file.attrs.get("format")
             if fmt != FORMAT:
                 raise InputError(f"{self.path}: not an hwr ink dataset (format {fmt!r})")
-            if int(self._file.attrs.get("version", 0)) > VERSION:
+            try:
+                version = int(self._file.attrs.get("version", 0))
+            except (TypeError, ValueError) as e:
+                raise InputError(f"{self.path}: not an hwr ink dataset (version {self._file.attrs.get('version')!r})") from e
+            if version > VERSION:
                 raise InputError(f"{self.path}: dataset version is newer than this hwr reads")
         return self._file
 
@@ -131,7 +161,13 @@ class InkSet:
 
     def load_all(self) -> None:
         """Read all points into memory (small datasets: a few tens of MB)."""
-        self._points_cache = self._open()["points"][()]
+        self._points_cache = self._read_points(slice(None))
+
+    def _read_points(self, rows: slice) -> np.ndarray:
+        try:
+            return self._open()["points"][rows]
+        except OSError as e:  # damaged data (a bad chunk, a file cut short after it was opened)
+            raise InputError(f"{self.path}: cannot read the points ({e}); the dataset is damaged") from e
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -142,7 +178,7 @@ class InkSet:
         if self._points_cache is not None:
             pts = self._points_cache[p0:p1]
         else:
-            pts = self._open()["points"][p0:p1]
+            pts = self._read_points(slice(p0, p1))
         strokes = []
         for k in range(s0, s1):
             a, b = self.stroke_offsets[k] - p0, self.stroke_offsets[k + 1] - p0

@@ -146,6 +146,9 @@ def read_iam_ondb(path: PathLike, text: str | None = None) -> Ink:
     root = _parse_xml(_read_bytes(path), str(path))
     if _local(root.tag) != "WhiteboardCaptureSession":
         raise InputError(f"{path}: not an IAM-OnDB file (root element <{_local(root.tag)}>)")
+    claimed = sum(1 for _ in root.iter("Point"))  # refuse a huge ink before converting its points
+    if claimed > MAX_POINTS:
+        raise InputError(f"{path}: too many points ({claimed:,} > {MAX_POINTS:,}); split the ink into lines")
     strokes = []
     for st in root.iter("Stroke"):
         pts = st.findall("Point")
@@ -156,7 +159,7 @@ def read_iam_ondb(path: PathLike, text: str | None = None) -> Ink:
         except (KeyError, ValueError) as e:
             raise InputError(f"{path}: bad <Point> ({e})") from e
         strokes.append(Stroke(x, y, t))
-    if strokes and all(s.t is not None for s in strokes if len(s)):
+    if any(len(s) for s in strokes) and all(s.t is not None for s in strokes if len(s)):
         t0 = min(float(s.t[0]) for s in strokes if len(s))
         for s in strokes:
             if s.t is not None:
@@ -217,6 +220,11 @@ def _parse_trace(text: str, nchan: int, name: str) -> np.ndarray:
     if not rows:
         return np.zeros((0, nchan))
     return np.asarray(rows, dtype=np.float64)
+
+
+def _count_trace_points(text: str) -> int:
+    """Points in the content of a ``<trace>`` (non-empty comma-separated chunks), without parsing them."""
+    return sum(1 for chunk in text.split(",") if chunk.strip())
 
 
 def _channels(fmt: Element | None) -> list[tuple[str, str]]:
@@ -283,6 +291,11 @@ def read_inkml(path: PathLike) -> Ink:
         if _local(child.tag) == "annotation" and child.attrib.get("type", "").lower() == "writer" and child.text:
             writer = child.text.strip()
 
+    # count the points before parsing any: parsing is slow, refusing a huge ink must not be
+    claimed = sum(_count_trace_points(el.text or "") for el in root.iter() if _local(el.tag) == "trace")
+    if claimed > MAX_POINTS:
+        raise InputError(f"{name}: too many points ({claimed:,} > {MAX_POINTS:,}); split the ink into lines")
+
     strokes: list[Stroke] = []
     total = 0
     for el in root.iter():
@@ -325,13 +338,28 @@ def _fmt(v: float) -> str:
     return repr(float(v))
 
 
+# characters XML 1.0 cannot hold, not even as character references
+_XML_UNREPRESENTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str, what: str, path: PathLike) -> str:
+    """``value`` escaped for XML element content; carriage returns kept (parsers turn a raw one into \\n)."""
+    from xml.sax.saxutils import escape
+
+    bad = _XML_UNREPRESENTABLE.search(value)
+    if bad:
+        raise InputError(f"{path}: cannot write the ink's {what} as InkML: it contains {bad.group()!r}, "
+                         "which XML cannot hold")
+    return escape(value, {"\r": "&#13;"})
+
+
 def write_inkml(ink: Ink, path: PathLike) -> None:
     """Write ``ink`` as W3C InkML.  Reading it back gives the same strokes, text and writer.
 
     Time (``T``, seconds) and pressure (``F``) channels are written when every
     stroke has them.
     """
-    from xml.sax.saxutils import escape, quoteattr
+    from xml.sax.saxutils import quoteattr
 
     has_t = bool(ink.strokes) and all(s.t is not None for s in ink.strokes)
     has_p = bool(ink.strokes) and all(s.pressure is not None for s in ink.strokes)
@@ -343,9 +371,9 @@ def write_inkml(ink: Ink, path: PathLike) -> None:
     out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<ink xmlns="{INKML_NS}">\n',
            '  <traceFormat xml:id="hwrFormat">\n    ' + "\n    ".join(chans) + "\n  </traceFormat>\n"]
     if ink.writer is not None:
-        out.append(f"  <annotation type=\"writer\">{escape(ink.writer)}</annotation>\n")
+        out.append(f"  <annotation type=\"writer\">{_xml_text(ink.writer, 'writer', path)}</annotation>\n")
     if ink.text is not None:
-        out.append(f"  <annotation type=\"truth\">{escape(ink.text)}</annotation>\n")
+        out.append(f"  <annotation type=\"truth\">{_xml_text(ink.text, 'text', path)}</annotation>\n")
     for i, s in enumerate(ink.strokes):
         cols = [s.x, s.y] + ([s.t] if has_t else []) + ([s.pressure] if has_p else [])
         pts = ", ".join(" ".join(_fmt(c[j]) for c in cols) for j in range(len(s)))

@@ -61,7 +61,7 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
                   "base": str(base) if base else None},
         name=name or Path(out).stem,
     )
-    train_ds = InkLines(train_sets, alphabet, spacing, augment=True, seed=cfg.seed)
+    train_ds = InkLines(train_sets, alphabet, spacing, augment=cfg.augment, seed=cfg.seed)
     val_ds = InkLines(val_sets, alphabet, spacing, augment=False)
     run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
     trainer = Trainer(net, info, train_ds, val_ds, cfg, run_dir, collate, _sampler)

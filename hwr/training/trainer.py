@@ -53,7 +53,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision (CUDA only)
     max_minutes: float | None = None
     workers: int = 0
-    val_every: int = 1
+    augment: bool = True  # random distortions of the training lines
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
@@ -238,6 +238,9 @@ class Trainer:
                 n_lines += x.shape[0]
                 n_batches += 1
                 bar.set_postfix(loss=f"{total / max(n_lines, 1):.2f}", lr=f"{self._lr():.2e}")
+                if bar.disable and n_batches % 50 == 0:
+                    log.info("epoch %d: %d/%d batches, loss %.3f, %.1f lines/s", epoch, n_batches, len(sampler),
+                             total / max(n_lines, 1), n_lines / max(time.monotonic() - t0, 1e-9))
                 if self.stop_requested or (deadline and time.monotonic() > deadline):
                     break
             secs = time.monotonic() - t0

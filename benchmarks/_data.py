@@ -1,0 +1,50 @@
+"""Locating the real handwriting of ../shared/data for benchmarks.
+
+The archives are extracted once into a cache folder (``$HWR_BENCH_CACHE`` or
+``~/.cache/hwr-bench``) and imported with hwr's own importers; nothing is
+copied into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tarfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HWR_SHARED", REPO.parent / "shared")) / "data"
+CACHE = Path(os.environ.get("HWR_BENCH_CACHE", Path.home() / ".cache" / "hwr-bench"))
+
+
+def _extract(archive: Path, dest: Path, marker: str) -> Path:
+    if not (dest / marker).exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        print(f"extracting {archive.name} to {dest} ...", file=sys.stderr)
+        with tarfile.open(archive) as tf:
+            tf.extractall(dest, filter="data")
+    return dest
+
+
+def iam_ondb_validation() -> list[Path]:
+    """HDF5 files of the IAM-OnDB validation lines (testset_t + forms in no listed split)."""
+    from hwr.data.importers import iam_ondb_forms, iter_iam_ondb, read_split_file
+    from hwr.data.inkset import write_inkset
+
+    src = SHARED / "iam-ondb"
+    archive = src / "iam-ondb-train-val.tar.xz"
+    if not archive.exists():
+        sys.exit(f"IAM-OnDB not found at {archive}: set HWR_SHARED to the folder holding data/")
+    root = _extract(archive, CACHE / "iam-ondb", "lineStrokes")
+    out = CACHE / "h5"
+    out.mkdir(parents=True, exist_ok=True)
+    train = read_split_file(src / "trainset.txt")
+    val = read_split_file(src / "testset_t.txt")
+    unlisted = [f for f in iam_ondb_forms(root) if f not in set(train) | set(val)]
+    paths = []
+    for name, forms in (("iam-val", val), ("iam-unlisted", unlisted)):
+        p = out / f"{name}.h5"
+        if not p.exists():
+            write_inkset(p, iter_iam_ondb(root, forms, on_error=lambda m: None), split=name)
+        paths.append(p)
+    return paths

@@ -1,0 +1,121 @@
+"""The command-line contract of DESIGN.md: jsonl fields, input order, errors per input, exit status."""
+
+import json
+import string
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from synth import synth_ink
+from hwr.cli.main import cli
+from hwr.data.inkset import write_inkset
+from hwr.ink.io import write_inkml, write_json
+from hwr.models.checkpoint import ModelInfo, save_model
+from hwr.models.registry import build
+
+
+@pytest.fixture
+def model(tmp_path):
+    alph = list(string.ascii_lowercase + " ")
+    net = build("ink-blstm", dict(num_features=4, num_classes=len(alph) + 1, hidden=16, layers=1, conv_channels=8))
+    return save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=alph,
+                                     preprocessing={"spacing": 0.3}), tmp_path / "m.safetensors")
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    good1 = tmp_path / "a.inkml"
+    write_inkml(synth_ink("olv zj"), good1)
+    good2 = tmp_path / "b.json"
+    write_json(synth_ink("zz ol"), good2)
+    empty = tmp_path / "empty.inkml"
+    empty.write_bytes(b"")
+    nan = tmp_path / "nan.json"
+    nan.write_text('{"strokes": [{"x": [0, 1, NaN], "y": [0, 1, 2]}]}')
+    xxe = tmp_path / "xxe.inkml"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    xxe.write_text(f'<?xml version="1.0"?><!DOCTYPE ink [<!ENTITY s SYSTEM "file://{secret}">]>'
+                   '<ink><trace>&s;</trace></ink>')
+    return [good1, empty, good2, nan, xxe, tmp_path / "missing.inkml"]
+
+
+def test_recognize_jsonl_contract(model, inputs):
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--format", "jsonl", "--device", "cpu",
+                                   *map(str, inputs)])
+    assert res.exit_code == 1  # some inputs failed
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["input"] for o in objs] == [str(p) for p in inputs]  # one object per input, in order
+    ok = [o for o in objs if "error" not in o]
+    bad = [o for o in objs if "error" in o]
+    assert [o["input"] for o in ok] == [str(inputs[0]), str(inputs[2])]
+    for o in ok:
+        assert set(o) == {"input", "text", "lines"}
+        assert len(o["lines"]) == 1
+        line = o["lines"][0]
+        assert isinstance(line["text"], str) and 0.0 <= line["confidence"] <= 1.0
+        assert isinstance(line["alternatives"], list)
+        assert o["text"] == line["text"]
+    assert "empty" in bad[0]["error"]
+    assert "non-finite" in bad[1]["error"]
+    assert "unsafe XML" in bad[2]["error"] and "TOPSECRET" not in res.output
+    assert "cannot read" in bad[3]["error"]
+    for o in bad:
+        assert o["input"] in o["error"] and o["lines"] == []
+
+
+def test_recognize_text_and_exit_status_zero(model, inputs):
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(model), str(inputs[0])])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("\n") == 1
+
+
+def test_recognize_refuses_missing_gpu_clearly(model, inputs):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--device", "cuda", str(inputs[0])])
+    assert res.exit_code != 0 and "no CUDA GPU" in res.output
+
+
+def test_recognize_bad_model(tmp_path, inputs):
+    fake = tmp_path / "evil.safetensors"
+    import pickle
+
+    fake.write_bytes(pickle.dumps({"a": 1}))
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(fake), str(inputs[0])])
+    assert res.exit_code != 0 and "pickle" in res.output
+
+
+def test_evaluate_prints_cer_and_wer(model, tmp_path):
+    ds = tmp_path / "d.h5"
+    write_inkset(ds, [("a", synth_ink("olv")), ("b", synth_ink("zj o"))])
+    res = CliRunner().invoke(cli, ["evaluate", "--model", str(model), "--device", "cpu", "--json", str(ds)])
+    assert res.exit_code == 0, res.output
+    figs = json.loads(res.stdout)
+    assert figs["lines"] == 2 and figs["chars"] == 7 and 0 <= figs["cer"] and figs["wer"] >= 0
+
+
+def test_import_ink_folder(tmp_path):
+    folder = tmp_path / "writer1"
+    folder.mkdir()
+    write_inkml(synth_ink("olv"), folder / "x.inkml")
+    ink = synth_ink("zz")
+    ink.text = None
+    write_json(ink, folder / "y.json")
+    (folder / "y.gt.txt").write_text("zz\n")
+    out = tmp_path / "set.h5"
+    res = CliRunner().invoke(cli, ["import", "ink", str(folder), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    from hwr.data.inkset import InkSet
+
+    s = InkSet(out)
+    assert sorted(s.texts) == ["olv", "zz"] and set(s.writers) == {"writer1"}
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from hwr.cli.main import cli; import hwr.ink.io; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

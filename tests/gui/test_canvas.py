@@ -1,0 +1,313 @@
+"""GUI tests: the ink canvas and the main window (pytest-qt, offscreen, no real model needed)."""
+
+from __future__ import annotations
+
+import os
+import string
+import sys
+import threading
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPointingDevice, QTabletEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from hwr.types import Ink, LineResult, Stroke  # noqa: E402
+from hwr_gui.canvas import InkCanvas  # noqa: E402
+from hwr_gui.main_window import MainWindow  # noqa: E402
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def draw(qtbot, widget, points):
+    """Press, move through ``points`` and release with the left mouse button."""
+    pts = [QPoint(*p) for p in points]
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=pts[0])
+    for p in pts[1:]:
+        qtbot.mouseMove(widget, p)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=pts[-1])
+
+
+def zigzag(x0, n=8, y=100):
+    return [(x0 + 6 * i, y + (15 if i % 2 else -15)) for i in range(n)]
+
+
+class FakeRecognizer:
+    """Answers with the number of strokes it was given; can be slow."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.calls: list[Ink] = []
+        self.started = threading.Event()
+
+    def recognize_ink(self, ink: Ink) -> LineResult:
+        self.calls.append(ink)
+        self.started.set()
+        time.sleep(self.delay)
+        return LineResult(text=f"{len(ink.strokes)} strokes", confidence=0.75)
+
+
+@pytest.fixture
+def canvas(qtbot):
+    c = InkCanvas()
+    c.resize(600, 300)
+    qtbot.addWidget(c)
+    with qtbot.waitExposed(c):
+        c.show()
+    return c
+
+
+def make_window(qtbot, recognizer=None, delay_ms=20, **kw):
+    w = MainWindow(recognizer=recognizer, **kw)
+    w.delay.setInterval(delay_ms)
+    qtbot.addWidget(w)
+    with qtbot.waitExposed(w):
+        w.show()
+    return w
+
+
+# ---------------------------------------------------------------- canvas
+
+
+def test_mouse_strokes_become_ink(qtbot, canvas):
+    finished = []
+    canvas.strokeFinished.connect(finished.append)
+    draw(qtbot, canvas, zigzag(20))
+    draw(qtbot, canvas, [(200, 50), (200, 80), (200, 120)])
+    ink = canvas.ink()
+    assert len(ink.strokes) == 2 and len(finished) == 2 and len(finished[-1]) == 2
+    first = ink.strokes[0]
+    assert len(first) == 8
+    assert first.x.tolist() == [20 + 6 * i for i in range(8)]
+    assert first.y[:2].tolist() == [85, 115]
+    assert first.pressure is None
+    assert np.all(np.diff(first.t) >= 0) and np.all(ink.strokes[1].t >= first.t[-1])
+
+
+def test_click_makes_a_dot(qtbot, canvas):
+    draw(qtbot, canvas, [(30, 40)])
+    (s,) = canvas.ink().strokes
+    assert len(s) == 1 and (s.x[0], s.y[0]) == (30, 40)
+    canvas.grab()  # a one-point stroke paints
+
+
+def test_undo_redo_clear(qtbot, canvas):
+    for i in range(3):
+        draw(qtbot, canvas, zigzag(20 + 150 * i))
+    assert len(canvas.strokes) == 3
+    canvas.undo()
+    canvas.undo()
+    assert len(canvas.strokes) == 1
+    canvas.redo()
+    assert len(canvas.strokes) == 2
+    draw(qtbot, canvas, zigzag(400))  # a new stroke forgets the redo history
+    assert not canvas.can_redo() and len(canvas.strokes) == 3
+    canvas.clear()
+    assert canvas.is_empty()
+    canvas.undo()  # clear is undoable
+    assert len(canvas.strokes) == 3
+    assert canvas.ink().strokes[2] == canvas.strokes[2]
+
+
+def test_tablet_pressure(qtbot, canvas):
+    pen = QPointingDevice("test pen", 1, QPointingDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                          QPointingDevice.Capability.Position | QPointingDevice.Capability.Pressure, 1, 2)
+
+    def send(kind, x, y, pressure):
+        pos = QPointF(x, y)
+        ev = QTabletEvent(kind, pen, pos, canvas.mapToGlobal(pos), pressure, 0, 0, 0, 0, 0,
+                          Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton)
+        QApplication.sendEvent(canvas, ev)
+
+    send(QEvent.Type.TabletPress, 10, 10, 0.2)
+    for i in range(1, 6):
+        send(QEvent.Type.TabletMove, 10 + 10 * i, 10 + 5 * i, 0.2 + 0.15 * i)
+    send(QEvent.Type.TabletRelease, 70, 40, 0.0)
+    (s,) = canvas.ink().strokes
+    assert len(s) == 6
+    np.testing.assert_allclose(s.pressure, [0.2, 0.35, 0.5, 0.65, 0.8, 0.95])
+    canvas.grab()
+
+
+def test_set_ink_fits_large_coordinates(qtbot, canvas):
+    ink = Ink(strokes=[Stroke([1000, 5000, 9000], [3000, 3500, 3100])])
+    canvas.set_ink(ink)
+    assert canvas.ink().strokes[0] == ink.strokes[0]  # kept in file coordinates
+    draw(qtbot, canvas, [(100, 100), (120, 110)])
+    added = canvas.ink().strokes[1]
+    assert 1000 <= added.x[0] <= 9000  # drawn strokes are mapped into the same coordinates
+    canvas.set_ink(Ink(strokes=[Stroke([0.5, 2.5], [0.2, 0.9])]))  # tiny (normalised) ink is enlarged
+    assert canvas._view.m11() > 50
+
+
+def test_painting_does_not_leak_none(qtbot, canvas):
+    """PySide6 6.12.0 on CPython 3.11 dropped a reference to None per QPainter call (DESIGN.md)."""
+    rng = np.random.default_rng(0)
+    strokes = []
+    for i in range(10_000):
+        xy = rng.uniform(10, 290, size=(4, 2))
+        strokes.append(Stroke(xy[:, 0], xy[:, 1], pressure=rng.uniform(0, 1, 4) if i % 2 else None))
+    canvas.set_ink(Ink(strokes=strokes))
+    image = QImage(canvas.size(), QImage.Format.Format_ARGB32)
+    before = sys.getrefcount(None)
+    canvas.render(image)
+    painter = QPainter(image)
+    for _ in range(2000):
+        painter.drawLine(0, 0, 10, 10)
+    painter.end()
+    after = sys.getrefcount(None)
+    assert after >= before - 5, f"refcount(None) fell by {before - after}"
+
+
+# ---------------------------------------------------------------- window
+
+
+def test_hwr_does_not_import_qt():
+    import subprocess
+
+    code = ("import sys, hwr, hwr.types, hwr.pipeline, hwr.ink.io; "
+            "print(sorted(m for m in sys.modules if m.startswith(('PySide', 'shiboken', 'hwr_gui'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_recognition_runs_after_pen_lifts(qtbot):
+    fake = FakeRecognizer()
+    w = make_window(qtbot, fake)
+    shown_on = []
+    show = w.results.show_result
+    w.results.show_result = lambda *a: (shown_on.append(threading.current_thread()), show(*a))
+    draw(qtbot, w.canvas, zigzag(20))
+    draw(qtbot, w.canvas, zigzag(200))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.results.text == "2 strokes"
+    assert "2 strokes" in w.results.text_label.text()
+    assert "75%" in w.results.info_label.text()
+    assert len(fake.calls) == 1 and len(fake.calls[0].strokes) == 2  # debounced: one call for both strokes
+    assert shown_on == [threading.main_thread()]  # the result is shown from the UI thread
+    assert fake.calls[0].strokes[0].x.tolist() == [20 + 6 * i for i in range(8)]
+    w.copy_text()
+    assert QGuiApplication.clipboard().text() == "2 strokes"
+    w.canvas.clear()
+    assert w.results.text == "" and w.last_result is None
+
+
+def test_stale_results_are_dropped(qtbot):
+    fake = FakeRecognizer(delay=0.3)
+    w = make_window(qtbot, fake)
+    draw(qtbot, w.canvas, zigzag(20))
+    qtbot.waitUntil(fake.started.is_set, timeout=3000)  # the 1-stroke ink is being recognised
+    draw(qtbot, w.canvas, zigzag(200))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=5000)
+    assert w.dropped == 1
+    assert w.results.text == "2 strokes"
+
+
+def test_ui_stays_responsive_while_recognising(qtbot):
+    fake = FakeRecognizer(delay=0.6)
+    w = make_window(qtbot, fake)
+    draw(qtbot, w.canvas, zigzag(20))
+    clock, longest = QElapsedTimer(), [0]
+    clock.start()
+
+    def tick():
+        longest[0] = max(longest[0], clock.restart())
+
+    ticker = QTimer(interval=10, timeout=tick)
+    ticker.start()
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=5000)
+    ticker.stop()
+    assert fake.calls, "the recogniser did not run"
+    assert longest[0] < 100, f"event loop stalled for {longest[0]} ms"
+
+
+def test_recognition_errors_are_shown(qtbot):
+    class Broken:
+        def recognize_ink(self, ink):
+            raise RuntimeError("boom")
+
+    w = make_window(qtbot, Broken())
+    draw(qtbot, w.canvas, zigzag(20))
+    qtbot.waitUntil(w.results.error_label.isVisible, timeout=3000)
+    assert "boom" in w.results.error_label.text()
+
+
+def test_missing_model_is_shown_not_raised(qtbot, tmp_path):
+    w = make_window(qtbot, model=str(tmp_path / "nope.safetensors"))
+    qtbot.waitUntil(lambda: w.model_state == "failed", timeout=15000)
+    assert "Could not load the recognition model" in w.results.error_label.text()
+    assert "nope.safetensors" in w.results.error_label.text()
+    draw(qtbot, w.canvas, zigzag(20))  # drawing still works
+    assert len(w.canvas.strokes) == 1
+
+
+def test_save_and_open_round_trip(qtbot, tmp_path):
+    w = make_window(qtbot, FakeRecognizer())
+    draw(qtbot, w.canvas, zigzag(20))
+    draw(qtbot, w.canvas, [(300, 40), (310, 90)])
+    ink = w.canvas.ink()
+    for name in ("a.inkml", "a.json"):
+        assert w.save_ink(tmp_path / name)
+        w.canvas.clear()
+        assert w.open_ink(tmp_path / name)
+        assert w.canvas.ink().strokes == ink.strokes
+    assert not w.open_ink(tmp_path / "missing.inkml")
+    assert "Could not open ink" in w.results.error_label.text()
+
+
+def test_tiny_real_model(qtbot, tmp_path):
+    pytest.importorskip("torch")
+    from hwr.models.checkpoint import ModelInfo, save_model
+    from hwr.models.registry import build
+
+    alph = list(string.ascii_lowercase + " ")
+    net = build("ink-blstm", dict(num_features=4, num_classes=len(alph) + 1, hidden=16, layers=1, conv_channels=8))
+    path = tmp_path / "m.safetensors"
+    save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=alph,
+                              preprocessing={"spacing": 0.3}), path)
+    w = make_window(qtbot, model=str(path))
+    qtbot.waitUntil(lambda: w.model_state != "loading", timeout=15000)
+    assert w.model_state == "ready", w.results.error_label.text()
+    draw(qtbot, w.canvas, zigzag(20, n=20))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=10000)
+    assert isinstance(w.last_result.text, str) and 0 <= w.last_result.confidence <= 1
+    assert w.results.text == w.last_result.text
+    assert not w.results.error_label.isVisible()
+
+
+def test_edit_shortcuts(qtbot):
+    w = make_window(qtbot, FakeRecognizer())
+    w.activateWindow()
+    draw(qtbot, w.canvas, zigzag(20))
+    draw(qtbot, w.canvas, zigzag(200))
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl)
+    assert len(w.canvas.strokes) == 1
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl | Qt.KeyboardModifier.ShiftModifier)
+    assert len(w.canvas.strokes) == 2
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Y, ctrl)
+    assert len(w.canvas.strokes) == 2
+    qtbot.keyClick(w.canvas, Qt.Key.Key_N, ctrl)
+    assert w.canvas.is_empty() and not w.clear_action.isEnabled() and w.undo_action.isEnabled()
+
+
+def test_bad_second_model_keeps_the_first(qtbot, tmp_path):
+    pytest.importorskip("torch")
+    w = make_window(qtbot, FakeRecognizer())
+    w.load_model(str(tmp_path / "missing.safetensors"))
+    qtbot.waitUntil(lambda: w.model_state != "loading", timeout=15000)
+    assert w.model_state == "ready"
+    assert "previous model" in w.results.error_label.text()
+    draw(qtbot, w.canvas, zigzag(20))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.results.text == "1 strokes" and not w.results.error_label.isVisible()

@@ -1,0 +1,47 @@
+"""Synthetic ink for tests: a tiny 'script' where each character is a distinct pen shape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwr.types import Ink, Stroke
+
+
+def _glyph(c: str, x0: float) -> list[np.ndarray]:
+    t = np.linspace(0, 1, 25)
+    if c == "o":  # circle in the core region
+        a = 2 * np.pi * t
+        return [np.stack([x0 + 0.5 + 0.45 * np.cos(a), -0.5 - 0.45 * np.sin(a)], 1)]
+    if c == "l":  # tall vertical stroke
+        return [np.stack([x0 + 0.3 + 0 * t, -1.8 + 1.8 * t], 1)]
+    if c == "v":  # v shape
+        x = x0 + t
+        return [np.stack([x, -1.0 + 1.0 * (1 - np.abs(2 * t - 1))], 1)]
+    if c == "z":  # zig-zag
+        return [np.stack([x0 + t, -1.0 + (t > 0.33) * 1.0 - (t > 0.66) * 1.0 + 0.0], 1)]
+    if c == "j":  # descender hook
+        return [np.stack([x0 + 0.4 - 0.3 * t ** 2, -1.0 + 1.8 * t], 1)]
+    raise KeyError(c)
+
+
+CHARS = "olvzj"
+
+
+def synth_ink(text: str, scale: float = 50.0, jitter: float = 0.0, seed: int = 0) -> Ink:
+    """Ink for ``text`` (characters from :data:`CHARS` and spaces), y down, ``scale`` units per core height."""
+    rng = np.random.default_rng(seed)
+    strokes = []
+    x = 0.0
+    t0 = 0.0
+    for c in text:
+        if c == " ":
+            x += 1.0
+            continue
+        for g in _glyph(c, x):
+            g = g + rng.normal(0, jitter, g.shape)
+            n = len(g)
+            t = t0 + np.arange(n) * 0.01
+            t0 = t[-1] + 0.1
+            strokes.append(Stroke(g[:, 0] * scale, g[:, 1] * scale, t))
+        x += 1.3
+    return Ink(strokes=strokes, text=text)
