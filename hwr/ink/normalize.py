@@ -45,35 +45,41 @@ class NormalizedInk:
         return len(self.xy)
 
 
-def _dedupe(p: np.ndarray) -> np.ndarray:
-    if len(p) < 2:
-        return p
-    keep = np.ones(len(p), dtype=bool)
-    keep[1:] = np.any(np.diff(p, axis=0) != 0, axis=1)
-    return p[keep]
-
-
 def resample_stroke(p: np.ndarray, spacing: float) -> np.ndarray:
     """Points at equal arc-length ``spacing`` along the polyline ``p`` (N, 2), ends kept."""
-    if len(p) < 2:
-        return p.copy()
+    p = np.asarray(p, dtype=np.float64)
+    if len(p) == 0:
+        return p.reshape(0, 2)
+    return _resample_all(p, np.array([len(p)]), spacing)[0]
+
+
+def _resample_all(p: np.ndarray, lens: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Resample every stroke (as :func:`resample_stroke`) in one vectorised pass.
+
+    ``p`` holds the points of all strokes, ``lens`` the number of points of each
+    (all > 0).  Returns the points and each point's stroke number.
+    """
+    nstrokes = len(lens)
+    sid = np.repeat(np.arange(nstrokes), lens)
     seg = np.sqrt((np.diff(p, axis=0) ** 2).sum(axis=1))
+    seg[sid[1:] != sid[:-1]] = 0.0  # no arc length across pen-ups
     s = np.concatenate([[0.0], np.cumsum(seg)])
-    total = s[-1]
-    if total <= spacing:
-        return p[[0, -1]] if total > 0 else p[:1].copy()
-    n = int(np.ceil(total / spacing))
-    t = np.linspace(0.0, total, n + 1)
-    return np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], axis=1)
-
-
-def _resample_all(strokes: list[np.ndarray], spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    pts, ids = [], []
-    for i, s in enumerate(strokes):
-        r = resample_stroke(s, spacing)
-        pts.append(r)
-        ids.append(np.full(len(r), i, dtype=np.int32))
-    return np.concatenate(pts), np.concatenate(ids)
+    first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    last = first + lens - 1
+    s_start, s_end = s[first], s[last]
+    total = s_end - s_start
+    # samples per stroke: n+1 equally spaced; 2 (the ends) when shorter than one step; 1 for a dot
+    n = np.where(total > spacing, np.ceil(total / np.maximum(spacing, 1e-300)), np.where(total > 0, 1, 0)).astype(np.int64)
+    counts = n + 1
+    out_sid = np.repeat(np.arange(nstrokes), counts)
+    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    frac = k / np.maximum(np.repeat(n, counts), 1)
+    # a global, strictly increasing abscissa: each stroke's arc length shifted past the previous one
+    shift = np.concatenate([[0.0], np.cumsum(total + 1.0)[:-1]]) - s_start
+    g = s + np.repeat(shift, lens)
+    tg = np.repeat(s_start + shift, counts) + frac * np.repeat(total, counts)
+    xy = np.stack([np.interp(tg, g, p[:, 0]), np.interp(tg, g, p[:, 1])], axis=1)
+    return xy, out_sid.astype(np.int32)
 
 
 def estimate_slant(xy: np.ndarray, stroke: np.ndarray) -> float:
@@ -93,17 +99,22 @@ def estimate_slant(xy: np.ndarray, stroke: np.ndarray) -> float:
 
 def normalize_ink(ink: Ink, spacing: float = DEFAULT_SPACING) -> NormalizedInk:
     """Normalise ``ink`` (one line) as described in the module docstring."""
-    strokes = [_dedupe(np.stack([s.x, s.y], axis=1)) for s in ink.strokes if len(s)]
+    strokes = [np.stack([s.x, s.y], axis=1) for s in ink.strokes if len(s)]
     if not strokes:
         raise ValueError("ink has no points")
     allp = np.concatenate(strokes)
+    sid = np.repeat(np.arange(len(strokes)), [len(s) for s in strokes])
+    # drop repeated points (the first point of each stroke is always kept)
+    keep = np.ones(len(allp), dtype=bool)
+    keep[1:] = np.any(allp[1:] != allp[:-1], axis=1) | (sid[1:] != sid[:-1])
+    allp, sid = allp[keep], sid[keep]
+    lens = np.bincount(sid, minlength=len(strokes))
     origin = allp.mean(axis=0)
-    strokes = [s - origin for s in strokes]
     allp = allp - origin
 
     # provisional scale from the bounding box (robust to any device unit)
     extent = max(float(np.ptp(allp[:, 1])), float(np.ptp(allp[:, 0])) / 8.0, 1e-9)
-    xy, ids = _resample_all(strokes, extent / 40.0)
+    xy, ids = _resample_all(allp, lens, extent / 40.0)
 
     # deskew: the slope of the least-squares line through the resampled points
     if np.ptp(xy[:, 0]) > 0:
@@ -129,6 +140,5 @@ def normalize_ink(ink: Ink, spacing: float = DEFAULT_SPACING) -> NormalizedInk:
     matrix = shear @ (scale * rot)
     shift = np.array([0.0, q50 * scale])  # applied after rotation+scale
     # final points: transform original strokes, then resample at the final spacing
-    final = [(st @ matrix.T) - shift @ shear.T for st in strokes]
-    xy, ids = _resample_all(final, spacing)
+    xy, ids = _resample_all(allp @ matrix.T - shift @ shear.T, lens, spacing)
     return NormalizedInk(xy=xy, stroke=ids, matrix=matrix, origin=origin + np.linalg.solve(matrix, shift @ shear.T))

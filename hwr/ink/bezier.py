@@ -1,0 +1,357 @@
+"""Ink as a sequence of cubic Bézier curves (Carbune et al. 2020, IJDAR, sec. 3.2).
+
+Each stroke of the normalised ink is approximated by a chain of cubic Bézier
+curves: a curve ``B(t) = sum_k b_k(t) P_k`` (Bernstein basis, control points
+``P0..P3``) is fitted by least squares to the points of a stroke, with ``P0`` and
+``P3`` fixed to the first and last point, parameter values ``t_i`` from the
+cumulative chord length, and a few Newton-Raphson steps that move each ``t_i`` to
+the nearest point of the curve (Schneider 1990, "An algorithm for automatically
+fitting digitized curves").  Where a point lies further than ``max_error`` (in
+core heights) from the fitted curve, the points are split at the point of
+largest error and both halves are fitted again, recursively.  The curves of a
+stroke join end to end (C0; a stroke is split at a point of it, which both halves
+keep).
+
+Fitting is done on :func:`hwr.ink.normalize.normalize_ink` output resampled at a
+small spacing (:data:`BEZIER_SPACING` = 0.05 core heights, ~6x denser than the
+point features; ``benchmarks/ink_bezier.py`` measures the alternatives).  On
+IAM-OnDB lines this gives roughly ten times fewer curves than the ~440 points of
+the point features.
+
+Features, one row per curve, all in core heights / radians of the normalised ink
+(so invariant to translation, scale, sampling rate and writing speed, like
+:mod:`hwr.ink.features`):
+
+====  ==============  ==============================================================
+  0   ``dx``          end point minus start point (the chord ``c = P3 - P0``), x
+  1   ``dy``          ... y (y grows downwards); both clipped to +-8
+  2   ``ctrl1_dist``  ``|P1 - P0| / d``, ``d = max(|c|, 0.05)``; clipped to [0, 4]
+  3   ``ctrl2_dist``  ``|P2 - P3| / d``; clipped to [0, 4]
+  4   ``ctrl1_angle`` signed angle from ``c`` to ``P1 - P0``, divided by pi (-1..1]
+  5   ``ctrl2_angle`` signed angle from ``-c`` to ``P2 - P3``, divided by pi
+  6   ``pen_up``      1 on the first curve of a stroke (the pen moved in the air
+                      before it), else 0
+  7   ``jump_dx``     on the first curve of a stroke: its start minus the end of
+  8   ``jump_dy``     the previous stroke (0 on the first stroke and on the other
+                      curves); clipped to +-8
+  9   ``y``           y of the curve's start (height above/below the line centre),
+                      clipped to +-4
+====  ==============  ==============================================================
+
+A straight segment has ``ctrl*_dist = 1/3`` and angles 0; a 1-point stroke (a dot)
+is one degenerate curve with ``dx = dy = 0``, distances 0 and angles 0, so the
+features never hold NaN.  Unlike Carbune et al. there are no time coefficients:
+the normalised ink has no time (the point features have none either), and the
+in-air move is carried by the first curve of each stroke (``jump_dx/dy``) rather
+than by a separate pen-up curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwr.ink.normalize import NormalizedInk, normalize_ink
+from hwr.types import Ink
+
+FEATURE_NAMES = ("dx", "dy", "ctrl1_dist", "ctrl2_dist", "ctrl1_angle", "ctrl2_angle",
+                 "pen_up", "jump_dx", "jump_dy", "y")
+NUM_FEATURES = len(FEATURE_NAMES)
+
+#: spacing (core heights) of the resampled points the curves are fitted to
+BEZIER_SPACING = 0.05
+#: largest distance (core heights) of a fitted point from its curve
+DEFAULT_MAX_ERROR = 0.05
+
+_NEWTON_STEPS = 12
+_HOPELESS = 4.0
+_HOPELESS_FAR = 20.0  # fits worse than this many tolerances are split without reparameterising
+_OFFSET_CLIP = 8.0
+_RATIO_CLIP = 4.0
+_MIN_CHORD = 0.05  # core heights: chords shorter than this do not blow the distance ratios up
+_RIDGE = 1e-9
+
+
+# --------------------------------------------------------------------------- curve maths
+
+
+def _bernstein(t: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` cubic Bernstein basis at ``t``."""
+    s = 1.0 - t
+    return np.stack([s * s * s, 3.0 * s * s * t, 3.0 * s * t * t, t * t * t], axis=1)
+
+
+def bezier_points(ctrl: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Points ``(n, 2)`` of the cubic with control points ``ctrl`` (4, 2) at parameters ``t``."""
+    return _bernstein(np.asarray(t, dtype=np.float64)) @ ctrl
+
+
+def sample_curves(curves: np.ndarray | list[np.ndarray], n: int = 20) -> np.ndarray:
+    """``(M, n, 2)`` points at ``n`` equally spaced parameters of each curve of ``curves`` (M, 4, 2)."""
+    c = np.asarray(curves, dtype=np.float64).reshape(-1, 4, 2)
+    b = _bernstein(np.linspace(0.0, 1.0, n))  # (n, 4)
+    return np.einsum("nk,mkd->mnd", b, c)
+
+
+def _chord_params(p: np.ndarray) -> np.ndarray:
+    seg = np.sqrt((np.diff(p, axis=0) ** 2).sum(axis=1))
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    if s[-1] <= 0:
+        return np.linspace(0.0, 1.0, len(p))
+    return s / s[-1]
+
+
+def _fit_inner(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Least-squares ``P1, P2`` for points ``p`` at parameters ``t`` with the ends fixed.
+
+    A tiny ridge towards the straight line (P1, P2 at 1/3 and 2/3 of the chord)
+    keeps the 2x2 system solvable when the points do not determine the curve
+    (3 points, all points at the ends).
+    """
+    p0, p3 = p[0], p[-1]
+    b = _bernstein(t)
+    a = b[:, 1:3]  # (n, 2)
+    r = p - np.outer(b[:, 0], p0) - np.outer(b[:, 3], p3)  # (n, 2)
+    line = np.stack([p0 + (p3 - p0) / 3.0, p0 + 2.0 * (p3 - p0) / 3.0])
+    lam = _RIDGE * len(p)
+    ata = a.T @ a + lam * np.eye(2)
+    atr = a.T @ r + lam * line
+    inner = np.linalg.solve(ata, atr)
+    return np.stack([p0, inner[0], inner[1], p3])
+
+
+def _derivatives(ctrl: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``B'(t)`` (n, 2)."""
+    s = 1.0 - t
+    return 3.0 * (np.outer(s * s, ctrl[1] - ctrl[0]) + np.outer(2 * s * t, ctrl[2] - ctrl[1])
+                  + np.outer(t * t, ctrl[3] - ctrl[2]))
+
+
+def _refine(p: np.ndarray, t: np.ndarray, ctrl: np.ndarray, steps: int,
+            tol2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Levenberg-Marquardt on ``P1, P2`` and the interior parameters ``t`` jointly.
+
+    The residuals ``B(t_i) - p_i`` depend on their own ``t_i`` and on the four
+    coordinates of ``P1, P2``, so the normal equations are solved by eliminating
+    the diagonal ``t`` block (Schur complement, 4x4).  This converges in a few
+    steps where alternating "Newton on t, least squares on P" crawls linearly.
+    Returns the best (ctrl, t) seen.
+    """
+    def residual(c: np.ndarray, tt: np.ndarray) -> np.ndarray:
+        return _bernstein(tt) @ c - p
+
+    r = residual(ctrl, t)
+    sse = float((r * r).sum())
+    lam = 1e-3
+    for _ in range(steps):
+        if float((r * r).sum(axis=1).max()) <= tol2:
+            break
+        b = _bernstein(t)
+        g = _derivatives(ctrl, t)  # dr_i/dt_i
+        b12 = b[:, 1:3]
+        # unknowns P1x, P1y, P2x, P2y: dr_i/dP1 = b1(t_i) I, dr_i/dP2 = b2(t_i) I
+        bb = b12.T @ b12
+        hcc = np.kron(bb, np.eye(2))
+        gc = (b12.T @ r).reshape(4)
+        h = (b12[:, :, None] * g[:, None, :]).reshape(len(p), 4)  # coupling of t_i and P (n, 4)
+        d = (g * g).sum(axis=1)
+        gt = (g * r).sum(axis=1)
+        d[0] = d[-1] = np.inf  # end parameters are fixed
+        gt[0] = gt[-1] = 0.0
+        h[0] = h[-1] = 0.0
+        improved = False
+        for _ in range(6):
+            dd = d * (1.0 + lam) + 1e-12
+            s_mat = hcc + lam * np.diag(np.diag(hcc)) + 1e-12 * np.eye(4) - (h / dd[:, None]).T @ h
+            rhs = -(gc - (h * (gt / dd)[:, None]).sum(axis=0))
+            try:
+                dc = np.linalg.solve(s_mat, rhs)
+            except np.linalg.LinAlgError:
+                lam *= 10.0
+                continue
+            dt = -(gt + h @ dc) / dd
+            t_new = np.clip(t + dt, 0.0, 1.0)
+            t_new[0], t_new[-1] = 0.0, 1.0
+            c_new = ctrl.copy()
+            c_new[1] += dc[0:2]
+            c_new[2] += dc[2:4]
+            r_new = residual(c_new, t_new)
+            sse_new = float((r_new * r_new).sum())
+            if sse_new < sse:
+                ctrl, t, r, sse = c_new, t_new, r_new, sse_new
+                lam = max(lam * 0.1, 1e-9)
+                improved = True
+                break
+            lam *= 10.0
+        if not improved:
+            break
+    return ctrl, t
+
+
+def _fit_one(p: np.ndarray, max_error: float, newton_steps: int) -> tuple[np.ndarray, float, int]:
+    """Best single cubic for ``p``: (control points, max squared error, index of the worst point).
+
+    The parameters are reparameterised (Newton-Raphson, then a new least-squares
+    fit) only when the chord-length fit is within ``_HOPELESS`` times the
+    tolerance: a worse fit is split at once (Schneider's heuristic).
+    """
+    t = _chord_params(p)
+    ctrl = _fit_inner(p, t)
+    err = ((bezier_points(ctrl, t) - p) ** 2).sum(axis=1)
+    tol2 = max_error * max_error
+    e = err.max()
+    if tol2 < e <= _HOPELESS_FAR ** 2 * tol2:
+        # two steps first: the chord-length parameters alone can be far off
+        ctrl, t = _refine(p, t, ctrl, min(2, newton_steps), tol2)
+        err = ((bezier_points(ctrl, t) - p) ** 2).sum(axis=1)
+        e = err.max()
+        if tol2 < e <= _HOPELESS ** 2 * tol2 and newton_steps > 2:
+            ctrl, t = _refine(p, t, ctrl, newton_steps - 2, tol2)
+            err = ((bezier_points(ctrl, t) - p) ** 2).sum(axis=1)
+    k = int(np.argmax(err))
+    return ctrl, float(err[k]), k
+
+
+def _dedupe(p: np.ndarray) -> np.ndarray:
+    if len(p) < 2:
+        return p
+    keep = np.ones(len(p), dtype=bool)
+    keep[1:] = np.any(np.diff(p, axis=0) != 0, axis=1)
+    return p[keep]
+
+
+def fit_stroke(points: np.ndarray, max_error: float = DEFAULT_MAX_ERROR,
+               newton_steps: int = _NEWTON_STEPS) -> list[np.ndarray]:
+    """Cubic Bézier curves ``[(4, 2), ...]`` through the points ``(N, 2)`` of one stroke.
+
+    Every point lies within ``max_error`` of its curve (measured at its fitted
+    parameter, which bounds the distance to the curve).  Consecutive curves share
+    their end points; the first starts at ``points[0]`` and the last ends at
+    ``points[-1]``.  One point gives one degenerate curve (all four control points
+    equal); two give a straight line.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(p) == 0:
+        return []
+    if not np.all(np.isfinite(p)):
+        raise ValueError("stroke points must be finite")
+    if max_error <= 0:
+        raise ValueError("max_error must be positive")
+    p = _dedupe(p)
+    if len(p) == 1:
+        return [np.repeat(p, 4, axis=0)]
+    curves: list[np.ndarray] = []
+    stack = [(0, len(p) - 1)]  # inclusive index ranges, processed left to right
+    while stack:
+        i, j = stack.pop()
+        seg = p[i : j + 1]
+        if len(seg) == 2:
+            d = seg[1] - seg[0]
+            curves.append(np.stack([seg[0], seg[0] + d / 3.0, seg[0] + 2.0 * d / 3.0, seg[1]]))
+            continue
+        ctrl, err2, k = _fit_one(seg, max_error, newton_steps)
+        if err2 <= max_error * max_error:
+            curves.append(ctrl)
+            continue
+        k = min(max(k, 1), len(seg) - 2)
+        stack.append((i + k, j))  # right half after the left one
+        stack.append((i, i + k))
+    return curves
+
+
+# --------------------------------------------------------------------------- whole lines
+
+
+@dataclass
+class BezierInk:
+    """The curves of one line: ``curves`` (M, 4, 2) in writing order and ``stroke`` (M,) their stroke numbers."""
+
+    curves: np.ndarray
+    stroke: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+
+def fit_ink(norm: NormalizedInk, max_error: float = DEFAULT_MAX_ERROR,
+            newton_steps: int = _NEWTON_STEPS) -> BezierInk:
+    """Fit every stroke of ``norm`` (see :func:`fit_stroke`)."""
+    xy, ids = np.asarray(norm.xy, dtype=np.float64), np.asarray(norm.stroke)
+    if len(xy) == 0:
+        return BezierInk(np.zeros((0, 4, 2)), np.zeros(0, dtype=np.int32))
+    # points of a stroke are consecutive: cut where the stroke number changes
+    cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    bounds = np.concatenate([[0], cuts, [len(xy)]])
+    curves, sids = [], []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        cs = fit_stroke(xy[a:b], max_error, newton_steps)
+        curves.extend(cs)
+        sids.extend([int(ids[a])] * len(cs))
+    return BezierInk(np.asarray(curves, dtype=np.float64).reshape(-1, 4, 2), np.asarray(sids, dtype=np.int32))
+
+
+def _signed_angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle from ``u`` to ``v`` (rows), in (-pi, pi]; 0 where either is zero."""
+    cross = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+    dot = (u * v).sum(axis=1)
+    return np.arctan2(cross, dot)
+
+
+def curve_features(bez: BezierInk) -> np.ndarray:
+    """``(M, 10)`` float32 features of fitted curves (see the module docstring)."""
+    c = bez.curves
+    m = len(c)
+    f = np.zeros((m, NUM_FEATURES), dtype=np.float32)
+    if m == 0:
+        return f
+    p0, p1, p2, p3 = c[:, 0], c[:, 1], c[:, 2], c[:, 3]
+    chord = p3 - p0
+    d = np.maximum(np.sqrt((chord ** 2).sum(axis=1)), _MIN_CHORD)
+    v1, v2 = p1 - p0, p2 - p3
+    f[:, 0:2] = np.clip(chord, -_OFFSET_CLIP, _OFFSET_CLIP)
+    f[:, 2] = np.clip(np.sqrt((v1 ** 2).sum(axis=1)) / d, 0.0, _RATIO_CLIP)
+    f[:, 3] = np.clip(np.sqrt((v2 ** 2).sum(axis=1)) / d, 0.0, _RATIO_CLIP)
+    f[:, 4] = _signed_angle(chord, v1) / np.pi
+    f[:, 5] = _signed_angle(-chord, v2) / np.pi
+    first = np.ones(m, dtype=bool)
+    first[1:] = bez.stroke[1:] != bez.stroke[:-1]
+    f[:, 6] = first
+    jump = np.zeros((m, 2))
+    jump[1:] = p0[1:] - p3[:-1]
+    jump[~first] = 0.0
+    jump[0] = 0.0
+    f[:, 7:9] = np.clip(jump, -_OFFSET_CLIP, _OFFSET_CLIP)
+    f[:, 9] = np.clip(p0[:, 1], -4.0, 4.0)
+    return f
+
+
+def bezier_features(norm: NormalizedInk, max_error: float = DEFAULT_MAX_ERROR,
+                    newton_steps: int = _NEWTON_STEPS) -> np.ndarray:
+    """``(M, 10)`` float32 per-curve features of a :class:`NormalizedInk`.
+
+    ``norm`` should be sampled densely (``normalize_ink(ink, BEZIER_SPACING)``) so
+    that the fit sees the shape of the strokes.
+    """
+    return curve_features(fit_ink(norm, max_error, newton_steps))
+
+
+def ink_bezier_features(ink: Ink, max_error: float = DEFAULT_MAX_ERROR,
+                        spacing: float = BEZIER_SPACING) -> np.ndarray:
+    """Normalise ``ink`` (resampled at ``spacing``) and return its Bézier features."""
+    return bezier_features(normalize_ink(ink, spacing), max_error)
+
+
+def normalize_raw(ink: Ink) -> NormalizedInk:
+    """The normalised but not resampled points of ``ink`` (repeated points dropped).
+
+    Same transform as :func:`normalize_ink` (which does not depend on the final
+    spacing), applied to the device points themselves.
+    """
+    ref = normalize_ink(ink, spacing=1e6)  # the final resampling is then almost free
+    pts, ids = [], []
+    for i, s in enumerate(st for st in ink.strokes if len(st)):
+        p = _dedupe(np.stack([s.x, s.y], axis=1))
+        pts.append((p - ref.origin) @ ref.matrix.T)
+        ids.append(np.full(len(p), i, dtype=np.int32))
+    return NormalizedInk(xy=np.concatenate(pts), stroke=np.concatenate(ids), matrix=ref.matrix, origin=ref.origin)
