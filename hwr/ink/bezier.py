@@ -63,10 +63,16 @@ NUM_FEATURES = len(FEATURE_NAMES)
 BEZIER_SPACING = 0.05
 #: largest distance (core heights) of a fitted point from its curve
 DEFAULT_MAX_ERROR = 0.05
+#: how a stroke is cut into curves: "split" (Schneider) or "greedy" (longest curve first)
+DEFAULT_METHOD = "split"
 
-_NEWTON_STEPS = 12
+_REFINE_STEPS = 12
+#: a chord-length fit worse than this many tolerances, and worse than this fraction of the
+#: points' extent, is split without reparameterising (Schneider's heuristic, made scale-aware)
 _HOPELESS = 4.0
-_HOPELESS_FAR = 20.0  # fits worse than this many tolerances are split without reparameterising
+_HOPELESS_REL = 0.05
+#: reparameterisation stops when a step shrinks the squared error by less than this factor
+_STALL = 0.7
 _OFFSET_CLIP = 8.0
 _RATIO_CLIP = 4.0
 _MIN_CHORD = 0.05  # core heights: chords shorter than this do not blow the distance ratios up
@@ -79,7 +85,12 @@ _RIDGE = 1e-9
 def _bernstein(t: np.ndarray) -> np.ndarray:
     """``(n, 4)`` cubic Bernstein basis at ``t``."""
     s = 1.0 - t
-    return np.stack([s * s * s, 3.0 * s * s * t, 3.0 * s * t * t, t * t * t], axis=1)
+    b = np.empty((len(t), 4))
+    b[:, 0] = s * s * s
+    b[:, 1] = 3.0 * s * s * t
+    b[:, 2] = 3.0 * s * t * t
+    b[:, 3] = t * t * t
+    return b
 
 
 def bezier_points(ctrl: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -112,13 +123,21 @@ def _fit_inner(p: np.ndarray, t: np.ndarray) -> np.ndarray:
     p0, p3 = p[0], p[-1]
     b = _bernstein(t)
     a = b[:, 1:3]  # (n, 2)
-    r = p - np.outer(b[:, 0], p0) - np.outer(b[:, 3], p3)  # (n, 2)
-    line = np.stack([p0 + (p3 - p0) / 3.0, p0 + 2.0 * (p3 - p0) / 3.0])
+    r = p - b[:, 0:1] * p0 - b[:, 3:4] * p3  # (n, 2)
+    chord = p3 - p0
     lam = _RIDGE * len(p)
-    ata = a.T @ a + lam * np.eye(2)
-    atr = a.T @ r + lam * line
-    inner = np.linalg.solve(ata, atr)
-    return np.stack([p0, inner[0], inner[1], p3])
+    (a11, a12), (_, a22) = a.T @ a
+    atr = a.T @ r
+    atr[0] += lam * (p0 + chord / 3.0)
+    atr[1] += lam * (p0 + 2.0 * chord / 3.0)
+    a11 += lam
+    a22 += lam
+    det = a11 * a22 - a12 * a12
+    ctrl = np.empty((4, 2))
+    ctrl[0], ctrl[3] = p0, p3
+    ctrl[1] = (a22 * atr[0] - a12 * atr[1]) / det
+    ctrl[2] = (a11 * atr[1] - a12 * atr[0]) / det
+    return ctrl
 
 
 def _derivatives(ctrl: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -144,15 +163,20 @@ def _refine(p: np.ndarray, t: np.ndarray, ctrl: np.ndarray, steps: int,
     r = residual(ctrl, t)
     sse = float((r * r).sum())
     lam = 1e-3
-    for _ in range(steps):
+    for step in range(steps):
         if float((r * r).sum(axis=1).max()) <= tol2:
             break
+        if step >= 2 and sse > _STALL * sse_before:
+            break  # converging to a fit worse than the tolerance: let the caller split
+        sse_before = sse
         b = _bernstein(t)
         g = _derivatives(ctrl, t)  # dr_i/dt_i
         b12 = b[:, 1:3]
         # unknowns P1x, P1y, P2x, P2y: dr_i/dP1 = b1(t_i) I, dr_i/dP2 = b2(t_i) I
         bb = b12.T @ b12
-        hcc = np.kron(bb, np.eye(2))
+        hcc = np.zeros((4, 4))
+        hcc[0::2, 0::2] = bb
+        hcc[1::2, 1::2] = bb
         gc = (b12.T @ r).reshape(4)
         h = (b12[:, :, None] * g[:, None, :]).reshape(len(p), 4)  # coupling of t_i and P (n, 4)
         d = (g * g).sum(axis=1)
@@ -173,6 +197,7 @@ def _refine(p: np.ndarray, t: np.ndarray, ctrl: np.ndarray, steps: int,
             dt = -(gt + h @ dc) / dd
             t_new = np.clip(t + dt, 0.0, 1.0)
             t_new[0], t_new[-1] = 0.0, 1.0
+            t_new = np.maximum.accumulate(t_new)  # the points stay in order along the curve
             c_new = ctrl.copy()
             c_new[1] += dc[0:2]
             c_new[2] += dc[2:4]
@@ -189,27 +214,42 @@ def _refine(p: np.ndarray, t: np.ndarray, ctrl: np.ndarray, steps: int,
     return ctrl, t
 
 
-def _fit_one(p: np.ndarray, max_error: float, newton_steps: int) -> tuple[np.ndarray, float, int]:
-    """Best single cubic for ``p``: (control points, max squared error, index of the worst point).
+def _between_error(ctrl: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Squared distance of ``B`` halfway between consecutive parameters from the segment
+    between the two points: catches a curve that passes its points but loops between them."""
+    q = bezier_points(ctrl, 0.5 * (t[1:] + t[:-1]))
+    a, ab = p[:-1], p[1:] - p[:-1]
+    ll = (ab * ab).sum(axis=1)
+    u = np.clip(((q - a) * ab).sum(axis=1) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+    d = q - a - u[:, None] * ab
+    return (d * d).sum(axis=1)
 
-    The parameters are reparameterised (Newton-Raphson, then a new least-squares
-    fit) only when the chord-length fit is within ``_HOPELESS`` times the
-    tolerance: a worse fit is split at once (Schneider's heuristic).
+
+def _fit_one(p: np.ndarray, max_error: float, refine_steps: int) -> tuple[np.ndarray, float, int]:
+    """Best single cubic for ``p``: (control points, max squared error, index to split at).
+
+    The parameters are optimised with the control points (:func:`_refine`) only
+    when the chord-length fit is within ``_HOPELESS`` times the tolerance (or a
+    small fraction of the points' extent): a worse fit is split at once
+    (Schneider's heuristic).  The error is the larger of the points' distances to
+    their curve points and the curve's distance, halfway between two points, from
+    the segment joining them.
     """
     t = _chord_params(p)
     ctrl = _fit_inner(p, t)
     err = ((bezier_points(ctrl, t) - p) ** 2).sum(axis=1)
     tol2 = max_error * max_error
     e = err.max()
-    if tol2 < e <= _HOPELESS_FAR ** 2 * tol2:
-        # two steps first: the chord-length parameters alone can be far off
-        ctrl, t = _refine(p, t, ctrl, min(2, newton_steps), tol2)
+    extent2 = float((np.ptp(p, axis=0) ** 2).sum())
+    if tol2 < e <= max(_HOPELESS ** 2 * tol2, _HOPELESS_REL ** 2 * extent2):
+        ctrl, t = _refine(p, t, ctrl, refine_steps, tol2)
         err = ((bezier_points(ctrl, t) - p) ** 2).sum(axis=1)
-        e = err.max()
-        if tol2 < e <= _HOPELESS ** 2 * tol2 and newton_steps > 2:
-            ctrl, t = _refine(p, t, ctrl, newton_steps - 2, tol2)
-            err = ((bezier_points(ctrl, t) - p) ** 2).sum(axis=1)
     k = int(np.argmax(err))
+    if err[k] <= tol2:
+        mid = _between_error(ctrl, p, t)
+        m = int(np.argmax(mid))
+        if mid[m] > err[k]:
+            return ctrl, float(mid[m]), m if m > 0 else 1
     return ctrl, float(err[k]), k
 
 
@@ -221,8 +261,70 @@ def _dedupe(p: np.ndarray) -> np.ndarray:
     return p[keep]
 
 
+def _line(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = b - a
+    return np.stack([a, a + d / 3.0, a + 2.0 * d / 3.0, b])
+
+
+def _fit_split(p: np.ndarray, max_error: float, refine_steps: int) -> list[np.ndarray]:
+    """Schneider: fit all points, split at the worst point, recurse on both halves."""
+    curves: list[np.ndarray] = []
+    stack = [(0, len(p) - 1)]  # inclusive index ranges, processed left to right
+    tol2 = max_error * max_error
+    while stack:
+        i, j = stack.pop()
+        if j - i == 1:
+            curves.append(_line(p[i], p[j]))
+            continue
+        ctrl, err2, k = _fit_one(p[i : j + 1], max_error, refine_steps)
+        if err2 <= tol2:
+            curves.append(ctrl)
+            continue
+        k = min(max(k, 1), j - i - 1)
+        stack.append((i + k, j))  # right half after the left one
+        stack.append((i, i + k))
+    return curves
+
+
+def _fit_greedy(p: np.ndarray, max_error: float, refine_steps: int) -> list[np.ndarray]:
+    """Each curve as long as it can be: from its start, the furthest end point that
+    still fits (doubling, then bisection on the end index)."""
+    curves: list[np.ndarray] = []
+    tol2 = max_error * max_error
+    n = len(p)
+    i = 0
+    guess = 8
+    while i < n - 1:
+        good, good_ctrl = i + 1, _line(p[i], p[i + 1])
+        bad = None
+        j = min(i + guess, n - 1)
+        while True:  # grow until a fit fails or the stroke ends
+            if j <= good:
+                break
+            ctrl, err2, _ = _fit_one(p[i : j + 1], max_error, refine_steps)
+            if err2 <= tol2:
+                good, good_ctrl = j, ctrl
+                if j == n - 1:
+                    break
+                j = min(i + 2 * (j - i), n - 1)
+            else:
+                bad = j
+                break
+        while bad is not None and bad - good > 1:
+            j = (good + bad) // 2
+            ctrl, err2, _ = _fit_one(p[i : j + 1], max_error, refine_steps)
+            if err2 <= tol2:
+                good, good_ctrl = j, ctrl
+            else:
+                bad = j
+        curves.append(good_ctrl)
+        guess = max(2, good - i)
+        i = good
+    return curves
+
+
 def fit_stroke(points: np.ndarray, max_error: float = DEFAULT_MAX_ERROR,
-               newton_steps: int = _NEWTON_STEPS) -> list[np.ndarray]:
+               refine_steps: int = _REFINE_STEPS, method: str = DEFAULT_METHOD) -> list[np.ndarray]:
     """Cubic Bézier curves ``[(4, 2), ...]`` through the points ``(N, 2)`` of one stroke.
 
     Every point lies within ``max_error`` of its curve (measured at its fitted
@@ -241,23 +343,11 @@ def fit_stroke(points: np.ndarray, max_error: float = DEFAULT_MAX_ERROR,
     p = _dedupe(p)
     if len(p) == 1:
         return [np.repeat(p, 4, axis=0)]
-    curves: list[np.ndarray] = []
-    stack = [(0, len(p) - 1)]  # inclusive index ranges, processed left to right
-    while stack:
-        i, j = stack.pop()
-        seg = p[i : j + 1]
-        if len(seg) == 2:
-            d = seg[1] - seg[0]
-            curves.append(np.stack([seg[0], seg[0] + d / 3.0, seg[0] + 2.0 * d / 3.0, seg[1]]))
-            continue
-        ctrl, err2, k = _fit_one(seg, max_error, newton_steps)
-        if err2 <= max_error * max_error:
-            curves.append(ctrl)
-            continue
-        k = min(max(k, 1), len(seg) - 2)
-        stack.append((i + k, j))  # right half after the left one
-        stack.append((i, i + k))
-    return curves
+    if method == "split":
+        return _fit_split(p, max_error, refine_steps)
+    if method == "greedy":
+        return _fit_greedy(p, max_error, refine_steps)
+    raise ValueError(f"unknown fitting method {method!r} (split, greedy)")
 
 
 # --------------------------------------------------------------------------- whole lines
@@ -275,7 +365,7 @@ class BezierInk:
 
 
 def fit_ink(norm: NormalizedInk, max_error: float = DEFAULT_MAX_ERROR,
-            newton_steps: int = _NEWTON_STEPS) -> BezierInk:
+            refine_steps: int = _REFINE_STEPS, method: str = DEFAULT_METHOD) -> BezierInk:
     """Fit every stroke of ``norm`` (see :func:`fit_stroke`)."""
     xy, ids = np.asarray(norm.xy, dtype=np.float64), np.asarray(norm.stroke)
     if len(xy) == 0:
@@ -285,7 +375,7 @@ def fit_ink(norm: NormalizedInk, max_error: float = DEFAULT_MAX_ERROR,
     bounds = np.concatenate([[0], cuts, [len(xy)]])
     curves, sids = [], []
     for a, b in zip(bounds[:-1], bounds[1:]):
-        cs = fit_stroke(xy[a:b], max_error, newton_steps)
+        cs = fit_stroke(xy[a:b], max_error, refine_steps, method)
         curves.extend(cs)
         sids.extend([int(ids[a])] * len(cs))
     return BezierInk(np.asarray(curves, dtype=np.float64).reshape(-1, 4, 2), np.asarray(sids, dtype=np.int32))
@@ -327,13 +417,13 @@ def curve_features(bez: BezierInk) -> np.ndarray:
 
 
 def bezier_features(norm: NormalizedInk, max_error: float = DEFAULT_MAX_ERROR,
-                    newton_steps: int = _NEWTON_STEPS) -> np.ndarray:
+                    refine_steps: int = _REFINE_STEPS, method: str = DEFAULT_METHOD) -> np.ndarray:
     """``(M, 10)`` float32 per-curve features of a :class:`NormalizedInk`.
 
     ``norm`` should be sampled densely (``normalize_ink(ink, BEZIER_SPACING)``) so
     that the fit sees the shape of the strokes.
     """
-    return curve_features(fit_ink(norm, max_error, newton_steps))
+    return curve_features(fit_ink(norm, max_error, refine_steps, method))
 
 
 def ink_bezier_features(ink: Ink, max_error: float = DEFAULT_MAX_ERROR,
