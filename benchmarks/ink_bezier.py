@@ -13,7 +13,10 @@ features the polyline through the resampled points), and every reconstruction
 point's distance to the device polyline.  "mean" is the mean over device points,
 "max/line" the mean over lines of the largest distance either way (Hausdorff),
 "max" the largest over all lines.  Time: CPU ms per line from Ink to features
-(normalisation included), one thread.
+(normalisation included), one thread.  "CTC ok /1, /2": the share of lines whose
+sequence is long enough for CTC to emit the transcription (characters plus one
+blank between repeated characters) with the model's convolutional subsampling 1
+or 2 (InkBLSTMConfig.subsample).
 """
 
 from __future__ import annotations
@@ -24,8 +27,17 @@ import time
 import numpy as np
 
 from _data import iam_ondb_validation
+from hwr.alphabet import normalize_text
 from hwr.data.inkset import InkSet
-from hwr.ink.bezier import BEZIER_SPACING, BezierInk, curve_features, fit_ink, normalize_raw, sample_curves
+from hwr.ink.bezier import (
+    BEZIER_SPACING,
+    FEATURE_NAMES,
+    BezierInk,
+    curve_features,
+    fit_ink,
+    normalize_raw,
+    sample_curves,
+)
 from hwr.ink.features import point_features
 from hwr.ink.normalize import DEFAULT_SPACING, NormalizedInk, normalize_ink
 from hwr.types import Ink
@@ -108,10 +120,13 @@ def main() -> None:
     ds.load_all()
     inks = [ds[i] for i in range(min(args.limit, len(ds)))]
     raws = [_split(normalize_raw(ink)) for ink in inks]
+    texts = [normalize_text(ink.text or "") for ink in inks]
+    need = np.array([len(t) + sum(a == b for a, b in zip(t, t[1:])) for t in texts])
     print(f"lines: {len(inks)} from {ds.path}; mean {np.mean([i.num_points for i in inks]):.0f} device points, "
-          f"{np.mean([len(i.strokes) for i in inks]):.1f} strokes per line")
+          f"{np.mean([len(i.strokes) for i in inks]):.1f} strokes, "
+          f"{np.mean([len(t) for t in texts]):.1f} characters per line")
     head = (f"{'features':34}{'tol':>6}{'F':>4}{'len':>8}{'shorter':>9}{'err mean':>10}{'max/line':>10}"
-            f"{'max':>8}{'ms/line':>9}")
+            f"{'max':>8}{'ms/line':>9}{'CTC ok /1':>11}{'/2':>6}")
     print(head)
     print("-" * len(head))
     base_len = None
@@ -138,17 +153,18 @@ def main() -> None:
         nfeat = outs[0][0].shape[1]
         tol_s = "-" if tol is None else f"{tol:g}"
         print(f"{label:34}{tol_s:>6}{nfeat:>4}{lens.mean():>8.1f}{base_len / lens.mean():>8.1f}x{d.mean():>10.4f}"
-              f"{np.mean(worst):>10.3f}{np.max(worst):>8.3f}{ms:>9.1f}", flush=True)
+              f"{np.mean(worst):>10.3f}{np.max(worst):>8.3f}{ms:>9.1f}"
+              f"{np.mean(lens >= need):>10.0%}{np.mean((lens + 1) // 2 >= need):>6.0%}", flush=True)
         if tol is not None:
             stats[label, tol] = np.concatenate([f for f, _ in outs])
     # how the per-curve features are distributed (the default fit)
     key = (f"bezier split, fit at {BEZIER_SPACING}", args.tol[len(args.tol) // 2])
     f = stats[key]
     print(f"\nfeatures of '{key[0]}', tol {key[1]:g}: {len(f)} curves")
-    names = ("dx", "dy", "ctrl1_dist", "ctrl2_dist", "ctrl1_angle", "ctrl2_angle", "pen_up", "jump_dx", "jump_dy", "y")
     q = np.percentile(f, [1, 50, 99], axis=0)
-    for i, n in enumerate(names):
-        print(f"  {n:12} p1 {q[0, i]:7.3f}  median {q[1, i]:7.3f}  p99 {q[2, i]:7.3f}  |max| {np.abs(f[:, i]).max():6.3f}")
+    for i, n in enumerate(FEATURE_NAMES):
+        print(f"  {n:12} p1 {q[0, i]:7.3f}  median {q[1, i]:7.3f}  p99 {q[2, i]:7.3f}  "
+              f"|max| {np.abs(f[:, i]).max():6.3f}")
     chord = np.hypot(f[:, 0], f[:, 1])
     print(f"  chord < 0.05 (ratios floored): {np.mean(chord < 0.05):.1%} of curves, "
           f"ratio clipped at 4: {np.mean((f[:, 2] >= 4) | (f[:, 3] >= 4)):.1%}")

@@ -81,14 +81,14 @@ class Recognizer:
         if decoder != "greedy":
             raise ValueError(f"unknown decoder {decoder!r} (available: greedy)")
         self.alphabet = Alphabet(self.info.alphabet)
-        self.spacing = float(self.info.preprocessing.get("spacing", 0.3))
+        self.preprocessing = dict(self.info.preprocessing)
         self._lock = threading.Lock()
 
     def features(self, ink: Ink) -> np.ndarray:
-        from hwr.ink.features import point_features
-        from hwr.ink.normalize import normalize_ink
+        """The model input for one line of ink."""
+        from hwr.ink.features import line_features
 
-        return point_features(normalize_ink(ink, self.spacing), self.spacing)
+        return line_features(ink, self.preprocessing)
 
     def log_probs(self, inks: Sequence[Ink]) -> list[np.ndarray]:
         """``(T, C)`` CTC log-probabilities per ink, computed as one padded batch."""

@@ -38,3 +38,48 @@ def point_features(norm: NormalizedInk, spacing: float = DEFAULT_SPACING) -> np.
 def ink_features(ink: Ink, spacing: float = DEFAULT_SPACING) -> np.ndarray:
     """Normalise ``ink`` and return its point features."""
     return point_features(normalize_ink(ink, spacing), spacing)
+
+
+FEATURE_KINDS = ("points", "bezier")
+
+
+def preprocessing_for(kind: str = "points") -> dict:
+    """The preprocessing settings stored in a model for a feature ``kind``."""
+    if kind == "points":
+        return {"feature_kind": "points", "spacing": DEFAULT_SPACING, "features": list(FEATURE_NAMES),
+                "normalisation": "hwr-ink-v1"}
+    if kind == "bezier":
+        from hwr.ink import bezier
+
+        return {"feature_kind": "bezier", "spacing": bezier.BEZIER_SPACING, "max_error": bezier.DEFAULT_MAX_ERROR,
+                "features": list(bezier.FEATURE_NAMES), "normalisation": "hwr-ink-v1"}
+    raise ValueError(f"unknown feature kind {kind!r} (known: {', '.join(FEATURE_KINDS)})")
+
+
+def num_features(prep: dict) -> int:
+    return len(prep.get("features", FEATURE_NAMES))
+
+
+def line_features(ink: Ink, prep: dict, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The model input for one line of ``ink`` under a model's preprocessing settings.
+
+    With ``rng`` (training), the ink is randomly distorted first (:mod:`hwr.ink.augment`)
+    and resampled at a randomly perturbed spacing.
+    """
+    kind = prep.get("feature_kind", "points")
+    spacing = float(prep.get("spacing", DEFAULT_SPACING))
+    if rng is not None:
+        from hwr.ink.augment import distort_ink
+
+        ink = distort_ink(ink, rng)
+        spacing *= float(np.exp(rng.normal(0.0, 0.08)))
+    norm = normalize_ink(ink, spacing)
+    if kind == "points":
+        if rng is not None:
+            norm.xy = norm.xy + rng.normal(0.0, 0.015, size=norm.xy.shape)
+        return point_features(norm, spacing)
+    if kind == "bezier":
+        from hwr.ink.bezier import bezier_features
+
+        return bezier_features(norm, float(prep.get("max_error", 0.05)))
+    raise ValueError(f"unknown feature kind {kind!r}")

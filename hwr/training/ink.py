@@ -9,8 +9,7 @@ from typing import Callable, Sequence
 
 from hwr.alphabet import Alphabet
 from hwr.data.inkset import InkSet
-from hwr.ink.features import FEATURE_NAMES, NUM_FEATURES
-from hwr.ink.normalize import DEFAULT_SPACING
+from hwr.ink.features import num_features, preprocessing_for
 from hwr.models.checkpoint import ModelInfo, load_model, save_model
 from hwr.models.registry import build
 from hwr.training.inkdata import BucketSampler, InkLines, collate
@@ -28,7 +27,7 @@ def _sampler(ds: InkLines, batch_size: int, shuffle: bool, seed: int) -> BucketS
 
 def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | Path, cfg: TrainConfig,
               net_config: dict | None = None, base: str | Path | None = None, name: str = "",
-              run_dir: str | Path | None = None, restart: bool = False,
+              run_dir: str | Path | None = None, restart: bool = False, features: str = "points",
               callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
     """Train (or fine-tune from ``base``) an ink model; write the best one to ``out``.
 
@@ -46,23 +45,25 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
         if any(c not in alphabet for c in new.chars):
             raise ValueError("the new data has characters the base model lacks: "
                              + "".join(c for c in new.chars if c not in alphabet))
-        spacing = float(base_info.preprocessing.get("spacing", DEFAULT_SPACING))
-        arch, config = base_info.arch, base_info.config
+        prep = base_info.preprocessing
+        arch = base_info.arch
     else:
         alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
-        spacing = DEFAULT_SPACING
+        prep = preprocessing_for(features)
         arch = "ink-blstm"
-        config = {"num_features": NUM_FEATURES, **(net_config or {}), "num_classes": len(alphabet)}
+        # Bezier curves are ~2.5 per character: no room to halve the sequence for CTC
+        defaults = {"subsample": 1} if features == "bezier" else {}
+        config = {**defaults, **(net_config or {}), "num_features": num_features(prep), "num_classes": len(alphabet)}
         net = build(arch, config)
     info = ModelInfo(
         arch=arch, kind="ink", config=net.cfg.to_dict(), alphabet=alphabet.to_list(),
-        preprocessing={"spacing": spacing, "features": list(FEATURE_NAMES), "normalisation": "hwr-ink-v1"},
+        preprocessing=prep,
         training={"data": [_describe(s) for s in train_sets], "validation": [_describe(s) for s in val_sets],
                   "base": str(base) if base else None},
         name=name or Path(out).stem,
     )
-    train_ds = InkLines(train_sets, alphabet, spacing, augment=cfg.augment, seed=cfg.seed)
-    val_ds = InkLines(val_sets, alphabet, spacing, augment=False)
+    train_ds = InkLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)
+    val_ds = InkLines(val_sets, alphabet, prep, augment=False)
     run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
     trainer = Trainer(net, info, train_ds, val_ds, cfg, run_dir, collate, _sampler)
     trainer.callbacks.extend(callbacks)

@@ -11,20 +11,18 @@ from torch.utils.data import Dataset, Sampler
 
 from hwr.alphabet import Alphabet, normalize_text
 from hwr.data.inkset import InkSet
-from hwr.ink.augment import distort_ink
-from hwr.ink.features import point_features
-from hwr.ink.normalize import normalize_ink
+from hwr.ink.features import line_features
 
 
 class InkLines(Dataset):
     """Lines of one or more :class:`InkSet` files as (features, labels, text)."""
 
-    def __init__(self, sets: Sequence[InkSet], alphabet: Alphabet, spacing: float,
+    def __init__(self, sets: Sequence[InkSet], alphabet: Alphabet, preprocessing: dict,
                  augment: bool = False, seed: int = 0):
         self.sets = list(sets)
         self.index = [(i, j) for i, s in enumerate(self.sets) for j in range(len(s))]
         self.alphabet = alphabet
-        self.spacing = spacing
+        self.preprocessing = preprocessing
         self.augment = augment
         self.seed = seed
         self.epoch = 0
@@ -41,16 +39,8 @@ class InkLines(Dataset):
     def __getitem__(self, k: int):
         i, j = self.index[k]
         ink = self.sets[i][j]
-        spacing = self.spacing
-        if self.augment:
-            rng = np.random.default_rng((self.seed, self.epoch, k))
-            ink = distort_ink(ink, rng)
-            spacing = spacing * float(np.exp(rng.normal(0.0, 0.08)))
-            norm = normalize_ink(ink, spacing)
-            norm.xy = norm.xy + rng.normal(0.0, 0.015, size=norm.xy.shape)
-            feats = point_features(norm, spacing)
-        else:
-            feats = point_features(normalize_ink(ink, spacing), spacing)
+        rng = np.random.default_rng((self.seed, self.epoch, k)) if self.augment else None
+        feats = line_features(ink, self.preprocessing, rng)
         text = normalize_text(ink.text or "")
         return torch.from_numpy(feats), torch.tensor(self.alphabet.encode(text), dtype=torch.long), text
 
