@@ -1,0 +1,1 @@
+"""The embedded default models and their model cards (data files only)."""
