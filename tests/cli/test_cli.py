@@ -119,3 +119,14 @@ def test_import_ink_folder(tmp_path):
 def test_help_does_not_import_torch():
     code = "import sys; from hwr.cli.main import cli; import hwr.ink.io; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_recognize_uses_the_embedded_model_without_flags(inputs):
+    from hwr.models.checkpoint import read_info
+    from hwr.pipeline import default_model_path
+
+    info = read_info(default_model_path("ink"))
+    assert info.kind == "ink" and info.training["best_val_cer"] < 0.3
+    res = CliRunner().invoke(cli, ["recognize", "--format", "jsonl", str(inputs[0])])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["lines"][0]["confidence"] > 0
