@@ -134,7 +134,10 @@ def _resolve_device(device: str) -> str:
 @click.option("--batch-size", default=24, show_default=True)
 @click.option("--lr", default=1.5e-3, show_default=True)
 @click.option("--patience", default=12, show_default=True, help="Stop after this many epochs without improvement.")
-@click.option("--max-minutes", type=float, help="Time budget; stops after the epoch that passes it.")
+@click.option("--max-minutes", type=float,
+              help="Time budget of this run: no epoch is started that would not finish within it.")
+@click.option("--anneal", is_flag=True,
+              help="Cosine decay of the learning rate to the end of this run (--max-minutes, else --epochs).")
 @click.option("--hidden", default=128, show_default=True, help="LSTM units per direction.")
 @click.option("--layers", default=4, show_default=True, help="BLSTM layers.")
 @click.option("--features", type=click.Choice(["points", "bezier"]), default="points", show_default=True,
@@ -143,7 +146,7 @@ def _resolve_device(device: str) -> str:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
-def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
+def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes, anneal,
           hidden, layers, features, seed, device, threads, workers) -> None:
     """Train a recogniser on HDF5 datasets, with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -152,7 +155,7 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
-                      max_minutes=max_minutes, workers=workers)
+                      max_minutes=max_minutes, workers=workers, anneal=anneal)
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "

@@ -112,9 +112,14 @@ def _check_file(path: Path) -> None:
     if size > MAX_MODEL_BYTES:
         raise ModelError(f"{path}: model file too large ({size} bytes)")
     with open(path, "rb") as f:
-        head = f.read(8)
-    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+        head = f.read(9)
+    # safetensors: a little-endian u64 header length, then a JSON header
+    n = int.from_bytes(head[:8], "little") if len(head) >= 8 else -1
+    if len(head) == 9 and head[8:9] == b"{" and 8 + n <= size:
+        return
+    if head[:1] == b"\x80" or head[:2] == b"PK":
         raise ModelError(f"{path}: looks like a pickle/torch.save file; hwr only loads safetensors models")
+    raise ModelError(f"{path}: not a safetensors model file")
 
 
 def load_model(path: str | os.PathLike, device: str = "cpu"):

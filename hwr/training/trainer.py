@@ -54,6 +54,7 @@ class TrainConfig:
     max_minutes: float | None = None
     workers: int = 0
     augment: bool = True  # random distortions of the training lines
+    anneal: bool = False  # cosine decay of the learning rate to the end of this run's budget (time or epochs)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
@@ -191,9 +192,22 @@ class Trainer:
                          training=tr, name=self.info.name)
 
     # ------------------------------------------------------------------ training
+    def _run_fraction(self) -> float:
+        """How much of this run's budget is spent: time if there is a time budget, else epochs."""
+        run = getattr(self, "_run", None)
+        if run is None:
+            return 0.0
+        if self.cfg.max_minutes:
+            return (time.monotonic() - run["start"]) / (self.cfg.max_minutes * 60)
+        todo = max(self.cfg.epochs - run["first_epoch"], 1)
+        return (self.state.epoch - run["first_epoch"] + run["in_epoch"]) / todo
+
     def _lr(self) -> float:
         warm = min(1.0, (self.state.step + 1) / max(self.cfg.warmup_steps, 1))
-        return self.cfg.lr * warm * self.state.lr_scale
+        lr = self.cfg.lr * warm * self.state.lr_scale
+        if self.cfg.anneal:
+            lr = max(lr * 0.5 * (1.0 + math.cos(math.pi * min(self._run_fraction(), 1.0))), self.cfg.min_lr)
+        return lr
 
     def fit(self) -> _State:
         cfg = self.cfg
@@ -208,9 +222,15 @@ class Trainer:
                                 num_workers=cfg.workers)
         use_amp = cfg.amp and self.device.startswith("cuda")
         deadline = time.monotonic() + cfg.max_minutes * 60 if cfg.max_minutes else None
+        self._run = {"start": time.monotonic(), "first_epoch": self.state.epoch, "in_epoch": 0.0}
+        last_epoch_secs = 0.0
         from tqdm import tqdm
 
         while self.state.epoch < cfg.epochs and not self.stop_requested:
+            if deadline and time.monotonic() + last_epoch_secs > deadline:
+                log.info("time budget reached: not starting an epoch that would not finish in it")
+                break
+            epoch_start = time.monotonic()
             epoch = self.state.epoch + 1
             sampler.epoch = epoch
             if hasattr(self.train_set, "epoch"):
@@ -234,6 +254,7 @@ class Trainer:
                     torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.clip)
                     self.opt.step()
                 self.state.step += 1
+                self._run["in_epoch"] = (n_batches + 1) / len(sampler)
                 total += float(loss.detach()) * x.shape[0]
                 n_lines += x.shape[0]
                 n_batches += 1
@@ -250,6 +271,7 @@ class Trainer:
                 log.info("stopping inside epoch %d (time budget or stop request); last complete epoch kept", epoch)
                 break
             self.state.epoch = epoch
+            self._run["in_epoch"] = 0.0
             er = evaluate_net(self.net, val_loader, self.alphabet, self.device)
             improved = er.cer < self.state.best_cer
             if improved:
@@ -265,10 +287,12 @@ class Trainer:
             prog = Progress(epoch=epoch, step=self.state.step, loss=total / max(n_lines, 1), val_cer=er.cer,
                             val_wer=er.wer, lr=self._lr(), seconds=self.state.seconds,
                             lines_per_s=n_lines / max(secs, 1e-9), improved=improved)
-            self.state.history.append({k: (round(v, 5) if isinstance(v, float) else v) for k, v in asdict(prog).items()})
+            self.state.history.append({k: (float(f"{v:.6g}") if isinstance(v, float) else v)
+                                       for k, v in asdict(prog).items()})
             self._checkpoint(improved)
             for cb in self.callbacks:
                 cb(prog)
+            last_epoch_secs = time.monotonic() - epoch_start
             if self.state.bad_epochs >= cfg.patience:
                 log.info("early stop: no improvement for %d epochs", cfg.patience)
                 break

@@ -83,3 +83,22 @@ def test_resume_refuses_another_configuration(tiny_set, tmp_path):
     train_ink([tiny_set], [tiny_set], out, cfg, net_config={"hidden": 8, "layers": 1, "conv_channels": 8})
     with pytest.raises(ValueError, match="different network configuration"):
         train_ink([tiny_set], [tiny_set], out, cfg, net_config={"hidden": 12, "layers": 1, "conv_channels": 8})
+
+
+def test_anneal_decays_the_learning_rate_to_the_end_of_the_run(tiny_set, tmp_path):
+    cfg = TrainConfig(epochs=4, batch_size=4, lr=1e-3, warmup_steps=1, anneal=True, min_lr=1e-6)
+    train_ink([tiny_set], [tiny_set], tmp_path / "m.safetensors", cfg,
+              net_config={"hidden": 8, "layers": 1, "conv_channels": 8})
+    state = json.loads((tmp_path / "m.safetensors.run" / "state.json").read_text())
+    lrs = [h["lr"] for h in state["history"]]
+    assert lrs == sorted(lrs, reverse=True) and lrs[0] < 1e-3
+    assert lrs[1] == pytest.approx(0.5e-3, rel=0.05)  # half-way: cos(pi/2)
+    assert lrs[-1] == pytest.approx(1e-6)
+
+
+def test_time_budget_stops_between_epochs(tiny_set, tmp_path):
+    cfg = TrainConfig(epochs=1000, batch_size=8, warmup_steps=1, max_minutes=0.05)
+    train_ink([tiny_set], [tiny_set], tmp_path / "m.safetensors", cfg,
+              net_config={"hidden": 8, "layers": 1, "conv_channels": 8})
+    state = json.loads((tmp_path / "m.safetensors.run" / "state.json").read_text())
+    assert 1 <= state["epoch"] < 1000 and state["seconds"] < 10

@@ -1,0 +1,86 @@
+"""Model files: safetensors + JSON, refused cleanly when wrong, never unpickled."""
+
+import json
+import pickle
+import string
+
+import pytest
+import torch
+
+from hwr.errors import ModelError
+from hwr.models.checkpoint import ModelInfo, load_model, read_info, save_model
+from hwr.models.registry import build
+
+ALPH = list(string.ascii_lowercase + " ")
+
+
+def _net():
+    return build("ink-blstm", dict(num_features=4, num_classes=len(ALPH) + 1, hidden=8, layers=1, conv_channels=8))
+
+
+def _info(net, name="m"):
+    return ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=ALPH,
+                     preprocessing={"spacing": 0.3}, name=name)
+
+
+def test_round_trip_weights_and_metadata(tmp_path):
+    net = _net()
+    p = save_model(net, _info(net), tmp_path / "m.safetensors")
+    net2, info = load_model(p)
+    assert info.alphabet == ALPH and info.config == net.cfg.to_dict()
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, net2.state_dict()[k])
+    assert json.loads((tmp_path / "m.json").read_text())["arch"] == "ink-blstm"
+
+
+def test_any_header_length_loads(tmp_path):
+    # the first byte of a safetensors file is the low byte of its header length: 0x80 must not read as a pickle
+    net = _net()
+    for k in range(0, 300, 7):
+        p = save_model(net, _info(net, name="x" * k), tmp_path / f"m{k}.safetensors")
+        assert read_info(p).name == "x" * k
+
+
+@pytest.mark.parametrize("content,match", [
+    (pickle.dumps({"weights": 1}), "pickle"),
+    (b"PK\x03\x04" + b"\x00" * 100, "pickle"),
+    (b"", "not a safetensors"),
+    (b"garbage" * 10, "not a safetensors"),
+])
+def test_bad_files_are_refused(tmp_path, content, match):
+    p = tmp_path / "bad.safetensors"
+    p.write_bytes(content)
+    with pytest.raises(ModelError, match=match):
+        load_model(p)
+
+
+def test_truncated_model(tmp_path):
+    net = _net()
+    p = save_model(net, _info(net), tmp_path / "m.safetensors")
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError):
+        load_model(p)
+
+
+def test_wrong_shapes_and_alphabet(tmp_path):
+    net = _net()
+    info = _info(net)
+    info.config = {**info.config, "hidden": 12}  # metadata says 12 units, weights have 8
+    p = save_model(net, info, tmp_path / "m.safetensors")
+    with pytest.raises(ModelError, match="shape"):
+        load_model(p)
+    info = _info(net)
+    info.alphabet = ALPH[:-3]  # alphabet does not fit the output layer
+    p = save_model(net, info, tmp_path / "a.safetensors")
+    with pytest.raises(ModelError, match="alphabet"):
+        load_model(p)
+
+
+def test_nan_weights_refused(tmp_path):
+    net = _net()
+    with torch.no_grad():
+        net.head.bias[0] = float("nan")
+    p = save_model(net, _info(net), tmp_path / "m.safetensors")
+    with pytest.raises(ModelError, match="NaN"):
+        load_model(p)
