@@ -116,15 +116,14 @@ class Recognizer:
 
         for ink in inks:
             validate_ink(ink)
-        out: list[LineResult] = []
+        # batches of similar length: little padding
         order = sorted(range(len(inks)), key=lambda i: inks[i].num_points)
         results: dict[int, LineResult] = {}
         for k in range(0, len(order), batch_size):
             idx = order[k:k + batch_size]
             for i, lp in zip(idx, self.log_probs([inks[i] for i in idx])):
                 results[i] = greedy_decode(lp, self.alphabet)
-        out = [results[i] for i in range(len(inks))]
-        return out
+        return [results[i] for i in range(len(inks))]
 
     def recognize_file(self, path: str | os.PathLike) -> Result:
         """Recognise an ink file (InkML, IAM-OnDB XML, hwr JSON); errors are returned, not raised."""
