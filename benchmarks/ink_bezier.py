@@ -29,13 +29,13 @@ import numpy as np
 from _data import iam_ondb_validation
 from hwr.alphabet import normalize_text
 from hwr.data.inkset import InkSet
+from hwr.ink.normalize import normalize_raw
 from hwr.ink.bezier import (
     BEZIER_SPACING,
     FEATURE_NAMES,
     BezierInk,
     curve_features,
     fit_ink,
-    normalize_raw,
     sample_curves,
 )
 from hwr.ink.features import point_features

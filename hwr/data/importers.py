@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from hwr.errors import InputError
-from hwr.ink.io import iter_ink_files, load_ink, read_iam_ondb, read_inkml
+from hwr.ink.io import iter_ink_files, load_ink, read_iam_ondb
 from hwr.types import Ink
 
 log = logging.getLogger(__name__)
@@ -143,4 +143,4 @@ def iter_imadocsen(root: str | Path, writers: list[str] | None = None,
             yield f"{w}/{sid}", ink
 
 
-__all__ = ["detokenize_iam", "iter_iam_ondb", "iter_imadocsen", "iter_ink_folder", "read_inkml", "iam_ondb_forms"]
+__all__ = ["detokenize_iam", "iter_iam_ondb", "iter_imadocsen", "iter_ink_folder", "iam_ondb_forms"]

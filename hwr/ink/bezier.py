@@ -62,7 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwr.ink.normalize import NormalizedInk, normalize_ink
+from hwr.ink.normalize import NormalizedInk, drop_repeated, normalize_ink
 from hwr.types import Ink
 
 FEATURE_NAMES = ("dx", "dy", "ctrl1_dist", "ctrl2_dist", "ctrl1_angle", "ctrl2_angle",
@@ -266,14 +266,6 @@ def _fit_one(p: np.ndarray, max_error: float, refine_steps: int) -> tuple[np.nda
     return ctrl, True, k
 
 
-def _dedupe(p: np.ndarray) -> np.ndarray:
-    if len(p) < 2:
-        return p
-    keep = np.ones(len(p), dtype=bool)
-    keep[1:] = np.any(np.diff(p, axis=0) != 0, axis=1)
-    return p[keep]
-
-
 def _line(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d = b - a
     return np.stack([a, a + d / 3.0, a + 2.0 * d / 3.0, b])
@@ -351,7 +343,7 @@ def fit_stroke(points: np.ndarray, max_error: float = DEFAULT_MAX_ERROR,
         raise ValueError("stroke points must be finite")
     if max_error <= 0:
         raise ValueError("max_error must be positive")
-    p = _dedupe(p)
+    p = drop_repeated(p)[0]
     if len(p) == 1:
         return [np.repeat(p, 4, axis=0)]
     if method == "split":
@@ -441,18 +433,3 @@ def ink_bezier_features(ink: Ink, max_error: float = DEFAULT_MAX_ERROR,
                         spacing: float = BEZIER_SPACING) -> np.ndarray:
     """Normalise ``ink`` (resampled at ``spacing``) and return its Bézier features."""
     return bezier_features(normalize_ink(ink, spacing), max_error)
-
-
-def normalize_raw(ink: Ink) -> NormalizedInk:
-    """The normalised but not resampled points of ``ink`` (repeated points dropped).
-
-    Same transform as :func:`normalize_ink` (which does not depend on the final
-    spacing), applied to the device points themselves.
-    """
-    ref = normalize_ink(ink, spacing=1e6)  # the final resampling is then almost free
-    pts, ids = [], []
-    for i, s in enumerate(st for st in ink.strokes if len(st)):
-        p = _dedupe(np.stack([s.x, s.y], axis=1))
-        pts.append((p - ref.origin) @ ref.matrix.T)
-        ids.append(np.full(len(p), i, dtype=np.int32))
-    return NormalizedInk(xy=np.concatenate(pts), stroke=np.concatenate(ids), matrix=ref.matrix, origin=ref.origin)

@@ -45,6 +45,16 @@ class NormalizedInk:
         return len(self.xy)
 
 
+def drop_repeated(p: np.ndarray, sid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Drop points equal to the previous point of the same stroke (the first point of
+    each stroke is always kept).  ``sid`` gives each point's stroke (default: one stroke)."""
+    if sid is None:
+        sid = np.zeros(len(p), dtype=np.int64)
+    keep = np.ones(len(p), dtype=bool)
+    keep[1:] = np.any(p[1:] != p[:-1], axis=1) | (sid[1:] != sid[:-1])
+    return p[keep], sid[keep]
+
+
 def resample_stroke(p: np.ndarray, spacing: float) -> np.ndarray:
     """Points at equal arc-length ``spacing`` along the polyline ``p`` (N, 2), ends kept."""
     p = np.asarray(p, dtype=np.float64)
@@ -104,10 +114,7 @@ def normalize_ink(ink: Ink, spacing: float = DEFAULT_SPACING) -> NormalizedInk:
         raise ValueError("ink has no points")
     allp = np.concatenate(strokes)
     sid = np.repeat(np.arange(len(strokes)), [len(s) for s in strokes])
-    # drop repeated points (the first point of each stroke is always kept)
-    keep = np.ones(len(allp), dtype=bool)
-    keep[1:] = np.any(allp[1:] != allp[:-1], axis=1) | (sid[1:] != sid[:-1])
-    allp, sid = allp[keep], sid[keep]
+    allp, sid = drop_repeated(allp, sid)
     lens = np.bincount(sid, minlength=len(strokes))
     origin = allp.mean(axis=0)
     allp = allp - origin
@@ -142,3 +149,15 @@ def normalize_ink(ink: Ink, spacing: float = DEFAULT_SPACING) -> NormalizedInk:
     # final points: transform original strokes, then resample at the final spacing
     xy, ids = _resample_all(allp @ matrix.T - shift @ shear.T, lens, spacing)
     return NormalizedInk(xy=xy, stroke=ids, matrix=matrix, origin=origin + np.linalg.solve(matrix, shift @ shear.T))
+
+
+def normalize_raw(ink: Ink) -> NormalizedInk:
+    """The normalised but not resampled points of ``ink`` (repeated points dropped):
+    the transform of :func:`normalize_ink` (which does not depend on the final
+    spacing) applied to the device points themselves."""
+    ref = normalize_ink(ink, spacing=1e6)  # the final resampling is then almost free
+    strokes = [np.stack([s.x, s.y], axis=1) for s in ink.strokes if len(s)]
+    sid = np.repeat(np.arange(len(strokes)), [len(s) for s in strokes])
+    p, sid = drop_repeated(np.concatenate(strokes), sid)
+    return NormalizedInk(xy=(p - ref.origin) @ ref.matrix.T, stroke=sid.astype(np.int32),
+                         matrix=ref.matrix, origin=ref.origin)

@@ -13,8 +13,6 @@ def _builders() -> dict[str, tuple[type, type]]:
     return {"ink-blstm": (InkBLSTMConfig, InkBLSTM)}
 
 
-ARCHITECTURES = ("ink-blstm",)
-
 
 def build(arch: str, config: dict[str, Any]):
     """Build an untrained network of architecture ``arch`` from a config dict."""

@@ -32,10 +32,6 @@ class InkLines(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def text(self, k: int) -> str:
-        i, j = self.index[k]
-        return normalize_text(self.sets[i].texts[j])
-
     def __getitem__(self, k: int):
         i, j = self.index[k]
         ink = self.sets[i][j]

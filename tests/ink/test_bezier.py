@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hwr.ink.normalize import normalize_raw
 from hwr.ink.bezier import (
     BEZIER_SPACING,
     FEATURE_NAMES,
@@ -14,7 +15,6 @@ from hwr.ink.bezier import (
     fit_ink,
     fit_stroke,
     ink_bezier_features,
-    normalize_raw,
     sample_curves,
 )
 from hwr.ink.features import ink_features
