@@ -112,6 +112,7 @@ class LineResult:
     alternatives: list[Alternative] = field(default_factory=list)
     polygon: list[tuple[float, float]] | None = None
     baseline: list[tuple[float, float]] | None = None
+    raw_confidence: float | None = None  # the decoder's confidence before calibration
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -1,0 +1,206 @@
+"""One decoder for ink and image models: greedy or beam search (+ LM, lexicon).
+
+:class:`Decoder` turns a line's ``(T, C)`` CTC log-probabilities into a
+:class:`~hwr.types.LineResult`: text, calibrated line confidence, character
+spans (frames) with confidences, and n-best alternatives.
+
+Each model may carry decoder defaults in a JSON file beside it
+(``<model>.decoder.json``, see :func:`load_model_defaults`): the decoder to use
+by default, the LM and its weight and insertion bonus tuned on validation
+data, and the confidence calibrations.  Explicit settings override them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hwr.alphabet import Alphabet
+from hwr.decoding.align import char_spans
+from hwr.decoding.beam import BeamConfig, Hypothesis, check_log_probs, prefix_beam_search
+from hwr.decoding.calibration import Calibration
+from hwr.decoding.greedy import greedy_decode
+from hwr.errors import ModelError
+from hwr.types import Alternative, LineResult
+
+log = logging.getLogger(__name__)
+
+DECODERS = ("greedy", "beam")
+BACKENDS = ("auto", "python", "flashlight")
+DEFAULTS_FORMAT = "hwr-decoder"
+
+
+@dataclass
+class DecoderSettings:
+    decoder: str = "greedy"
+    beam_width: int = 16
+    lm: str | None = None  # path of an ARPA character LM
+    lm_weight: float = 0.0
+    insertion_bonus: float = 0.0
+    lexicon: str | None = None  # path of a word list
+    lexicon_penalty: float = float("-inf")
+    backend: str = "auto"
+    nbest: int = 5
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {self.decoder!r} (available: {', '.join(DECODERS)})")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r} (available: {', '.join(BACKENDS)})")
+        self.beam_config()  # validates the numbers
+
+    @property
+    def mode(self) -> str:
+        """The key of the calibration that fits these settings."""
+        if self.decoder == "greedy":
+            return "greedy"
+        return "beam+lm" if self.lm and self.lm_weight > 0 else "beam"
+
+    def beam_config(self) -> BeamConfig:
+        return BeamConfig(beam_width=int(self.beam_width), lm_weight=float(self.lm_weight),
+                          insertion_bonus=float(self.insertion_bonus),
+                          lexicon_penalty=float(self.lexicon_penalty), nbest=int(self.nbest))
+
+
+def defaults_path(model_path: str | os.PathLike) -> Path:
+    p = Path(model_path)
+    return p.with_name(p.name.split(".")[0] + ".decoder.json")
+
+
+def load_model_defaults(model_path: str | os.PathLike) -> DecoderSettings:
+    """The decoder defaults stored beside a model (greedy, no LM when there are none)."""
+    p = defaults_path(model_path)
+    if not p.exists():
+        return DecoderSettings()
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+        if d.get("format") != DEFAULTS_FORMAT:
+            raise ValueError(f"not an {DEFAULTS_FORMAT} file")
+        beam = d.get("beam", {})
+        lm = beam.get("lm")
+        if lm:
+            lm = str((p.parent / lm).resolve()) if not os.path.isabs(lm) else lm
+        cal = {k: Calibration.from_dict(v) for k, v in d.get("calibration", {}).items()}
+        return DecoderSettings(decoder=d.get("default", "greedy"), beam_width=int(beam.get("beam_width", 16)),
+                               lm=lm, lm_weight=float(beam.get("lm_weight", 0.0)),
+                               insertion_bonus=float(beam.get("insertion_bonus", 0.0)), calibrations=cal)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"{p}: bad decoder defaults: {e}") from e
+
+
+def save_model_defaults(model_path: str | os.PathLike, settings: DecoderSettings, default: str,
+                        extra: dict | None = None) -> Path:
+    """Write ``<model>.decoder.json`` (LM path stored relative to the model's folder when inside it)."""
+    p = defaults_path(model_path)
+    lm = settings.lm
+    if lm:
+        try:
+            lm = os.path.relpath(Path(lm).resolve(), p.parent.resolve())
+        except ValueError:
+            lm = str(Path(lm).resolve())
+    d = {"format": DEFAULTS_FORMAT, "version": 1, "default": default,
+         "beam": {"lm": lm, "lm_weight": settings.lm_weight, "insertion_bonus": settings.insertion_bonus,
+                  "beam_width": settings.beam_width},
+         "calibration": {k: v.to_dict() for k, v in settings.calibrations.items()}}
+    if extra:
+        d.update(extra)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(d, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+    return p
+
+
+def _softmax_scores(scores: list[float]) -> list[float]:
+    m = max(scores)
+    e = [math.exp(s - m) for s in scores]
+    z = sum(e)
+    return [v / z for v in e]
+
+
+class Decoder:
+    """Decodes CTC posteriors of one model's alphabet.  Thread-safe for reading."""
+
+    def __init__(self, alphabet: Alphabet, settings: DecoderSettings | None = None):
+        self.alphabet = alphabet
+        self.settings = settings or DecoderSettings()
+        s = self.settings
+        self.lm = None
+        self.lexicon = None
+        self._flashlight = None
+        if s.decoder == "beam":
+            if s.lm and s.lm_weight > 0:
+                from hwr.decoding.lm import CharNgramLM
+
+                self.lm = CharNgramLM.load(s.lm)
+                self.lm.check_alphabet(alphabet.chars)
+            if s.lexicon:
+                from hwr.decoding.lexicon import Lexicon
+
+                self.lexicon = Lexicon.load(s.lexicon)
+            self.backend = self._choose_backend()
+        else:
+            self.backend = "greedy"
+        self.calibration = s.calibrations.get(s.mode)
+
+    def _choose_backend(self) -> str:
+        from hwr.decoding import flashlight_backend as fb
+
+        want = self.settings.backend
+        if want == "python":
+            return "python"
+        if self.lexicon is not None:
+            if want == "flashlight":
+                log.warning("the lexicon constraint runs in hwr's own beam search, not flashlight-text")
+            return "python"
+        if not fb.available():
+            if want == "flashlight":
+                raise ModelError("flashlight-text is not installed (pip install flashlight-text); "
+                                 "use --backend python")
+            return "python"
+        self._flashlight = fb.FlashlightBeam(self.alphabet, self.settings.beam_config(),
+                                             self.settings.lm if self.lm is not None else None)
+        return "flashlight"
+
+    def search(self, log_probs: np.ndarray) -> list[Hypothesis]:
+        """The n best hypotheses of the beam search (no alignment, no confidence)."""
+        if self._flashlight is not None:
+            return self._flashlight.search(log_probs)
+        return prefix_beam_search(log_probs, self.alphabet, self.settings.beam_config(), self.lm, self.lexicon)
+
+    def decode(self, log_probs: np.ndarray) -> LineResult:
+        lp = check_log_probs(log_probs, len(self.alphabet))
+        if lp.shape[0] == 0:
+            return LineResult(text="", confidence=0.0)
+        if self.backend == "greedy":
+            res = greedy_decode(lp, self.alphabet)
+            chars, raw, alts = res.chars, res.confidence, []
+            text = res.text
+        else:
+            hyps = self.search(lp)
+            if not hyps:  # no path fits the lexicon: fall back to the free search
+                log.info("no hypothesis fits the lexicon; decoding without it")
+                hyps = prefix_beam_search(lp, self.alphabet, self.settings.beam_config(), self.lm, None)
+            if not hyps:  # no frame sequence is possible at all (every posterior -inf)
+                return LineResult(text="", confidence=0.0, raw_confidence=0.0)
+            probs = _softmax_scores([h.score for h in hyps])
+            alts = [Alternative(h.text, p) for h, p in zip(hyps, probs)]
+            chars, raw = char_spans(lp, hyps[0].labels, self.alphabet.chars)
+            text = hyps[0].text
+        conf = self.calibration(raw) if self.calibration is not None else raw
+        return LineResult(text=text, confidence=conf, chars=chars, alternatives=alts, raw_confidence=raw)
+
+
+def settings_dict(s: DecoderSettings) -> dict:
+    d = asdict(s)
+    d.pop("calibrations", None)
+    return d
+
+
+__all__ = ["Decoder", "DecoderSettings", "load_model_defaults", "save_model_defaults", "defaults_path"]
