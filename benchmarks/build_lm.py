@@ -38,7 +38,7 @@ TYPO = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'
 WRAP = 40            # external text is wrapped into lines of about the length of handwritten lines
 
 # the shipped model
-FINAL = {"sources": ("indomain", "fortunes"), "order": 7, "method": "kneser-ney", "prune": 2}
+FINAL = {"sources": ("indomain", "fortunes"), "order": 6, "method": "kneser-ney", "prune": 2}
 
 
 def clean(line: str) -> str | None:

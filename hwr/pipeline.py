@@ -22,6 +22,10 @@ from hwr.types import Ink, LineResult
 
 MODELS_DIR = Path(__file__).parent / "models_data"
 DEFAULT_INK_MODEL = "ink_default"
+# LM weight and character bonus for an LM given without tuned values (tuned values of
+# the default ink model with the default LM, rounded; see benchmarks/tune_decoder.py)
+GENERIC_LM_WEIGHT = 0.5
+GENERIC_INSERTION_BONUS = 1.0
 
 
 def default_model_path(kind: str = "ink") -> Path:
@@ -69,7 +73,19 @@ class Result:
 class Recognizer:
     """Recognises ink with one model.  Thread-safe; load once, call many times."""
 
-    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", decoder: str = "greedy"):
+    def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", decoder: str | None = None,
+                 *, beam_width: int | None = None, lm: str | os.PathLike | None = None,
+                 lm_weight: float | None = None, insertion_bonus: float | None = None,
+                 lexicon: str | os.PathLike | None = None, lexicon_penalty: float | None = None,
+                 backend: str = "auto", nbest: int = 5):
+        """Load ``model`` (default: the embedded ink model) and its decoder defaults.
+
+        ``decoder`` is ``"greedy"`` or ``"beam"`` (default: what the model's
+        ``.decoder.json`` says, else greedy).  ``lm`` is an ARPA character LM
+        path, or ``"none"`` for no LM (default: the model's tuned LM).
+        ``lm_weight``/``insertion_bonus`` override the tuned values.
+        """
+        from hwr.decoding.decoder import Decoder, load_model_defaults
         from hwr.device import resolve_device
         from hwr.models.checkpoint import load_model
 
@@ -78,9 +94,28 @@ class Recognizer:
         self.net, self.info = load_model(self.model_path, device=self.device)
         if self.info.kind != "ink":
             raise ModelError(f"{self.model_path}: is a {self.info.kind} model, not an ink model")
-        if decoder != "greedy":
-            raise ValueError(f"unknown decoder {decoder!r} (available: greedy)")
         self.alphabet = Alphabet(self.info.alphabet)
+        st = load_model_defaults(self.model_path)
+        if decoder is not None:
+            st.decoder = decoder
+        if lm is not None:
+            if str(lm).lower() == "none":
+                st.lm = None
+            else:
+                if not st.lm_weight:  # an LM the model was never tuned with: middle-of-the-road values
+                    st.lm_weight, st.insertion_bonus = GENERIC_LM_WEIGHT, GENERIC_INSERTION_BONUS
+                st.lm = str(lm)
+        for name, value in (("beam_width", beam_width), ("lm_weight", lm_weight),
+                            ("insertion_bonus", insertion_bonus), ("lexicon_penalty", lexicon_penalty)):
+            if value is not None:
+                setattr(st, name, value)
+        st.lexicon = str(lexicon) if lexicon is not None else None
+        st.backend, st.nbest = backend, nbest
+        try:
+            st.__post_init__()
+        except ValueError as e:
+            raise ModelError(str(e)) from e
+        self.decoder = Decoder(self.alphabet, st)
         self.preprocessing = dict(self.info.preprocessing)
         self._lock = threading.Lock()
 
@@ -111,7 +146,6 @@ class Recognizer:
         return self.recognize_inks([ink])[0]
 
     def recognize_inks(self, inks: Sequence[Ink], batch_size: int = 32) -> list[LineResult]:
-        from hwr.decoding.greedy import greedy_decode
         from hwr.ink.io import validate_ink
 
         for ink in inks:
@@ -122,7 +156,7 @@ class Recognizer:
         for k in range(0, len(order), batch_size):
             idx = order[k:k + batch_size]
             for i, lp in zip(idx, self.log_probs([inks[i] for i in idx])):
-                results[i] = greedy_decode(lp, self.alphabet)
+                results[i] = self.decoder.decode(lp)
         return [results[i] for i in range(len(inks))]
 
     def recognize_file(self, path: str | os.PathLike) -> Result:

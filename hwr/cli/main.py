@@ -174,13 +174,27 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model", help="Model file (.safetensors) or embedded model name (default: the embedded ink model).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--decoder", type=click.Choice(["greedy"]), default="greedy", show_default=True,
-              help="CTC decoder.")
+@click.option("--decoder", type=click.Choice(["greedy", "beam"]),
+              help="CTC decoder (default: the model's tuned choice: beam search with the default LM).")
+@click.option("--beam-width", type=click.IntRange(1, 1024), help="Beam width (default 16).")
+@click.option("--lm", help="Character LM (ARPA file), or 'none' (default: the model's tuned LM).")
+@click.option("--lm-weight", type=click.FloatRange(0, 10), help="LM weight (default: the tuned value).")
+@click.option("--insertion-bonus", type=float, help="Score added per character (default: the tuned value).")
+@click.option("--lexicon", type=click.Path(exists=True, dir_okay=False),
+              help="Word list (one word per line): words outside it are forbidden (or penalised, "
+                   "see --lexicon-penalty); numbers and punctuation pass.")
+@click.option("--lexicon-penalty", type=click.FloatRange(max=0), help="Log-score per word outside the "
+              "lexicon (default: forbid them).")
+@click.option("--nbest", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="Alternatives per line (jsonl output; beam decoder).")
+@click.option("--backend", type=click.Choice(["auto", "python", "flashlight"]), default="auto", show_default=True,
+              help="Beam search implementation: flashlight-text when installed, else hwr's own.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True,
               help="text: the recognised text; jsonl: one JSON object per input, in input order.")
 @click.option("--threads", type=int, default=1, show_default=True,
               help="torch threads (1 is fastest for single lines on most CPUs).")
-def recognize(inputs, model, device, decoder, fmt, threads) -> None:
+def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
+              lexicon_penalty, nbest, backend, fmt, threads) -> None:
     """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
     (the kind is detected from the content).  Errors are reported per input; the exit
     status is 1 if any input failed."""
@@ -191,7 +205,9 @@ def recognize(inputs, model, device, decoder, fmt, threads) -> None:
     from hwr.pipeline import Recognizer, Result
 
     try:
-        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder)
+        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder, beam_width=beam_width, lm=lm,
+                         lm_weight=lm_weight, insertion_bonus=insertion_bonus, lexicon=lexicon,
+                         lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
     except HwrError as e:
         raise click.ClickException(str(e)) from e
     failed = 0
@@ -268,6 +284,15 @@ def gui(ctx) -> None:
     except ImportError as e:
         raise click.ClickException(f"the desktop app is not installed ({e}); pip install 'hwr[gui]'") from e
     sys.exit(gui_main(list(ctx.args)))
+
+
+def _add_subgroups() -> None:
+    from hwr.cli.lm import lm
+
+    cli.add_command(lm)
+
+
+_add_subgroups()
 
 
 def main() -> None:  # entry point

@@ -49,7 +49,7 @@ def _lae(a: float, b: float) -> float:
 class BeamConfig:
     beam_width: int = 16
     beam_size_token: int = 12  # labels tried per frame, at most
-    token_min_logp: float = -12.0  # labels less likely than this at a frame are not tried
+    token_min_logp: float = -8.0  # labels less likely than this at a frame are not tried
     lm_weight: float = 0.0
     insertion_bonus: float = 0.0  # added per character (natural log units)
     lexicon_penalty: float = float("-inf")  # per out-of-lexicon word; -inf forbids them

@@ -159,6 +159,11 @@ class Decoder:
             if want == "flashlight":
                 log.warning("the lexicon constraint runs in hwr's own beam search, not flashlight-text")
             return "python"
+        why = fb.supports(self.settings.beam_config(), self.lm.order if self.lm is not None else None)
+        if why:
+            if want == "flashlight":
+                raise ModelError(why)
+            return "python"
         if not fb.available():
             if want == "flashlight":
                 raise ModelError("flashlight-text is not installed (pip install flashlight-text); "

@@ -2,11 +2,13 @@
 
 flashlight-text's lexicon-free CTC decoder runs the same search as
 :mod:`hwr.decoding.beam` in C++, with the character LM served by its bundled
-KenLM from our ARPA file.  It has no per-character insertion bonus, so the
-bonus is folded into the LM: every n-gram log-probability of the ARPA file
-is raised by ``bonus / lm_weight`` (back-off weights untouched), which adds
-exactly ``bonus`` per character to ``lm_weight * log P``.  That shifted copy
-is written once to a cache folder.
+KenLM straight from our ARPA file (KenLM in these wheels reads n-grams up to
+order 6).  It has no per-character insertion bonus; a bonus ``b <= 0`` is
+folded into the LM (every n-gram log-probability lowered by ``b / lm_weight``,
+back-off weights untouched, which adds exactly ``b`` per character to
+``lm_weight * log P``; the shifted copy is written once to a cache folder).
+A positive bonus would need log-probabilities above 0, which KenLM refuses,
+so :func:`supports` says no and the decoder uses its own implementation.
 
 flashlight-text is optional: it has no wheels for some Pythons (3.13 at the
 time of writing); :func:`available` says whether it can be used, and the
@@ -27,8 +29,10 @@ import numpy as np
 
 from hwr.alphabet import Alphabet
 from hwr.decoding.beam import BeamConfig, Hypothesis, check_log_probs
+from hwr.errors import ModelError
 
 SPACE_TOKEN = "<sp>"
+MAX_ORDER = 6  # KenLM in the flashlight-text wheels is built with KENLM_MAX_ORDER=6
 LN10 = math.log(10.0)
 
 
@@ -39,6 +43,16 @@ def available() -> bool:
     except Exception:  # ImportError, or a broken shared library
         return False
     return True
+
+
+def supports(cfg: BeamConfig, lm_order: int | None) -> str | None:
+    """Why this backend cannot run ``cfg`` with an LM of ``lm_order`` (None: it can)."""
+    if lm_order is not None and cfg.lm_weight > 0:
+        if lm_order > MAX_ORDER:
+            return f"flashlight-text's KenLM reads LMs up to order {MAX_ORDER}; this one has order {lm_order}"
+        if cfg.insertion_bonus > 0:
+            return "flashlight-text cannot add a positive insertion bonus with an LM"
+    return None
 
 
 def _cache_dir() -> Path:
@@ -101,8 +115,14 @@ class FlashlightBeam:
         if use_lm:
             from flashlight.lib.text.decoder.kenlm import KenLM
 
+            if cfg.insertion_bonus > 0:
+                raise ValueError("flashlight-text cannot add a positive insertion bonus with an LM")
             shift = cfg.insertion_bonus / cfg.lm_weight / LN10
-            self._lm = KenLM(str(shifted_arpa(lm_path, shift)), self._dict)
+            path = shifted_arpa(lm_path, shift) if shift < 0 else Path(lm_path)
+            try:
+                self._lm = KenLM(str(path), self._dict)
+            except RuntimeError as e:  # KenLM's FormatLoadException
+                raise ModelError(f"{lm_path}: KenLM cannot read it: {str(e).splitlines()[-1][:300]}") from e
             weight = cfg.lm_weight * LN10  # KenLM scores are log10
             self._bonus_outside_lm = 0.0
         else:
@@ -145,7 +165,9 @@ class FlashlightBeam:
                 continue
             lm_score = 0.0
             if self.use_lm:  # unshifted, natural log
-                lm_score = float(r.lmScore) * LN10 - self.cfg.insertion_bonus / self.cfg.lm_weight * len(labels)
+                # the shift was applied to every character and to </s>
+                shift = self.cfg.insertion_bonus / self.cfg.lm_weight
+                lm_score = float(r.lmScore) * LN10 - shift * (len(labels) + 1)
             score = float(r.score) + self._bonus_outside_lm * len(labels)
             seen[text] = Hypothesis(text, score, float(r.emittingModelScore), lm_score, labels)
             if len(seen) >= self.cfg.nbest:

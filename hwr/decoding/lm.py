@@ -31,11 +31,13 @@ Foreign ARPA files (e.g. from KenLM's ``lmplz``) load too; their space token is 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import logging
 import math
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -383,11 +385,72 @@ class CharNgramLM:
         ``space_token``: the word that stands for the space character (default: the one in
         hwr's metadata, else ``<sp>``).  Raises :class:`ModelError` naming the file and line.
         """
-        return _ArpaReader(Path(path), space_token, max_ngrams).read()
+        p = Path(path)
+        cache = _cache_path(p, space_token)
+        if cache is not None and cache.exists():
+            lm = _load_cache(cache)
+            if lm is not None:
+                return lm
+        lm = _ArpaReader(p, space_token, max_ngrams).read()
+        if cache is not None:
+            _save_cache(lm, cache)
+        return lm
 
     def clear_cache(self) -> None:
         self._dist_cache.clear()
         self._proj_cache.clear()
+
+
+# ---------------------------------------------------------------------------- load cache
+#
+# Parsing an ARPA file of a few hundred thousand n-grams takes seconds; the parsed arrays
+# are kept in the user's cache folder as .npz (numbers and strings only, read with
+# allow_pickle=False), keyed by the SHA-256 of the file's bytes, so a changed file is
+# parsed again and a damaged cache file is ignored.
+
+
+def _cache_path(path: Path, space_token: str | None) -> Path | None:
+    if os.environ.get("HWR_NO_CACHE"):
+        return None
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None  # the reader reports it
+    h.update(f"|{space_token}|{FORMAT_VERSION}".encode())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "hwr" / "lm" / f"{h.hexdigest()[:24]}.npz"
+
+
+def _save_cache(lm: "CharNgramLM", cache: Path) -> None:
+    arrays = {"vocab": np.array(lm.vocab, dtype=str), "order": np.array(lm.order),
+              "meta": np.array(json.dumps(lm.meta))}
+    for n in range(lm.order):
+        arrays[f"keys{n}"] = lm._keys[n]
+        arrays[f"p{n}"] = lm._log10p[n]
+        arrays[f"bow{n}"] = lm._log10bow[n]
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp.npz")
+        os.close(fd)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache)
+    except OSError as e:  # a read-only home: no cache, no harm
+        log.debug("cannot write the LM cache %s: %s", cache, e)
+
+
+def _load_cache(cache: Path) -> "CharNgramLM | None":
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            order = int(z["order"])
+            return CharNgramLM([str(c) for c in z["vocab"]], order,
+                               [z[f"keys{n}"] for n in range(order)], [z[f"p{n}"] for n in range(order)],
+                               [z[f"bow{n}"] for n in range(order)], json.loads(str(z["meta"])))
+    except Exception as e:  # noqa: BLE001 - a damaged cache is parsed again from the ARPA file
+        log.debug("ignoring the LM cache %s: %s", cache, e)
+        return None
 
 
 # ---------------------------------------------------------------------------- counting

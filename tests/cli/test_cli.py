@@ -130,3 +130,34 @@ def test_recognize_uses_the_embedded_model_without_flags(inputs):
     res = CliRunner().invoke(cli, ["recognize", "--format", "jsonl", str(inputs[0])])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["lines"][0]["confidence"] > 0
+
+
+def test_recognize_with_beam_lm_and_lexicon(model, inputs, tmp_path):
+    from hwr.decoding.lm import CharNgramLM
+
+    lm = tmp_path / "lm.arpa.gz"
+    CharNgramLM.train(["olv zj", "zz ol", "a quick brown fox"] * 5, order=3).save(lm)
+    words = tmp_path / "words.txt"
+    words.write_text("olv\nzj\nzz\nol\n")
+    args = ["recognize", "--model", str(model), "--format", "jsonl", "--decoder", "beam", "--lm", str(lm),
+            "--beam-width", "4", "--nbest", "3", "--lexicon", str(words), str(inputs[0]), str(inputs[2])]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    for line in res.stdout.splitlines():
+        alts = json.loads(line)["lines"][0]["alternatives"]
+        assert 1 <= len(alts) <= 3 and all(set(a) == {"text", "score"} for a in alts)
+        assert abs(sum(a["score"] for a in alts) - 1.0) < 0.01  # n-best posteriors
+        assert all(w in {"olv", "zj", "zz", "ol"} for w in alts[0]["text"].split())
+
+
+def test_recognize_refuses_a_broken_lm_clearly(model, inputs, tmp_path):
+    from hwr.decoding.lm import CharNgramLM
+
+    good = tmp_path / "lm.arpa"
+    CharNgramLM.train(["olv zj", "zz ol"] * 5, order=3).save(good)
+    cut = tmp_path / "cut.arpa"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--decoder", "beam", "--lm", str(cut),
+                                   str(inputs[0])])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert str(cut) in res.output

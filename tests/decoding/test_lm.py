@@ -297,3 +297,19 @@ def test_reserved_private_use_characters_are_not_markers(model):
     m = model.order - 1
     assert model.log_prob("\ue000" + "t" * (m - 1), "a") == model.log_prob("\u00e9" + "t" * (m - 1), "a")
     assert _total(model, "\ue000" + "t" * (m - 1)) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_parsed_lm_is_cached_and_a_damaged_or_stale_cache_is_not_trusted(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    p = tmp_path / "lm.arpa"
+    CharNgramLM.train(["the cat sat on the mat"] * 3, order=3).save(p)
+    first = CharNgramLM.load(p)
+    caches = list((tmp_path / "cache" / "hwr" / "lm").glob("*.npz"))
+    assert len(caches) == 1
+    again = CharNgramLM.load(p)  # from the cache
+    assert again.counts == first.counts and again.log_prob("th", "e") == first.log_prob("th", "e")
+    caches[0].write_bytes(b"garbage")  # damaged: parsed from the ARPA file again
+    assert CharNgramLM.load(p).log_prob("th", "e") == first.log_prob("th", "e")
+    CharNgramLM.train(["a dog ran"] * 3, order=2).save(p)  # the file changed: its cache is another one
+    changed = CharNgramLM.load(p)
+    assert changed.order == 2

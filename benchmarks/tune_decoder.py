@@ -1,0 +1,114 @@
+"""Tune the beam decoder's LM weight and insertion bonus, fit confidence calibrations.
+
+Tuning uses IAM-OnDB ``testset_t`` only (``iam-val``); the forms in no listed
+split (``iam-unlisted``) stay untouched, and the figures printed for them show
+whether the tuning carries over.  Calibrations (raw line confidence ->
+expected character accuracy) are fitted on ``iam-val`` too, and their
+reliability tables printed on ``iam-unlisted``.
+
+    python benchmarks/tune_decoder.py [--model PATH] [--lm PATH] [--limit 600] [--write]
+
+``--write`` stores the result as ``<model>.decoder.json`` beside the model
+(for the embedded model: ``hwr/models_data/ink_default.decoder.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+import numpy as np
+
+from _posteriors import validation_posteriors
+from hwr.decoding.calibration import Calibration, reliability_table
+from hwr.decoding.decoder import Decoder, DecoderSettings, save_model_defaults
+from hwr.pipeline import MODELS_DIR
+from hwr.training.metrics import ErrorRates
+
+
+def run(dec: Decoder, ps, limit: int | None = None):
+    er = ErrorRates()
+    raws, accs, lens = [], [], []
+    t0 = time.perf_counter()
+    n = len(ps.texts) if limit is None else min(limit, len(ps.texts))
+    for lp, ref in zip(ps.log_probs[:n], ps.texts[:n]):
+        res = dec.decode(lp)
+        one = ErrorRates()
+        one.add(ref, res.text)
+        er.add(ref, res.text)
+        raws.append(res.raw_confidence)
+        accs.append(max(0.0, 1.0 - one.cer))
+        lens.append(max(1, len(ref)))
+    ms = (time.perf_counter() - t0) / max(1, n) * 1000
+    return er, np.array(raws), np.array(accs), np.array(lens), ms
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", help="ink model (default: the embedded one)")
+    ap.add_argument("--lm", default=str(MODELS_DIR / "lm_en.arpa.gz"), help="ARPA character LM")
+    ap.add_argument("--limit", type=int, default=600, help="iam-val lines used for the grid search")
+    ap.add_argument("--weights", default="0.3,0.5,0.7,0.9,1.1")
+    ap.add_argument("--bonuses", default="0,0.5,1,1.5,2,3")
+    ap.add_argument("--beam-width", type=int, default=16)
+    ap.add_argument("--backend", default="auto", choices=["auto", "python", "flashlight"])
+    ap.add_argument("--write", action="store_true", help="write <model>.decoder.json")
+    args = ap.parse_args()
+
+    sets, rec = validation_posteriors(args.model)
+    val, held = sets[0], sets[1]
+    print(f"model {rec.model_path}\nLM    {args.lm}\ngrid search on the first {args.limit} lines of {val.name}:")
+    print(f"{'weight':>7}{'bonus':>7}{'CER %':>8}{'WER %':>8}")
+    best = None
+    for w, b in itertools.product([float(x) for x in args.weights.split(",")],
+                                  [float(x) for x in args.bonuses.split(",")]):
+        dec = Decoder(rec.alphabet, DecoderSettings(decoder="beam", beam_width=args.beam_width, lm=args.lm,
+                                                    lm_weight=w, insertion_bonus=b,
+                                                    backend=args.backend))
+        er = run(dec, val, args.limit)[0]
+        print(f"{w:>7.2f}{b:>7.2f}{100 * er.cer:>8.2f}{100 * er.wer:>8.2f}", flush=True)
+        if best is None or er.cer < best[0]:
+            best = (er.cer, w, b)
+    _, w, b = best
+    print(f"best: lm_weight {w}, insertion_bonus {b}")
+
+    modes = {"greedy": DecoderSettings(),
+             "beam": DecoderSettings(decoder="beam", beam_width=args.beam_width),
+             "beam+lm": DecoderSettings(decoder="beam", beam_width=args.beam_width, lm=args.lm, lm_weight=w,
+                                        insertion_bonus=b)}
+    cals = {}
+    rates = {}
+    for mode, st in modes.items():
+        dec = Decoder(rec.alphabet, st)
+        er_v, raw_v, acc_v, len_v, _ = run(dec, val)
+        cal = Calibration.fit(raw_v, acc_v, len_v, fitted_on=f"IAM-OnDB {val.name} ({len(raw_v)} lines), {mode}")
+        cals[mode] = cal
+        er_h, raw_h, acc_h, len_h, ms = run(dec, held)
+        rates[mode] = (er_v, er_h, ms)
+        print(f"\nreliability on {held.name} ({len(raw_h)} lines, weighted by characters), {mode}:")
+        print(f"{'bucket':>11}{'lines':>7}{'raw conf':>10}{'calibrated':>12}{'accuracy':>10}")
+        cal_h = np.array([cal(r) for r in raw_h])
+        rows_raw = reliability_table(raw_h, acc_h, len_h)
+        rows_cal = reliability_table(cal_h, acc_h, len_h)
+        for r in rows_cal[:-1]:
+            print(f"{r['bucket']:>11}{r['lines']:>7}{'':>10}{r['confidence']:>12.3f}{r['accuracy']:>10.3f}")
+        print(f"expected calibration error: raw {rows_raw[-1]['ece']:.3f}, calibrated {rows_cal[-1]['ece']:.3f}")
+
+    print(f"\n{'decoder':<10}{val.name + ' CER':>16}{'WER':>7}{held.name + ' CER':>20}{'WER':>7}{'ms/line':>9}")
+    for mode, (ev, eh, ms) in rates.items():
+        print(f"{mode:<10}{100 * ev.cer:>16.2f}{100 * ev.wer:>7.2f}{100 * eh.cer:>20.2f}{100 * eh.wer:>7.2f}{ms:>9.1f}")
+    g, lmv = rates["greedy"][1].cer, rates["beam+lm"][1].cer
+    print(f"relative CER reduction from the LM on {held.name}: {100 * (g - lmv) / g:.1f} %")
+
+    if args.write:
+        st = modes["beam+lm"]
+        st.calibrations = cals
+        default = "beam" if rates["beam+lm"][0].cer < rates["greedy"][0].cer else "greedy"
+        p = save_model_defaults(rec.model_path, st, default, extra={
+            "tuned_on": f"IAM-OnDB {val.name}, first {args.limit} lines (LM weight, bonus); all lines (calibration)"})
+        print(f"wrote {p}")
+
+
+if __name__ == "__main__":
+    main()
