@@ -180,3 +180,15 @@ def test_checkpoint_round_trip(tmp_path):
     x = torch.rand(2, 1, 16, 30)
     lens = torch.tensor([30, 17])
     torch.testing.assert_close(net2(x, lens)[0], net(x, lens)[0], rtol=0, atol=0)
+
+
+def test_training_after_inference_with_the_same_size():
+    # the index tables are cached per size: ones made under inference_mode must still serve a training step
+    layer = _layer()
+    x = torch.randn(1, 3, 3, 4, dtype=torch.float64)
+    with torch.inference_mode():
+        ref = layer(x)
+    out = layer(x)
+    out.sum().backward()
+    torch.testing.assert_close(out.detach(), ref)
+    assert layer.w_rec.grad is not None and layer.w_rec.grad.abs().sum() > 0
