@@ -164,10 +164,11 @@ class MDLSTM2d(nn.Module):
         k_ = torch.arange(4, device=dev)[:, None, None, None]
         b_ = torch.arange(B, device=dev)[None, :, None, None]
         flat = ((b_ * H + rows[:, :, di]) * W + cols[:, :, dj]) * 4 + k_  # (4, B, D, H)
-        xd = xp.index_select(0, flat.permute(2, 0, 1, 3).reshape(-1)).view(D, 4, B, H, G)  # off-grid: masked later
+        flat = flat.permute(2, 0, 1, 3).reshape(-1)  # (D*4*B*H,) rows of xp; off-grid cells: any, masked later
 
-        # 4. the scan along anti-diagonals: states of diagonal d in hbuf[d + 1], row 0 the zero "row -1"
-        hbuf = _Scan.apply(xd, self.w_rec, valid)  # (D + 1, 4, B, H + 1, n)
+        # 4. the scan along anti-diagonals (the gather above happens inside, into the buffer the gates
+        #    are computed in): states of diagonal d in hbuf[d + 1], row 0 the zero "row -1"
+        hbuf = _Scan.apply(xp, flat, self.w_rec, valid, B, H)  # (D + 1, 4, B, H + 1, n)
 
         # 5. unskew + un-orient: out[b, r, col, k] = state of scan cell (i, j) = (rows_k[r], cols_kb[col]),
         #    which lies on diagonal i + j, row i  (both maps are their own inverse)
@@ -223,12 +224,12 @@ def mdlstm2d_reference(layer: MDLSTM2d, x: torch.Tensor, widths: torch.Tensor | 
     return out
 
 
-def _scan_forward(xd: torch.Tensor, w_rec: torch.Tensor, valid: torch.Tensor, save: bool):
+def _scan_forward(xd: torch.Tensor, w_rec: torch.Tensor, valid: torch.Tensor):
     """The wave-front recurrence without autograd.
 
-    xd: (D, 4, B, H, G) input gates by diagonal; w_rec: (4, n, 2G); valid: (D, H) bool.
-    Returns hbuf, cbuf: (D + 1, 4, B, H + 1, n), the states of diagonal d in [d + 1], rows shifted
-    down by one under an all-zero row 0; and act: (D, 4, B, H, G) the gate activations (if ``save``)."""
+    xd: (D, 4, B, H, G) input gates by diagonal, overwritten with the gate activations;
+    w_rec: (4, n, 2G); valid: (D, H) bool.  Returns hbuf, cbuf: (D + 1, 4, B, H + 1, n), the states
+    of diagonal d in [d + 1], rows shifted down by one under an all-zero row 0."""
     D, K, B, H, G = xd.shape
     n = G // NGATES
     hbuf = xd.new_empty(D + 1, K, B, H + 1, n)  # every cell but the zero rows below is written by the scan
@@ -236,29 +237,34 @@ def _scan_forward(xd: torch.Tensor, w_rec: torch.Tensor, valid: torch.Tensor, sa
     for buf in (hbuf, cbuf):
         buf[0].zero_()
         buf[:, :, :, 0].zero_()
-    act = xd.new_empty(D, K, B, H, G) if save else xd.new_empty(K, B, H, G)
+    act = xd
     rec = xd.new_empty(K, B, H + 1, 2 * G)
     tmp = xd.new_empty(K, B, H, n)
     mask = valid.to(xd.dtype)[:, None, None, :, None]  # (D, 1, 1, H, 1)
+    # every view the loop needs, made once (per-step slicing costs as much as the arithmetic at batch 1)
+    h_in = hbuf.view(D + 1, K, B * (H + 1), n).unbind(0)  # predecessors, for the bmm
+    h_out = hbuf[:, :, :, 1:].unbind(0)
+    c_up, c_left = cbuf[:, :, :, :-1].unbind(0), cbuf[:, :, :, 1:].unbind(0)  # c_left[d + 1]: the new c
+    xs, ms = xd.unbind(0), mask.unbind(0)
+    rec_flat, rec_up, rec_left = rec.view(K, B * (H + 1), 2 * G), rec[:, :, :-1, :G], rec[:, :, 1:, G:]
+    a_all, a_sig, a_tanh = act.unbind(0), act[..., :4 * n].unbind(0), act[..., 4 * n:].unbind(0)
+    ig, fg, lam, og = (act[..., q * n:(q + 1) * n].unbind(0) for q in range(4))
     for d in range(D):
-        h_prev, c_prev = hbuf[d], cbuf[d]
-        torch.bmm(h_prev.view(K, B * (H + 1), n), w_rec, out=rec.view(K, B * (H + 1), 2 * G))
-        a = act[d] if save else act
-        torch.add(xd[d], rec[:, :, :-1, :G], out=a)
-        a += rec[:, :, 1:, G:]
-        a[..., :4 * n].sigmoid_()
-        a[..., 4 * n:].tanh_()
-        ig, fg, lam, og, g = a.split(n, dim=-1)
-        c_up, c_left = c_prev[:, :, :-1], c_prev[:, :, 1:]
-        c = cbuf[d + 1, :, :, 1:]
-        torch.sub(c_up, c_left, out=tmp)  # c = (i*g + f*(c_left + lam*(c_up - c_left))) * valid
-        tmp.mul_(lam).add_(c_left).mul_(fg)
-        torch.addcmul(tmp, ig, g, out=c)
-        c.mul_(mask[d])
-        h = hbuf[d + 1, :, :, 1:]
+        torch.bmm(h_in[d], w_rec, out=rec_flat)
+        a = a_all[d]  # = xs[d]: the input gates, now completed in place
+        a += rec_up
+        a += rec_left
+        a_sig[d].sigmoid_()
+        a_tanh[d].tanh_()
+        torch.sub(c_up[d], c_left[d], out=tmp)  # c = (i*g + f*(c_left + lam*(c_up - c_left))) * valid
+        tmp.mul_(lam[d]).add_(c_left[d]).mul_(fg[d])
+        c = c_left[d + 1]
+        torch.addcmul(tmp, ig[d], a_tanh[d], out=c)
+        c.mul_(ms[d])
+        h = h_out[d + 1]
         torch.tanh(c, out=h)
-        h.mul_(og)
-    return hbuf, cbuf, (act if save else None)
+        h.mul_(og[d])
+    return hbuf, cbuf
 
 
 class _Scan(torch.autograd.Function):
@@ -267,62 +273,71 @@ class _Scan(torch.autograd.Function):
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
-    def forward(ctx, xd, w_rec, valid):
-        need = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
-        hbuf, cbuf, act = _scan_forward(xd.contiguous(), w_rec.contiguous(), valid, save=need)
-        if need:
-            ctx.save_for_backward(hbuf, cbuf, act, w_rec, valid)
+    def forward(ctx, xp, flat, w_rec, valid, B, H):
+        # xp: (N, G) input gates of all pixels; flat: (D*4*B*H,) the row of xp for each (d, k, b, i)
+        G = xp.shape[1]
+        D = valid.shape[0]
+        xd = xp.index_select(0, flat).view(D, 4, B, H, G)
+        hbuf, cbuf = _scan_forward(xd, w_rec.contiguous(), valid)  # xd now holds the gate activations
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[2]:
+            ctx.save_for_backward(hbuf, cbuf, xd, w_rec, valid, flat)
+            ctx.n_rows = xp.shape[0]
         return hbuf
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, dhbuf):
-        hbuf, cbuf, act, w_rec, valid = ctx.saved_tensors
+        hbuf, cbuf, act, w_rec, valid, flat = ctx.saved_tensors
         D, K, B, H, G = act.shape
         n = G // NGATES
         mask = valid.to(act.dtype)[:, None, None, :, None]
         dhbuf = dhbuf.contiguous()
-        dgates = torch.empty_like(act)  # = the gradient of xd
-        w_t = torch.cat([w_rec[:, :, :G], w_rec[:, :, G:]], dim=1).transpose(1, 2).contiguous()  # (4, G, 2n)
-        dh_carry = act.new_zeros(K, B, H, n)  # gradient of diagonal d's h from diagonal d+1
+        dgates = torch.empty_like(act)  # = the gradient of the gathered input gates
+        w_t = w_rec.transpose(1, 2).contiguous()  # (4, 2G, n)
+        # gradient of the bmm's output rec: rows 0..H-1 of the up half, rows 1..H of the left half
+        d_rec = act.new_zeros(K, B, H + 1, 2 * G)
+        d_rec_flat, d_rec_up, d_rec_left = d_rec.view(K, B * (H + 1), 2 * G), d_rec[:, :, :-1, :G], d_rec[:, :, 1:, G:]
+        dh_prev = act.new_zeros(K, B, H + 1, n)  # gradient of the bmm's input: diagonal d-1's h, under row 0
+        h_in = hbuf.view(D + 1, K, B * (H + 1), n).unbind(0)
+        dw = torch.zeros_like(w_rec)
         dc_carry = act.new_zeros(K, B, H, n)
-        r = act.new_empty(K, B, H, 2 * n)
+        dcu = act.new_empty(K, B, H, n)
+        # views made once, as in the forward pass
+        ig, fg, lam, og, g = (act[..., q * n:(q + 1) * n].unbind(0) for q in range(NGATES))
+        sig = act[..., :4 * n].unbind(0)
+        c_new, c_up = cbuf[:, :, :, 1:].unbind(0), cbuf[:, :, :, :-1].unbind(0)  # c_new[d]: also c_left of d+1
+        dh_out, ms = dhbuf[:, :, :, 1:].unbind(0), mask.unbind(0)
+        d_i, d_f, d_lam, d_o, d_g = (dgates[..., q * n:(q + 1) * n].unbind(0) for q in range(NGATES))
+        d_sig = dgates[..., :4 * n].unbind(0)
+        dh_prev_flat, dh_carry = dh_prev.view(K, B * (H + 1), n), dh_prev[:, :, 1:]  # carry: from diagonal d+1
+        dc_top, dcu_below = dc_carry[:, :, :-1], dcu[:, :, 1:]
         for d in range(D - 1, -1, -1):
-            ig, fg, lam, og, g = act[d].split(n, dim=-1)
-            c = cbuf[d + 1, :, :, 1:]
-            c_up, c_left = cbuf[d, :, :, :-1], cbuf[d, :, :, 1:]
-            dh = dhbuf[d + 1, :, :, 1:] + dh_carry
+            c, cl = c_new[d + 1], c_new[d]
+            dh = dh_out[d + 1] + dh_carry
             tc = torch.tanh(c)
-            dg_all = dgates[d]
-            d_i, d_f, d_lam, d_o, d_g = dg_all.split(n, dim=-1)
-            torch.mul(dh, tc, out=d_o)
-            dc = (dh * og * (1 - tc * tc) + dc_carry) * mask[d]
-            diff = c_up - c_left
-            torch.mul(dc, g, out=d_i)
-            torch.mul(dc, c_left + lam * diff, out=d_f)
-            dcf = dc * fg
-            torch.mul(dcf, diff, out=d_lam)
-            torch.mul(dc, ig, out=d_g)
-            sg = act[d, ..., :4 * n]
-            dg_all[..., :4 * n].mul_(sg * (1 - sg))
-            d_g.mul_(1 - g * g)
+            torch.mul(dh, tc, out=d_o[d])
+            dc = dh.mul_(og[d]).mul_(1 - tc * tc).add_(dc_carry).mul_(ms[d])  # gradient of c
+            diff = c_up[d] - cl
+            torch.mul(dc, g[d], out=d_i[d])
+            torch.mul(dc, ig[d], out=d_g[d])
+            torch.mul(diff, lam[d], out=d_f[d])
+            d_f[d].add_(cl).mul_(dc)
+            dcf = dc.mul_(fg[d])
+            torch.mul(dcf, diff, out=d_lam[d])
+            d_sig[d].mul_(sig[d] * (1 - sig[d]))
+            d_g[d].mul_(1 - g[d] * g[d])
             # carries to diagonal d-1: c_left of row i is its row i, c_up of row i is its row i-1
-            dcu = dcf * lam
+            torch.mul(dcf, lam[d], out=dcu)
             torch.sub(dcf, dcu, out=dc_carry)  # dc_left = dc*f*(1-lam)
-            dc_carry[:, :, :-1] += dcu[:, :, 1:]
-            torch.bmm(dg_all.view(K, B * H, G), w_t, out=r.view(K, B * H, 2 * n))
-            dh_carry.copy_(r[..., n:])
-            dh_carry[:, :, :-1] += r[:, :, 1:, :n]
-        dxd = dgates if ctx.needs_input_grad[0] else None
-        dw = None
-        if ctx.needs_input_grad[1]:
-            # dW_up = sum h_prev[row i]^T dgates[i];  dW_left = sum h_prev[row i + 1]^T dgates[i]
-            hp = hbuf[:D]  # (D, 4, B, H + 1, n): the predecessors' diagonal of every step
-            dgf = dgates.permute(1, 0, 2, 3, 4).reshape(K, D * B * H, G)
-            up = hp[:, :, :, :-1].permute(1, 4, 0, 2, 3).reshape(K, n, D * B * H)
-            left = hp[:, :, :, 1:].permute(1, 4, 0, 2, 3).reshape(K, n, D * B * H)
-            dw = torch.cat([torch.bmm(up, dgf), torch.bmm(left, dgf)], dim=2)
-        return dxd, dw, None
+            dc_top += dcu_below
+            d_rec_up.copy_(dgates[d])
+            d_rec_left.copy_(dgates[d])
+            torch.baddbmm(dw, h_in[d].transpose(1, 2), d_rec_flat, out=dw)  # dW += h_prev^T d_rec
+            torch.bmm(d_rec_flat, w_t, out=dh_prev_flat)
+        dxp = None
+        if ctx.needs_input_grad[0]:
+            dxp = dgates.new_zeros(ctx.n_rows, G).index_add_(0, flat, dgates.view(-1, G))
+        return dxp, None, (dw if ctx.needs_input_grad[2] else None), None, None, None
 
 
 # ---------------------------------------------------------------------- the network

@@ -192,3 +192,44 @@ def test_training_after_inference_with_the_same_size():
     out.sum().backward()
     torch.testing.assert_close(out.detach(), ref)
     assert layer.w_rec.grad is not None and layer.w_rec.grad.abs().sum() > 0
+
+
+class _Lines(torch.utils.data.Dataset):
+    def __init__(self, texts):
+        self.texts = texts
+        self.imgs = [torch.from_numpy(_digit_line(t))[None] for t in texts]  # (1, H, w)
+        self.lengths = np.array([im.shape[2] for im in self.imgs])
+
+    def __len__(self):
+        return len(self.texts)
+
+    def __getitem__(self, k):
+        return self.imgs[k], torch.tensor([int(c) + 1 for c in self.texts[k]]), self.texts[k]
+
+
+def _collate(batch):
+    imgs, labels, texts = zip(*batch)
+    widths = torch.tensor([im.shape[2] for im in imgs])
+    x = torch.full((len(imgs), 1, imgs[0].shape[1], int(widths.max())), 0.5)  # padding value: must not matter
+    for b, im in enumerate(imgs):
+        x[b, :, :, : im.shape[2]] = im
+    return x, widths, torch.cat(labels), torch.tensor([len(lb) for lb in labels]), list(texts)
+
+
+def test_trains_with_the_project_trainer(tmp_path):
+    from hwr.training.inkdata import BucketSampler
+    from hwr.training.trainer import TrainConfig, Trainer
+
+    def sampler(ds, batch_size, shuffle, seed):
+        return BucketSampler(ds.lengths, batch_size, shuffle, seed)
+
+    alphabet = list("0123456789")
+    net = build("mdlstm", _small_cfg(num_classes=len(alphabet) + 1).to_dict())
+    info = ModelInfo(arch="mdlstm", kind="image", config=net.cfg.to_dict(), alphabet=alphabet)
+    data = _Lines(["1234", "4321", "21"])
+    cfg = TrainConfig(epochs=2, batch_size=2, lr=5e-3, warmup_steps=1, augment=False, amp=False)
+    state = Trainer(net, info, data, data, cfg, tmp_path, _collate, sampler).fit()
+    assert state.epoch == 2 and len(state.history) == 2
+    assert all(np.isfinite(h["loss"]) for h in state.history)
+    best, best_info = load_model(tmp_path / "best.safetensors")
+    assert isinstance(best, LineMDLSTM) and best_info.training["epochs"] >= 1
