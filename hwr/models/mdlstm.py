@@ -17,8 +17,8 @@ independent gates (f_up + f_left up to 2) the state can double from one
 anti-diagonal to the next and grow exponentially over a line, which is the
 instability Leifert et al. (2016, "Cells in multidimensional recurrent neural
 networks") analyse.  With the convex split, |c| grows at most by |i*g| <= 1 per
-diagonal, as in a 1-D LSTM, and the gradient through the states cannot explode
-along the image either.  (We do not use their LeakyLP cell itself; this is the
+diagonal, as in a 1-D LSTM, and the cell-state path passes a gradient back with a
+total weight of at most 1 per diagonal, so it cannot amplify it either.  (We do not use their LeakyLP cell itself; this is the
 smallest change to Graves' cell that keeps the state bounded, with the same
 number of gates: 5 per unit.)
 
@@ -33,18 +33,22 @@ steps instead of H * W.  The layer does, for input (B, C, H, W)::
        turns it into a top-left scan.  W is flipped *per sample within its
        width* so a padded sample keeps its padding on the right.  The four
        flips are stacked like a batch of 4B.
-    3. skew: one gather from a cached index table lays the input gates out by
-       diagonal:   xd[d, k, b, i] = x[k, b, i, d - i]     (D, 4, B, H, 5n),
-       D = H + W - 1; cells off the image read a zero row.
+    3. skew: one gather (index tables cached per (H, W)) lays the input gates
+       out by diagonal:   xd[d, k, b, i] = x[k, b, i, d - i]    (D, 4, B, H, 5n),
+       D = H + W - 1; steps 2 and 3 are the same gather.  Cells of a diagonal
+       that lie off the image (d - i < 0 or >= W) read any pixel and are masked.
     4. scan d = 0 .. D-1 with states h, c: (4, B, H+1, n), row i+1 holding the
        cell of row i of the current diagonal and row 0 an always-zero "row -1":
            up   predecessor of row i = row i-1 of diagonal d-1 -> h[:, :, :-1]
            left predecessor of row i = row i   of diagonal d-1 -> h[:, :, 1:]
            rec  = bmm(h, U)                      (4, B*(H+1), n) @ (4, n, 10n)
-           gates = xs[d] + rec_up[:, :, :-1] + rec_left[:, :, 1:]
-       cells of the diagonal that lie outside the image are zeroed with a
-       (D, H) mask, so they pass nothing on.
-    5. unskew + un-orient: one gather from the stacked diagonal states back to
+           gates = xd[d] + rec[:, :, :-1, :5n] + rec[:, :, 1:, 5n:]   (4, B, H, 5n)
+       the gates are completed and activated in place in xd, which is kept for
+       the backward pass; c and h are written into preallocated (D+1)-diagonal
+       buffers; cells off the image are zeroed with a (D, H) mask, so they pass
+       nothing on.  The loop is one autograd Function with a hand-written
+       backward pass that walks the diagonals back (checked with gradcheck).
+    5. unskew + un-orient: one gather from the diagonal buffer back to
        (B, 4n, H, W) (directions concatenated on channels: 4n outputs).
 
 Padding: with the per-sample flip a padded cell (column >= width) is only ever
@@ -332,7 +336,7 @@ class _Scan(torch.autograd.Function):
             dc_top += dcu_below
             d_rec_up.copy_(dgates[d])
             d_rec_left.copy_(dgates[d])
-            torch.baddbmm(dw, h_in[d].transpose(1, 2), d_rec_flat, out=dw)  # dW += h_prev^T d_rec
+            dw.baddbmm_(h_in[d].transpose(1, 2), d_rec_flat)  # dW += h_prev^T d_rec
             torch.bmm(d_rec_flat, w_t, out=dh_prev_flat)
         dxp = None
         if ctx.needs_input_grad[0]:
