@@ -52,12 +52,15 @@ class BeamConfig:
     token_min_logp: float = -8.0  # labels less likely than this at a frame are not tried
     lm_weight: float = 0.0
     insertion_bonus: float = 0.0  # added per character (natural log units)
+    beam_threshold: float = 25.0  # prefixes this far below the best are not extended
     lexicon_penalty: float = float("-inf")  # per out-of-lexicon word; -inf forbids them
     nbest: int = 5
 
     def __post_init__(self) -> None:
         if int(self.beam_width) < 1:
             raise ValueError("beam_width must be at least 1")
+        if not self.beam_threshold > 0:
+            raise ValueError("beam_threshold must be positive")
         if int(self.beam_size_token) < 1:
             raise ValueError("beam_size_token must be at least 1")
         if int(self.nbest) < 1:
@@ -143,22 +146,28 @@ def prefix_beam_search(log_probs: np.ndarray, alphabet: Alphabet, cfg: BeamConfi
     else:
         top = np.zeros((T, 0), dtype=int)
 
+    # per frame, the tried labels with their log-probabilities as plain Python lists
+    top_lp = np.take_along_axis(lp, top, axis=1)
+    ok = top_lp >= cfg.token_min_logp
+    frame_cands = [list(zip(top[t][ok[t]].tolist(), top_lp[t][ok[t]].tolist())) for t in range(T)]
+    blanks = lp[:, 0].tolist()
+    thr = cfg.beam_threshold
+
     for t in range(T):
-        row = lp[t]
-        cands = [int(c) for c in top[t] if row[c] >= cfg.token_min_logp]
-        y_blank = row[0]
+        cands = frame_cands[t]
+        y_blank = blanks[t]
         nxt: dict[str, _Beam] = {}
 
-        def get(text: str, parent: _Beam, c: int) -> _Beam | None:
+        def extend(parent: _Beam, c: int) -> _Beam | None:
+            """The beam of ``parent.text + label c`` in ``nxt``, made if new (None: the lexicon forbids it)."""
+            ch = chars[c - 1]
+            text = parent.text + ch
             b = nxt.get(text)
             if b is not None:
                 return b
             old = beams.get(text)
-            if old is not None:  # the prefix is alive already: carry its LM state
-                b = _Beam(text, old.labels, old.lm, old.ext, old.word, old.oov)
-                nxt[text] = b
-                return b
-            ch = chars[c - 1]
+            if old is not None:  # a live prefix, carried into nxt with the others below
+                return old
             ext = parent.ext + bonus
             word, oov = parent.word, parent.oov
             if lex is not None:
@@ -179,25 +188,39 @@ def prefix_beam_search(log_probs: np.ndarray, alphabet: Alphabet, cfg: BeamConfi
             nxt[text] = b
             return b
 
+        # pass 1: every live prefix goes on through a blank or a repeat of its last label
+        # (the beam objects are reused: their old probabilities are kept in `olds`)
+        cand_y = dict(cands)
+        olds = []
         for text, b in beams.items():
-            ptot = _lae(b.pb, b.pnb)
-            # blank: the prefix stays
-            s = get(text, b, 0)
-            s.pb = _lae(s.pb, ptot + y_blank)
+            pb, pnb = b.pb, b.pnb
+            ptot = _lae(pb, pnb)
+            olds.append((b, pb, ptot))
             last = b.labels[-1] if b.labels else -1
-            for c in cands:
-                yc = row[c]
-                if c == last:
-                    s.pnb = _lae(s.pnb, b.pnb + yc)  # repeat, no blank between: same prefix
-                    if b.pb == NEG_INF:
-                        continue
-                    e = get(text + chars[c - 1], b, c)
-                    if e is not None:
-                        e.pnb = _lae(e.pnb, b.pb + yc)
-                else:
-                    e = get(text + chars[c - 1], b, c)
-                    if e is not None:
-                        e.pnb = _lae(e.pnb, ptot + yc)
+            b.pb = ptot + y_blank
+            y_last = cand_y.get(last)
+            b.pnb = pnb + y_last if y_last is not None else NEG_INF
+        if cands:
+            # pass 2: extensions by one label (a repeated label only after a blank)
+            scores = [ptot + w * b.lm + b.ext for b, _, ptot in olds]
+            floor = max(scores) - thr
+            for (b, pb, ptot), score in zip(olds, scores):
+                if score < floor:  # far behind the best: not extended
+                    continue
+                last = b.labels[-1] if b.labels else -1
+                for c, yc in cands:
+                    if c == last:
+                        if pb == NEG_INF:
+                            continue
+                        e = extend(b, c)
+                        if e is not None:
+                            e.pnb = _lae(e.pnb, pb + yc)
+                    else:
+                        e = extend(b, c)
+                        if e is not None:
+                            e.pnb = _lae(e.pnb, ptot + yc)
+        for text, b in beams.items():
+            nxt.setdefault(text, b)
         if len(nxt) > cfg.beam_width:
             keep = sorted(nxt.values(), key=total, reverse=True)[: cfg.beam_width]
             beams = {b.text: b for b in keep}

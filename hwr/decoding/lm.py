@@ -97,6 +97,7 @@ class CharNgramLM:
         self._log10p = log10p
         self._log10bow = log10bow
         self._dist_cache: dict[str, np.ndarray] = {}
+        self._ids_cache: dict[tuple[int, ...], np.ndarray] = {}
         self._alpha_cache: dict[tuple[str, ...], np.ndarray] = {}
         self._proj_cache: dict[tuple[str, int], np.ndarray] = {}
         self._alpha_ids: dict[tuple[str, ...], int] = {}
@@ -208,31 +209,45 @@ class CharNgramLM:
         if d is not None:
             return d
         if len(self._dist_cache) >= self.cache_limit:
-            self._dist_cache.clear()
-            self._proj_cache.clear()
+            self.clear_cache()
         if key.startswith(_PAD):
             ctx = [_BOS_ID] + self._ids_of(key[1:])
         else:
             ctx = self._ids_of(key)
+        d = self._dist_ids(tuple(ctx))
+        self._dist_cache[key] = d
+        return d
+
+    def _dist_ids(self, ctx: tuple[int, ...]) -> np.ndarray:
+        """The distribution after the context ids ``ctx``, by the back-off recursion
+
+        ``log p(c | ctx) = stored(ctx, c)`` if that n-gram is stored, else
+        ``bow(ctx) + log p(c | ctx[1:])``; the shorter contexts are cached too, so a
+        new context costs two binary searches and one vector add.
+        """
+        d = self._ids_cache.get(ctx)
+        if d is not None:
+            return d
         base = self._base
-        d = np.full(base, -np.inf)
-        d[self._keys[0]] = self._lp[0]      # unigram: keys are the ids
-        # from the shortest to the longest suffix of the context
-        for k in range(1, len(ctx) + 1):
+        k = len(ctx)
+        if k == 0:
+            d = np.full(base, -np.inf)
+            d[self._keys[0]] = self._lp[0]      # unigram: keys are the ids
+        else:
             h = 0
-            for t in ctx[len(ctx) - k:]:
+            for t in ctx:
                 h = h * base + t
             keys_k = self._keys[k - 1]
-            i = int(np.searchsorted(keys_k, h))
-            if i < len(keys_k) and keys_k[i] == h:
-                d += self._bow[k - 1][i]
+            i = int(keys_k.searchsorted(h))
+            bow = self._bow[k - 1][i] if i < len(keys_k) and keys_k[i] == h else 0.0
+            d = self._dist_ids(ctx[1:]) + bow
             if k < self.order:
                 keys_n = self._keys[k]
-                lo, hi = np.searchsorted(keys_n, (h * base, (h + 1) * base))
+                lo, hi = keys_n.searchsorted((h * base, (h + 1) * base))
                 if hi > lo:
                     d[keys_n[lo:hi] - h * base] = self._lp[k][lo:hi]
         d.flags.writeable = False
-        self._dist_cache[key] = d
+        self._ids_cache[ctx] = d
         return d
 
     def _alphabet_ids(self, alphabet_chars: Sequence[str]) -> tuple[int, np.ndarray]:
@@ -399,6 +414,7 @@ class CharNgramLM:
     def clear_cache(self) -> None:
         self._dist_cache.clear()
         self._proj_cache.clear()
+        self._ids_cache.clear()
 
 
 # ---------------------------------------------------------------------------- load cache
