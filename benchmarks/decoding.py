@@ -48,17 +48,22 @@ def main() -> None:
     backends = ["python"] + (["flashlight"] if flashlight_backend.available() else [])
     for b in backends:
         rows.append((f"beam ({b})", dataclasses.replace(base, backend=b)))
-    for b in backends:
-        rows.append((f"beam+LM ({b})", dataclasses.replace(with_lm, backend=b)))
+    # flashlight-text cannot add a positive character bonus: both backends once without it
+    # (same search: compare their times), then the tuned setting (the default decoder)
+    no_bonus = dataclasses.replace(with_lm, insertion_bonus=min(0.0, with_lm.insertion_bonus))
+    if with_lm.insertion_bonus > 0:
+        for b in backends:
+            rows.append((f"beam+LM, no bonus ({b})", dataclasses.replace(no_bonus, backend=b)))
+    rows.append(("beam+LM (tuned, default)", with_lm))
     if args.lexicon:
-        rows.append(("beam+LM+lexicon (python)", dataclasses.replace(
+        rows.append(("beam+LM+lexicon", dataclasses.replace(
             with_lm, backend="python", lexicon=args.lexicon, lexicon_penalty=args.lexicon_penalty)))
 
     print(f"model {rec.model_path}; beam width {args.beam_width}; LM {tuned.lm} "
           f"(weight {tuned.lm_weight}, bonus {tuned.insertion_bonus})")
     if args.lexicon:
         print(f"lexicon {args.lexicon} (penalty {args.lexicon_penalty} per word outside it)")
-    head = f"{'decoder':<26}" + "".join(f"{ps.name + ' CER':>18}{'WER':>7}" for ps in sets) + f"{'ms/line':>9}"
+    head = f"{'decoder':<30}" + "".join(f"{ps.name + ' CER':>18}{'WER':>7}" for ps in sets) + f"{'ms/line':>9}"
     print(head)
     greedy_cer = None
     for name, st in rows:
@@ -77,12 +82,12 @@ def main() -> None:
                 er.add(ref, hyp)
             cers.append(er.cer)
             cells += f"{100 * er.cer:>18.2f}{100 * er.wer:>7.2f}"
-        print(f"{name:<26}{cells}{1000 * secs / lines:>9.1f}", flush=True)
+        print(f"{name:<30}{cells}{1000 * secs / lines:>9.1f}  {dec.backend}", flush=True)
         if greedy_cer is None:
             greedy_cer = cers
-        elif name.startswith("beam+LM ("):
+        elif name.startswith("beam+LM (tuned"):
             rel = ", ".join(f"{ps.name} {100 * (g - c) / g:.1f} %" for ps, g, c in zip(sets, greedy_cer, cers))
-            print(f"{'':<26}relative CER reduction vs greedy: {rel}")
+            print(f"{'':<30}relative CER reduction vs greedy: {rel}")
 
 
 if __name__ == "__main__":

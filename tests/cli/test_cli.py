@@ -18,6 +18,9 @@ from hwr.models.registry import build
 
 @pytest.fixture
 def model(tmp_path):
+    import torch
+
+    torch.manual_seed(0)  # the same random network every run
     alph = list(string.ascii_lowercase + " ")
     net = build("ink-blstm", dict(num_features=4, num_classes=len(alph) + 1, hidden=16, layers=1, conv_channels=8))
     return save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=alph,

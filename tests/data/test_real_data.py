@@ -48,10 +48,14 @@ def test_embedded_model_reads_real_iam_lines(iam_form):
     if not (MODELS_DIR / "ink_default.safetensors").exists():
         pytest.skip("no embedded ink model")
     lines = list(iter_iam_ondb(iam_form, [FORM]))
-    rec = Recognizer()
+    rec = Recognizer()  # beam search + the default LM
     hyps = rec.recognize_inks([ink for _, ink in lines])
     er = error_rates((ink.text, h.text) for (_, ink), h in zip(lines, hyps))
     assert er.cer < 0.25, [h.text for h in hyps]
+    greedy = Recognizer(decoder="greedy").recognize_inks([ink for _, ink in lines])
+    er_greedy = error_rates((ink.text, h.text) for (_, ink), h in zip(lines, greedy))
+    assert er.cer <= er_greedy.cer and er.wer <= er_greedy.wer
+    assert all(h.alternatives and h.alternatives[0].text == h.text for h in hyps)
 
 
 def test_imadocsen_sentences_read(tmp_path):

@@ -77,3 +77,16 @@ def test_defaults_round_trip_and_bad_files(tmp_path):
     p.write_text("{not json")
     with pytest.raises(ModelError):
         load_model_defaults(model)
+
+
+def test_shipped_decoder_defaults_are_complete():
+    from pathlib import Path
+
+    from hwr.pipeline import default_model_path
+
+    st = load_model_defaults(default_model_path("ink"))
+    assert st.decoder == "beam" and st.mode == "beam+lm"
+    assert Path(st.lm).exists() and st.lm_weight > 0
+    assert set(st.calibrations) == {"greedy", "beam", "beam+lm"}
+    for cal in st.calibrations.values():
+        assert cal.lines > 1000 and cal(0.0) <= cal(0.9) <= cal(1.0) <= 1.0
