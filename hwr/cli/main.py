@@ -106,6 +106,104 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
         click.echo(f"skipped: {p}", err=True)
 
 
+@import_.command("pages")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Line dataset (.h5) of the training pages.")
+@click.option("--val-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Line dataset (.h5) of the held-back pages (default: OUT with -val before .h5).")
+@click.option("--holdout-every", default=5, show_default=True,
+              help="Hold back every N-th page of each collection (sorted by path) for validation; 0: none.")
+@click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Instead: a file of page names (XML stems), one a line, to hold back.")
+@click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: int, split_file: Path | None,
+                 height: int) -> None:
+    """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per
+    collection; each XML beside its image) into normalised line datasets, split by page."""
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.data.pages import find_pages, iter_page_lines, split_pages
+    from hwr.errors import InputError
+    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+
+    prep = line_preprocessing(height=height)
+    pages = find_pages(folder)
+    if not pages:
+        raise click.UsageError(f"no .xml files under {folder}")
+    held = None
+    if split_file:
+        held = {ln.strip() for ln in split_file.read_text(encoding="utf-8").splitlines() if ln.strip()}
+    split = split_pages(pages, holdout_every, held)
+    val_out = val_out or out.with_name(out.stem + "-val" + (out.suffix or ".h5"))
+    problems: list[str] = []
+    for coll, (tr, va) in split.items():
+        click.echo(f"{coll}: {len(tr)} training pages, {len(va)} held back: {' '.join(p.stem for p in va)}", err=True)
+
+    def lines(which: int):
+        for coll, parts in split.items():
+            for xml in parts[which]:
+                try:
+                    for line, crop in iter_page_lines(xml, coll, on_error=problems.append):
+                        try:
+                            img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
+                        except InputError as e:
+                            problems.append(str(e))
+                            continue
+                        yield LineSample(img, line.text, writer=xml.stem, source=xml.name, collection=coll,
+                                         id=f"{coll}/{xml.stem}/{line.id}")
+                except InputError as e:
+                    problems.append(str(e))
+
+    n = write_lineset(out, lines(0), prep, split="train")
+    click.echo(f"train: {n} lines -> {out}", err=True)
+    if any(parts[1] for parts in split.values()):
+        n = write_lineset(val_out, lines(1), prep, split="val")
+        click.echo(f"val: {n} lines -> {val_out}", err=True)
+    for p in problems:
+        click.echo(f"skipped: {p}", err=True)
+
+
+@import_.command("rendered-ink")
+@click.argument("ink_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Line dataset (.h5).")
+@click.option("--copies", default=1, show_default=True, help="Renderings per ink line.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the rendering variation.")
+@click.option("--clean", is_flag=True, help="Render without variation (black pen on white).")
+@click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+def import_rendered_ink(ink_file: Path, out: Path, copies: int, seed: int, clean: bool, height: int) -> None:
+    """Render the lines of an ink dataset to images (with realistic variation) into a line dataset."""
+    import numpy as np
+
+    from hwr.data.inkset import InkSet
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.errors import InputError
+    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+    from hwr.ink.render import render_ink
+
+    prep = line_preprocessing(height=height)
+    ds = InkSet(ink_file)
+    ds.load_all()
+    problems: list[str] = []
+
+    def gen():
+        for j in range(len(ds)):
+            ink = ds[j]
+            for c in range(copies):
+                rng = None if clean else np.random.default_rng((seed, j, c))
+                try:
+                    img = to_uint8(normalize_line(render_ink(ink, rng=rng), prep, ds.ids[j]))
+                except InputError as e:
+                    problems.append(f"{ds.ids[j]}: {e}")
+                    continue
+                yield LineSample(img, ink.text or "", writer=ink.writer or "", source=ds.ids[j],
+                                 collection=ds.sources[j] or ink_file.stem, id=f"{ds.ids[j]}#{c}")
+
+    n = write_lineset(out, gen(), prep, split=ds.split)
+    click.echo(f"{n} line images from {len(ds)} ink lines -> {out}", err=True)
+    for p in problems:
+        click.echo(f"skipped: {p}", err=True)
+
+
 # ---------------------------------------------------------------------------------- train
 
 
