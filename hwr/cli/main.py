@@ -217,7 +217,9 @@ def _resolve_device(device: str) -> str:
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["ink"]), default="ink", show_default=True, help="Model kind.")
+@click.option("--kind", type=click.Choice(["ink", "image"]),
+              help="Model kind (default: image if a --data file is a line dataset, else ink). "
+                   "An image model renders ink datasets to images on the fly.")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
               help="Training dataset (.h5 from `hwr import`). Repeatable.")
 @click.option("--val", "val", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
@@ -236,8 +238,11 @@ def _resolve_device(device: str) -> str:
               help="Time budget of this run: no epoch is started that would not finish within it.")
 @click.option("--anneal", is_flag=True,
               help="Cosine decay of the learning rate to the end of this run (--max-minutes, else --epochs).")
-@click.option("--hidden", default=128, show_default=True, help="LSTM units per direction.")
-@click.option("--layers", default=4, show_default=True, help="BLSTM layers.")
+@click.option("--hidden", type=int, help="LSTM units per direction (default: ink 128, image 128).")
+@click.option("--layers", type=int, help="BLSTM layers (default: ink 4, image 2).")
+@click.option("--channels", help="Image models: conv channels per block, e.g. 16,32,64,96 (the default).")
+@click.option("--subsample", type=int, help="Image models: width reduction of the CNN (2, 4 or 8; default 4).")
+@click.option("--height", type=int, help="Image models: line height when no line dataset fixes it (default 48).")
 @click.option("--features", type=click.Choice(["points", "bezier"]), default="points", show_default=True,
               help="Ink features: resampled points, or cubic Bezier curves (Carbune et al. 2020; ~6x shorter).")
 @click.option("--seed", default=1, show_default=True)
@@ -245,11 +250,15 @@ def _resolve_device(device: str) -> str:
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
 def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes, anneal,
-          hidden, layers, features, seed, device, threads, workers) -> None:
+          hidden, layers, channels, subsample, height, features, seed, device, threads, workers) -> None:
     """Train a recogniser on HDF5 datasets, with validation CER, checkpoints and resume."""
     _set_threads(threads)
+    from hwr.data.lineset import dataset_format
     from hwr.training.ink import train_ink
     from hwr.training.trainer import TrainConfig
+
+    if kind is None:
+        kind = "image" if any(dataset_format(d) == "hwr-lineset" for d in data) else "ink"
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
@@ -260,7 +269,21 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
                    f"WER {100 * p.val_wer:6.2f}%  lr {p.lr:.2e}  {p.lines_per_s:5.1f} lines/s  "
                    f"{p.seconds / 60:6.1f} min{'  *' if p.improved else ''}", err=True)
 
-    path = train_ink(data, val, out, cfg, net_config={"hidden": hidden, "layers": layers}, base=base,
+    if kind == "image":
+        from hwr.training.image import train_image
+
+        net_config = {k: v for k, v in {"hidden": hidden, "layers": layers, "subsample": subsample}.items()
+                      if v is not None}
+        if channels:
+            net_config["channels"] = [int(c) for c in channels.split(",")]
+        try:
+            path = train_image(data, val, out, cfg, net_config=net_config, base=base, run_dir=run_dir,
+                               restart=restart, height=height, callbacks=[report])
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"wrote {path}", err=True)
+        return
+    path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4}, base=base,
                      run_dir=run_dir, restart=restart, features=features, callbacks=[report])
     click.echo(f"wrote {path}", err=True)
 
@@ -278,7 +301,9 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
               help="text: the recognised text; jsonl: one JSON object per input, in input order.")
 @click.option("--threads", type=int, default=1, show_default=True,
               help="torch threads (1 is fastest for single lines on most CPUs).")
-def recognize(inputs, model, device, decoder, fmt, threads) -> None:
+@click.option("--line", "line", is_flag=True,
+              help="Each INPUT is an image of one text line (needs an image model, given with --model).")
+def recognize(inputs, model, device, decoder, fmt, threads, line) -> None:
     """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
     (the kind is detected from the content).  Errors are reported per input; the exit
     status is 1 if any input failed."""
@@ -289,13 +314,13 @@ def recognize(inputs, model, device, decoder, fmt, threads) -> None:
     from hwr.pipeline import Recognizer, Result
 
     try:
-        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder)
+        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder, kind="image" if line else None)
     except HwrError as e:
         raise click.ClickException(str(e)) from e
     failed = 0
     for path in inputs:
         try:
-            res = rec.recognize_file(path)
+            res = rec.recognize_line_file(path) if line else rec.recognize_file(path)
         except Exception as e:  # never let one input stop the others
             res = Result(input=str(path), error=f"{path}: {type(e).__name__}: {e}")
         if res.error:
@@ -324,21 +349,35 @@ def recognize(inputs, model, device, decoder, fmt, threads) -> None:
 @click.option("--show-errors", default=0, show_default=True, help="Print the N lines with the most errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> None:
-    """Print CER and WER of a model on HDF5 datasets made by `hwr import`."""
+    """Print CER and WER of a model on HDF5 datasets made by `hwr import`.  An image model reads
+    line datasets, or ink datasets rendered to images (one fixed seeded rendering per line);
+    its figures are also printed per collection."""
     import json
     import time
 
     _set_threads(threads)
-    from hwr.evaluation import evaluate_ink_model
+    from hwr.evaluation import evaluate_image_model, evaluate_ink_model
+    from hwr.models.checkpoint import read_info
+    from hwr.pipeline import resolve_model
 
     t0 = time.perf_counter()
-    res = evaluate_ink_model(model, datasets, device=_resolve_device(device), limit=limit)
+    try:
+        is_image = model is not None and read_info(resolve_model(model)).kind == "image"
+    except Exception as e:
+        raise click.ClickException(str(e)) from e
+    evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model
+    try:
+        res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
     secs = time.perf_counter() - t0
     er = res.rates
     if as_json:
         click.echo(json.dumps({"model": str(res.model), "datasets": list(datasets), "lines": er.lines,
                                "chars": er.chars, "words": er.words, "cer": er.cer, "wer": er.wer,
-                               "seconds": round(secs, 2)}))
+                               "seconds": round(secs, 2),
+                               **({"collections": {k: {"lines": g.lines, "cer": g.cer, "wer": g.wer}
+                                                   for k, g in sorted(res.groups.items())}} if res.groups else {})}))
     else:
         click.echo(f"model    {res.model}")
         click.echo(f"data     {', '.join(datasets)}")
@@ -346,6 +385,8 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> N
         click.echo(f"CER      {100 * er.cer:.2f} %  ({er.char_errors} / {er.chars} characters)")
         click.echo(f"WER      {100 * er.wer:.2f} %  ({er.word_errors} / {er.words} words)")
         click.echo(f"time     {secs:.1f} s ({er.lines / max(secs, 1e-9):.1f} lines/s)")
+        for k, g in sorted(res.groups.items()):
+            click.echo(f"  {k}: {g.lines} lines, CER {100 * g.cer:.2f} %, WER {100 * g.wer:.2f} %")
     if show_errors:
         from rapidfuzz.distance import Levenshtein
 

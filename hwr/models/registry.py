@@ -9,8 +9,9 @@ from hwr.errors import ModelError
 
 def _builders() -> dict[str, tuple[type, type]]:
     from hwr.models.blstm import InkBLSTM, InkBLSTMConfig
+    from hwr.models.crnn import LineCRNN, LineCRNNConfig
 
-    return {"ink-blstm": (InkBLSTMConfig, InkBLSTM)}
+    return {"ink-blstm": (InkBLSTMConfig, InkBLSTM), "crnn": (LineCRNNConfig, LineCRNN)}
 
 
 
