@@ -157,3 +157,18 @@ def test_16_bit_array_input():
     out8 = normalize_line(_text_line())
     out16 = normalize_line(_text_line().astype(np.uint16) * 257)
     assert np.array_equal(out8, out16)
+
+
+def test_jpeg_exif_orientation_applied():
+    import struct
+
+    img = np.full((20, 40), 255, np.uint8)
+    img[:, :20] = 0  # left half black
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + b"\x00" * 4
+    payload = b"Exif\x00\x00" + tiff
+    data = buf.tobytes()
+    jpeg = data[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + data[2:]
+    g = decode_image(jpeg)
+    assert g.shape == (40, 20)  # orientation 6: rotated 90 degrees clockwise
+    assert g[:20].mean() < 60 and g[20:].mean() > 200  # the black half is now on top
