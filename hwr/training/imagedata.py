@@ -69,6 +69,9 @@ class ImageLines(Dataset):
         self.augment = augment
         self.seed = seed
         self.epoch = 0
+        # samples drawn by this process: persistent DataLoader workers keep their copy of
+        # ``epoch`` from the first epoch, so the count keeps their renderings new every epoch
+        self._draws = 0
         for s in self.sources:
             if isinstance(s, LineSet) and s.height != self.height:
                 raise InputError(f"{s.path}: line height {s.height} differs from the model's {self.height}")
@@ -84,7 +87,10 @@ class ImageLines(Dataset):
         """The normalised float image (H, W) and text of sample ``k``."""
         i, j = self.index[k]
         s = self.sources[i]
-        rng = np.random.default_rng((self.seed, self.epoch, k)) if self.augment else None
+        rng = None
+        if self.augment:
+            self._draws += 1
+            rng = np.random.default_rng((self.seed, self.epoch, k, self._draws))
         if isinstance(s, LineSet):
             img = from_uint8(s.image(j))
             if rng is not None:

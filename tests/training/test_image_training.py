@@ -49,6 +49,8 @@ def test_dataset_items_and_collate(data):
     ink_ds.epoch = 1
     b = ink_ds[0][0]
     assert a.shape[1] == 32 and (a.shape != b.shape or not torch.equal(a, b))  # a new rendering each epoch
+    c = ink_ds[0][0]  # ... and each draw (persistent workers keep their first epoch number)
+    assert c.shape != b.shape or not torch.equal(c, b)
     val_ds = ImageLines([open_source(data / "ink.h5")], alph, prep, augment=False)
     assert torch.equal(val_ds[0][0], val_ds[0][0])  # validation renders are fixed
     x, widths, targets, tlen, texts = collate_images([val_ds[0], val_ds[1]])
@@ -97,3 +99,16 @@ def test_training_lowers_loss_and_cli_recognizes(data, tmp_path):
     assert r.exit_code == 0, r.output
     ev = json.loads(r.stdout)
     assert ev["lines"] == 16 and 0 <= ev["cer"] and set(ev["collections"]) == {"synth"}
+
+
+def test_train_cli_detects_image_kind(data, tmp_path):
+    out = tmp_path / "cli.safetensors"
+    r = CliRunner().invoke(cli, ["train", "--data", str(data / "lines.h5"), "--val", str(data / "lines.h5"),
+                                 "--out", str(out), "--epochs", "1", "--batch-size", "8", "--device", "cpu",
+                                 "--channels", "4,8,8", "--hidden", "8", "--layers", "1"])
+    assert r.exit_code == 0, r.output
+    info = read_info(out)
+    assert info.kind == "image" and info.config["channels"] == [4, 8, 8] and info.config["height"] == 32
+    r = CliRunner().invoke(cli, ["train", "--kind", "image", "--data", str(data / "lines.h5"), "--val",
+                                 str(data / "lines.h5"), "--out", str(tmp_path / "x.safetensors"), "--height", "64"])
+    assert r.exit_code != 0 and "height" in r.output
