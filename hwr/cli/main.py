@@ -249,8 +249,9 @@ def _resolve_device(device: str) -> str:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
 def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes, anneal,
-          hidden, layers, channels, subsample, height, features, seed, device, threads, workers) -> None:
+          hidden, layers, channels, subsample, height, features, seed, device, threads, workers, amp) -> None:
     """Train a recogniser on HDF5 datasets, with validation CER, checkpoints and resume."""
     _set_threads(threads)
     from hwr.data.lineset import dataset_format
@@ -262,7 +263,7 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
-                      max_minutes=max_minutes, workers=workers, anneal=anneal)
+                      max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp)
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
@@ -305,8 +306,8 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
               help="Each INPUT is an image of one text line (needs an image model, given with --model).")
 def recognize(inputs, model, device, decoder, fmt, threads, line) -> None:
     """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
-    (the kind is detected from the content).  Errors are reported per input; the exit
-    status is 1 if any input failed."""
+    (the kind is detected from the content), or with --line images of single text lines.
+    Errors are reported per input; the exit status is 1 if any input failed."""
     import json
 
     _set_threads(threads)
