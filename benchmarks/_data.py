@@ -48,3 +48,36 @@ def iam_ondb_validation() -> list[Path]:
             write_inkset(p, iter_iam_ondb(root, forms, on_error=lambda m: None), split=name)
         paths.append(p)
     return paths
+
+
+def pages_validation(height: int = 48, holdout_every: int = 5) -> Path:
+    """Line dataset of the held-back pages of ../shared/data/pages (every 5th page per
+    collection, as `hwr import pages` splits them), normalised to ``height``."""
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.data.pages import find_pages, iter_page_lines, split_pages
+    from hwr.errors import InputError
+    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+
+    folder = SHARED / "pages"
+    if not folder.is_dir():
+        sys.exit(f"pages not found at {folder}: set HWR_SHARED to the folder holding data/")
+    out = CACHE / "h5" / f"pages-val-h{height}-every{holdout_every}.h5"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    prep = line_preprocessing(height=height)
+    split = split_pages(find_pages(folder), holdout_every)
+
+    def lines():
+        for coll, (_train, val) in split.items():
+            for xml in val:
+                for line, crop in iter_page_lines(xml, coll):
+                    try:
+                        img = to_uint8(normalize_line(crop, prep))
+                    except InputError:
+                        continue
+                    yield LineSample(img, line.text, writer=xml.stem, source=xml.name, collection=coll,
+                                     id=f"{coll}/{xml.stem}/{line.id}")
+
+    write_lineset(out, lines(), prep, split="val")
+    return out

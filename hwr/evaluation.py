@@ -14,6 +14,7 @@ class Evaluation:
     model: Path
     rates: ErrorRates
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    groups: dict[str, ErrorRates] = field(default_factory=dict)  # per collection (image datasets)
 
 
 def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
@@ -42,3 +43,42 @@ def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu
                 er.add(ref, res.text)
                 pairs.append((ref, res.text))
     return Evaluation(model=rec.model_path, rates=er, pairs=pairs)
+
+
+def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
+                         batch_size: int = 16) -> Evaluation:
+    """Recognise every line of line datasets (or ink datasets, rendered with one fixed seeded
+    variation per line, as in training validation) and compare with the transcriptions.
+    Figures are also kept per collection (line datasets) or per dataset file (ink)."""
+    from hwr.alphabet import normalize_text
+    from hwr.data.lineset import LineSet
+    from hwr.pipeline import Recognizer
+    from hwr.training.imagedata import ImageLines, open_source
+
+    rec = Recognizer(model, device=device, kind="image")
+    er = ErrorRates()
+    groups: dict[str, ErrorRates] = {}
+    pairs: list[tuple[str, str]] = []
+    for path in datasets:
+        src = open_source(path)
+        if isinstance(src, LineSet):
+            if src.preprocessing != rec.preprocessing:
+                raise ValueError(f"{path}: normalised with other preprocessing than the model's; "
+                                 "re-import it with the model's height")
+            src.load_all()
+            names = src.collections
+        else:
+            src.load_all()
+            names = [Path(path).stem] * len(src)
+        ds = ImageLines([src], rec.alphabet, rec.preprocessing, augment=False, seed=0)
+        n = len(ds) if limit is None else min(limit, len(ds))
+        for k in range(0, n, batch_size):
+            idx = list(range(k, min(k + batch_size, n)))
+            lines = [ds.line(i) for i in idx]
+            results = rec.recognize_line_arrays([im for im, _ in lines], batch_size)
+            for i, (_, text), res in zip(idx, lines, results):
+                ref = normalize_text(text)
+                er.add(ref, res.text)
+                groups.setdefault(names[i] or Path(path).stem, ErrorRates()).add(ref, res.text)
+                pairs.append((ref, res.text))
+    return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups)

@@ -74,12 +74,14 @@ class Recognizer:
     """Recognises ink with one model.  Thread-safe; load once, call many times."""
 
     def __init__(self, model: str | os.PathLike | None = None, device: str = "cpu", decoder: str | None = None,
-                 *, beam_width: int | None = None, lm: str | os.PathLike | None = None,
+                 *, kind: str | None = None, beam_width: int | None = None, lm: str | os.PathLike | None = None,
                  lm_weight: float | None = None, insertion_bonus: float | None = None,
                  lexicon: str | os.PathLike | None = None, lexicon_penalty: float | None = None,
                  backend: str = "auto", nbest: int = 5):
-        """Load ``model`` (default: the embedded ink model) and its decoder defaults.
+        """Load ``model`` and its decoder defaults.
 
+        ``kind`` ("ink" or "image") picks the default model and is checked against the
+        model; ``None`` means the default ink model, or whatever kind the given model is.
         ``decoder`` is ``"greedy"`` or ``"beam"`` (default: what the model's
         ``.decoder.json`` says, else greedy).  ``lm`` is an ARPA character LM
         path, or ``"none"`` for no LM (default: the model's tuned LM).
@@ -90,10 +92,10 @@ class Recognizer:
         from hwr.models.checkpoint import load_model
 
         self.device = resolve_device(device)
-        self.model_path = resolve_model(model, "ink")
+        self.model_path = resolve_model(model, kind or "ink")
         self.net, self.info = load_model(self.model_path, device=self.device)
-        if self.info.kind != "ink":
-            raise ModelError(f"{self.model_path}: is a {self.info.kind} model, not an ink model")
+        if self.info.kind not in ("ink", "image") or (kind is not None and self.info.kind != kind):
+            raise ModelError(f"{self.model_path}: is a {self.info.kind} model, not an {kind or 'ink'} model")
         self.alphabet = Alphabet(self.info.alphabet)
         st = load_model_defaults(self.model_path)
         if decoder is not None:
@@ -164,11 +166,67 @@ class Recognizer:
         name = str(path)
         try:
             kind = detect_kind(path)
+            if self.info.kind == "image":
+                raise InputError(f"{name}: the model reads line images; give single-line images as lines "
+                                 "(`--line`, or Recognizer.recognize_line_file); page images are not segmented "
+                                 "in this version")
             if kind == "image":
                 raise InputError(f"{name}: image recognition is not available in this version of hwr; "
                                  "give an ink file (InkML, IAM-OnDB XML or hwr JSON)")
             ink = load_ink(path)
             return Result(input=name, lines=[self.recognize_ink(ink)])
+        except (InputError, ModelError) as e:
+            return Result(input=name, error=str(e))
+        except MemoryError:
+            return Result(input=name, error=f"{name}: out of memory")
+
+    # ------------------------------------------------------------------ line images
+
+    def line_input(self, gray: np.ndarray, name: str = "line image") -> np.ndarray:
+        """The model input for one grayscale line image: normalised (H, W) float32, ink bright."""
+        from hwr.imaging.line import normalize_line
+
+        return normalize_line(gray, self.preprocessing, name)
+
+    def recognize_line_arrays(self, lines: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
+        """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
+        import torch
+
+        if self.info.kind != "image":
+            raise ModelError(f"{self.model_path}: is an {self.info.kind} model; line images need an image model")
+        order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
+        results: dict[int, LineResult] = {}
+        for k in range(0, len(order), batch_size):
+            idx = order[k:k + batch_size]
+            widths = torch.tensor([lines[i].shape[1] for i in idx])
+            x = torch.zeros(len(idx), 1, lines[idx[0]].shape[0], int(widths.max()))
+            for b, i in enumerate(idx):
+                x[b, 0, :, : lines[i].shape[1]] = torch.from_numpy(lines[i])
+            with self._lock, torch.inference_mode():
+                lp, out_len = self.net(x.to(self.device), widths)
+            lp = lp.float().cpu().numpy()
+            for b, i in enumerate(idx):
+                results[i] = self.decoder.decode(lp[: int(out_len[b]), b])
+        return [results[i] for i in range(len(lines))]
+
+    def recognize_line_images(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
+        """Recognise grayscale line images (uint8, dark ink on light paper); raises InputError for a blank one."""
+        return self.recognize_line_arrays([self.line_input(im) for im in images], batch_size)
+
+    def recognize_line_image(self, image: np.ndarray) -> LineResult:
+        return self.recognize_line_images([image])[0]
+
+    def recognize_line_file(self, path: str | os.PathLike) -> Result:
+        """Recognise an image file holding one line of handwriting; errors are returned, not raised."""
+        from hwr.imaging.load import load_image
+
+        name = str(path)
+        try:
+            if self.info.kind != "image":
+                raise ModelError(f"{self.model_path}: is an {self.info.kind} model; line images need an image model")
+            gray = load_image(path)
+            line = self.line_input(gray, name)
+            return Result(input=name, lines=[self.recognize_line_arrays([line])[0]])
         except (InputError, ModelError) as e:
             return Result(input=name, error=str(e))
         except MemoryError:

@@ -106,6 +106,104 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
         click.echo(f"skipped: {p}", err=True)
 
 
+@import_.command("pages")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Line dataset (.h5) of the training pages.")
+@click.option("--val-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Line dataset (.h5) of the held-back pages (default: OUT with -val before .h5).")
+@click.option("--holdout-every", default=5, show_default=True,
+              help="Hold back every N-th page of each collection (sorted by path) for validation; 0: none.")
+@click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Instead: a file of page names (XML stems), one a line, to hold back.")
+@click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: int, split_file: Path | None,
+                 height: int) -> None:
+    """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per
+    collection; each XML beside its image) into normalised line datasets, split by page."""
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.data.pages import find_pages, iter_page_lines, split_pages
+    from hwr.errors import InputError
+    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+
+    prep = line_preprocessing(height=height)
+    pages = find_pages(folder)
+    if not pages:
+        raise click.UsageError(f"no .xml files under {folder}")
+    held = None
+    if split_file:
+        held = {ln.strip() for ln in split_file.read_text(encoding="utf-8").splitlines() if ln.strip()}
+    split = split_pages(pages, holdout_every, held)
+    val_out = val_out or out.with_name(out.stem + "-val" + (out.suffix or ".h5"))
+    problems: list[str] = []
+    for coll, (tr, va) in split.items():
+        click.echo(f"{coll}: {len(tr)} training pages, {len(va)} held back: {' '.join(p.stem for p in va)}", err=True)
+
+    def lines(which: int):
+        for coll, parts in split.items():
+            for xml in parts[which]:
+                try:
+                    for line, crop in iter_page_lines(xml, coll, on_error=problems.append):
+                        try:
+                            img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
+                        except InputError as e:
+                            problems.append(str(e))
+                            continue
+                        yield LineSample(img, line.text, writer=xml.stem, source=xml.name, collection=coll,
+                                         id=f"{coll}/{xml.stem}/{line.id}")
+                except InputError as e:
+                    problems.append(str(e))
+
+    n = write_lineset(out, lines(0), prep, split="train")
+    click.echo(f"train: {n} lines -> {out}", err=True)
+    if any(parts[1] for parts in split.values()):
+        n = write_lineset(val_out, lines(1), prep, split="val")
+        click.echo(f"val: {n} lines -> {val_out}", err=True)
+    for p in problems:
+        click.echo(f"skipped: {p}", err=True)
+
+
+@import_.command("rendered-ink")
+@click.argument("ink_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Line dataset (.h5).")
+@click.option("--copies", default=1, show_default=True, help="Renderings per ink line.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the rendering variation.")
+@click.option("--clean", is_flag=True, help="Render without variation (black pen on white).")
+@click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+def import_rendered_ink(ink_file: Path, out: Path, copies: int, seed: int, clean: bool, height: int) -> None:
+    """Render the lines of an ink dataset to images (with realistic variation) into a line dataset."""
+    import numpy as np
+
+    from hwr.data.inkset import InkSet
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.errors import InputError
+    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+    from hwr.ink.render import render_ink
+
+    prep = line_preprocessing(height=height)
+    ds = InkSet(ink_file)
+    ds.load_all()
+    problems: list[str] = []
+
+    def gen():
+        for j in range(len(ds)):
+            ink = ds[j]
+            for c in range(copies):
+                rng = None if clean else np.random.default_rng((seed, j, c))
+                try:
+                    img = to_uint8(normalize_line(render_ink(ink, rng=rng), prep, ds.ids[j]))
+                except InputError as e:
+                    problems.append(f"{ds.ids[j]}: {e}")
+                    continue
+                yield LineSample(img, ink.text or "", writer=ink.writer or "", source=ds.ids[j],
+                                 collection=ds.sources[j] or ink_file.stem, id=f"{ds.ids[j]}#{c}")
+
+    n = write_lineset(out, gen(), prep, split=ds.split)
+    click.echo(f"{n} line images from {len(ds)} ink lines -> {out}", err=True)
+    for p in problems:
+        click.echo(f"skipped: {p}", err=True)
+
+
 # ---------------------------------------------------------------------------------- train
 
 
@@ -119,7 +217,9 @@ def _resolve_device(device: str) -> str:
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["ink"]), default="ink", show_default=True, help="Model kind.")
+@click.option("--kind", type=click.Choice(["ink", "image"]),
+              help="Model kind (default: image if a --data file is a line dataset, else ink). "
+                   "An image model renders ink datasets to images on the fly.")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
               help="Training dataset (.h5 from `hwr import`). Repeatable.")
 @click.option("--val", "val", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
@@ -138,31 +238,53 @@ def _resolve_device(device: str) -> str:
               help="Time budget of this run: no epoch is started that would not finish within it.")
 @click.option("--anneal", is_flag=True,
               help="Cosine decay of the learning rate to the end of this run (--max-minutes, else --epochs).")
-@click.option("--hidden", default=128, show_default=True, help="LSTM units per direction.")
-@click.option("--layers", default=4, show_default=True, help="BLSTM layers.")
+@click.option("--hidden", type=int, help="LSTM units per direction (default: ink 128, image 128).")
+@click.option("--layers", type=int, help="BLSTM layers (default: ink 4, image 2).")
+@click.option("--channels", help="Image models: conv channels per block, e.g. 16,32,64,96 (the default).")
+@click.option("--subsample", type=int, help="Image models: width reduction of the CNN (2, 4 or 8; default 4).")
+@click.option("--height", type=int, help="Image models: line height when no line dataset fixes it (default 48).")
 @click.option("--features", type=click.Choice(["points", "bezier"]), default="points", show_default=True,
               help="Ink features: resampled points, or cubic Bezier curves (Carbune et al. 2020; ~6x shorter).")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
 def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes, anneal,
-          hidden, layers, features, seed, device, threads, workers) -> None:
+          hidden, layers, channels, subsample, height, features, seed, device, threads, workers, amp) -> None:
     """Train a recogniser on HDF5 datasets, with validation CER, checkpoints and resume."""
     _set_threads(threads)
+    from hwr.data.lineset import dataset_format
     from hwr.training.ink import train_ink
     from hwr.training.trainer import TrainConfig
 
+    if kind is None:
+        kind = "image" if any(dataset_format(d) == "hwr-lineset" for d in data) else "ink"
+
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
-                      max_minutes=max_minutes, workers=workers, anneal=anneal)
+                      max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp)
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
                    f"WER {100 * p.val_wer:6.2f}%  lr {p.lr:.2e}  {p.lines_per_s:5.1f} lines/s  "
                    f"{p.seconds / 60:6.1f} min{'  *' if p.improved else ''}", err=True)
 
-    path = train_ink(data, val, out, cfg, net_config={"hidden": hidden, "layers": layers}, base=base,
+    if kind == "image":
+        from hwr.training.image import train_image
+
+        net_config = {k: v for k, v in {"hidden": hidden, "layers": layers, "subsample": subsample}.items()
+                      if v is not None}
+        if channels:
+            net_config["channels"] = [int(c) for c in channels.split(",")]
+        try:
+            path = train_image(data, val, out, cfg, net_config=net_config, base=base, run_dir=run_dir,
+                               restart=restart, height=height, callbacks=[report])
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"wrote {path}", err=True)
+        return
+    path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4}, base=base,
                      run_dir=run_dir, restart=restart, features=features, callbacks=[report])
     click.echo(f"wrote {path}", err=True)
 
@@ -193,11 +315,13 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
               help="text: the recognised text; jsonl: one JSON object per input, in input order.")
 @click.option("--threads", type=int, default=1, show_default=True,
               help="torch threads (1 is fastest for single lines on most CPUs).")
+@click.option("--line", "line", is_flag=True,
+              help="Each INPUT is an image of one text line (needs an image model, given with --model).")
 def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
-              lexicon_penalty, nbest, backend, fmt, threads) -> None:
+              lexicon_penalty, nbest, backend, fmt, threads, line) -> None:
     """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
-    (the kind is detected from the content).  Errors are reported per input; the exit
-    status is 1 if any input failed."""
+    (the kind is detected from the content), or with --line images of single text lines.
+    Errors are reported per input; the exit status is 1 if any input failed."""
     import json
 
     _set_threads(threads)
@@ -205,15 +329,15 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
     from hwr.pipeline import Recognizer, Result
 
     try:
-        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder, beam_width=beam_width, lm=lm,
-                         lm_weight=lm_weight, insertion_bonus=insertion_bonus, lexicon=lexicon,
-                         lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
+        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder, kind="image" if line else None,
+                         beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
+                         lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
     except HwrError as e:
         raise click.ClickException(str(e)) from e
     failed = 0
     for path in inputs:
         try:
-            res = rec.recognize_file(path)
+            res = rec.recognize_line_file(path) if line else rec.recognize_file(path)
         except Exception as e:  # never let one input stop the others
             res = Result(input=str(path), error=f"{path}: {type(e).__name__}: {e}")
         if res.error:
@@ -242,21 +366,35 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
 @click.option("--show-errors", default=0, show_default=True, help="Print the N lines with the most errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> None:
-    """Print CER and WER of a model on HDF5 datasets made by `hwr import`."""
+    """Print CER and WER of a model on HDF5 datasets made by `hwr import`.  An image model reads
+    line datasets, or ink datasets rendered to images (one fixed seeded rendering per line);
+    its figures are also printed per collection."""
     import json
     import time
 
     _set_threads(threads)
-    from hwr.evaluation import evaluate_ink_model
+    from hwr.evaluation import evaluate_image_model, evaluate_ink_model
+    from hwr.models.checkpoint import read_info
+    from hwr.pipeline import resolve_model
 
     t0 = time.perf_counter()
-    res = evaluate_ink_model(model, datasets, device=_resolve_device(device), limit=limit)
+    try:
+        is_image = model is not None and read_info(resolve_model(model)).kind == "image"
+    except Exception as e:
+        raise click.ClickException(str(e)) from e
+    evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model
+    try:
+        res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
     secs = time.perf_counter() - t0
     er = res.rates
     if as_json:
         click.echo(json.dumps({"model": str(res.model), "datasets": list(datasets), "lines": er.lines,
                                "chars": er.chars, "words": er.words, "cer": er.cer, "wer": er.wer,
-                               "seconds": round(secs, 2)}))
+                               "seconds": round(secs, 2),
+                               **({"collections": {k: {"lines": g.lines, "cer": g.cer, "wer": g.wer}
+                                                   for k, g in sorted(res.groups.items())}} if res.groups else {})}))
     else:
         click.echo(f"model    {res.model}")
         click.echo(f"data     {', '.join(datasets)}")
@@ -264,6 +402,8 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> N
         click.echo(f"CER      {100 * er.cer:.2f} %  ({er.char_errors} / {er.chars} characters)")
         click.echo(f"WER      {100 * er.wer:.2f} %  ({er.word_errors} / {er.words} words)")
         click.echo(f"time     {secs:.1f} s ({er.lines / max(secs, 1e-9):.1f} lines/s)")
+        for k, g in sorted(res.groups.items()):
+            click.echo(f"  {k}: {g.lines} lines, CER {100 * g.cer:.2f} %, WER {100 * g.wer:.2f} %")
     if show_errors:
         from rapidfuzz.distance import Levenshtein
 

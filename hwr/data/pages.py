@@ -1,0 +1,145 @@
+"""Pages with line annotations (PAGE XML, ALTO): reading, cropping lines, page-level splits."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from hwr.errors import InputError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+
+
+@dataclass
+class PageLine:
+    id: str
+    polygon: list[tuple[float, float]]
+    baseline: list[tuple[float, float]] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class PageDoc:
+    path: Path
+    image: str  # image file name as the XML gives it
+    lines: list[PageLine]
+    width: int = 0
+    height: int = 0
+
+
+def read_page(path: str | os.PathLike) -> PageDoc:
+    """Read a PAGE XML or ALTO file (told apart by the root element)."""
+    from hwr.data._xml import local, read_xml
+
+    root = local(read_xml(path).tag)
+    if root == "PcGts":
+        from hwr.data.pagexml import read_page_xml
+
+        return read_page_xml(path)
+    if root == "alto":
+        from hwr.data.alto import read_alto
+
+        return read_alto(path)
+    raise InputError(f"{path}: neither PAGE XML nor ALTO (root <{root}>)")
+
+
+def page_image_path(doc: PageDoc) -> Path:
+    """The image beside the XML: the name the XML gives, else the same stem with an image extension."""
+    folder = doc.path.parent
+    if doc.image:
+        p = folder / Path(doc.image.replace("\\", "/")).name
+        if p.exists():
+            return p
+    for ext in IMAGE_EXTS:
+        for e in (ext, ext.upper()):
+            p = doc.path.with_suffix(e)
+            if p.exists():
+                return p
+    raise InputError(f"{doc.path}: page image {doc.image or doc.path.stem!r} not found beside it")
+
+
+def crop_line(page: np.ndarray, line: PageLine, pad: int = 2) -> np.ndarray:
+    """Cut ``line`` out of a uint8 grayscale page: the polygon's box, with the pixels outside
+    the polygon set to the paper's grey; rotated so that the baseline is horizontal."""
+    import cv2
+
+    if len(line.polygon) < 3:
+        raise InputError(f"line {line.id}: polygon has fewer than 3 points")
+    poly = np.asarray(line.polygon, np.float64)
+    h, w = page.shape
+    x0, y0 = np.floor(poly.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(poly.max(0)).astype(int) + pad + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise InputError(f"line {line.id}: polygon outside the image or degenerate")
+    crop = page[y0:y1, x0:x1]
+    mask = np.zeros(crop.shape, np.uint8)
+    cv2.fillPoly(mask, [np.rint(poly - (x0, y0)).astype(np.int32).reshape(-1, 1, 2)], 255)
+    mask = cv2.dilate(mask, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8))
+    inside = crop[mask > 0]
+    if inside.size == 0:
+        raise InputError(f"line {line.id}: empty polygon")
+    paper = int(np.percentile(inside, 80))
+    out = np.where(mask > 0, crop, np.uint8(paper)).astype(np.uint8)
+    if len(line.baseline) >= 2:
+        b = np.asarray(line.baseline, np.float64)
+        dx, dy = b[-1] - b[0]
+        angle = math.degrees(math.atan2(dy, dx))
+        if abs(angle) > 3.0 and math.hypot(dx, dy) > 10:
+            ch, cw = out.shape
+            m = cv2.getRotationMatrix2D((cw / 2, ch / 2), angle, 1.0)
+            cos, sin = abs(m[0, 0]), abs(m[0, 1])
+            nw, nh = int(ch * sin + cw * cos) + 1, int(ch * cos + cw * sin) + 1
+            m[0, 2] += nw / 2 - cw / 2
+            m[1, 2] += nh / 2 - ch / 2
+            out = cv2.warpAffine(out, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=paper)
+    return out
+
+
+def find_pages(folder: str | os.PathLike) -> dict[str, list[Path]]:
+    """XML files under ``folder`` grouped by collection: the first-level subfolder
+    (or the folder's own name for files directly in it), each list sorted by path."""
+    folder = Path(folder)
+    out: dict[str, list[Path]] = {}
+    for p in sorted(folder.rglob("*.xml")):
+        rel = p.relative_to(folder)
+        coll = rel.parts[0] if len(rel.parts) > 1 else folder.name
+        out.setdefault(coll, []).append(p)
+    return out
+
+
+def split_pages(pages: dict[str, list[Path]], holdout_every: int = 5,
+                held_back: set[str] | None = None) -> dict[str, tuple[list[Path], list[Path]]]:
+    """Page-level split per collection: ``(train, val)``.  With ``held_back`` (page stems),
+    those pages are validation; otherwise every ``holdout_every``-th page (the 5th, 10th, ...
+    in sorted order) is.  Deterministic: it depends on the file names only."""
+    out = {}
+    for coll, paths in pages.items():
+        if held_back is not None:
+            val = [p for p in paths if p.stem in held_back]
+        else:
+            val = [p for i, p in enumerate(paths) if holdout_every > 0 and i % holdout_every == holdout_every - 1]
+        vs = set(val)
+        out[coll] = ([p for p in paths if p not in vs], val)
+    return out
+
+
+def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None
+                    ) -> Iterator[tuple[PageLine, np.ndarray]]:
+    """(line, grayscale crop) for every transcribed line of one page."""
+    from hwr.imaging.load import load_image
+
+    doc = read_page(xml)
+    img = load_image(page_image_path(doc))
+    for line in doc.lines:
+        if not line.text.strip():
+            continue
+        try:
+            yield line, crop_line(img, line)
+        except InputError as e:
+            on_error(f"{xml}: {e}")

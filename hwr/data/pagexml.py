@@ -1,0 +1,44 @@
+"""PAGE XML reader (2013-07-15 and 2019-07-15 schemas; the namespace is ignored).
+
+Returns the page's image file name and its text lines (polygon, baseline, text)
+in document order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hwr.data.pages import PageDoc, PageLine
+from hwr.data._xml import children, descendants, local, parse_points, read_xml
+from hwr.errors import InputError
+
+
+def _line_text(line) -> str:
+    equivs = children(line, "TextEquiv")
+    # prefer index 0 / the first TextEquiv that has a Unicode child
+    equivs.sort(key=lambda e: int(e.get("index", "0")) if e.get("index", "0").lstrip("-").isdigit() else 0)
+    for eq in equivs:
+        for u in children(eq, "Unicode"):
+            return u.text or ""
+    return ""
+
+
+def read_page_xml(path: str | os.PathLike) -> PageDoc:
+    root = read_xml(path)
+    if local(root.tag) != "PcGts":
+        raise InputError(f"{path}: not a PAGE XML file (root <{local(root.tag)}>)")
+    pages = children(root, "Page")
+    if not pages:
+        raise InputError(f"{path}: PAGE XML without a <Page>")
+    page = pages[0]
+    lines = []
+    for k, tl in enumerate(descendants(page, "TextLine")):
+        lid = tl.get("id") or f"l{k}"
+        coords = children(tl, "Coords")
+        poly = parse_points(coords[0].get("points"), f"{path}:{lid}") if coords else []
+        bl = children(tl, "Baseline")
+        base = parse_points(bl[0].get("points"), f"{path}:{lid}") if bl else []
+        lines.append(PageLine(id=lid, polygon=poly, baseline=base, text=_line_text(tl)))
+    return PageDoc(path=Path(path), image=page.get("imageFilename") or "", lines=lines,
+                   width=int(float(page.get("imageWidth") or 0)), height=int(float(page.get("imageHeight") or 0)))

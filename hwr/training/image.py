@@ -1,0 +1,94 @@
+"""Training a line-image recogniser (CRNN) from line datasets and ink datasets rendered on the fly."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Sequence
+
+from hwr.alphabet import Alphabet
+from hwr.data.lineset import LineSet
+from hwr.imaging.line import line_preprocessing
+from hwr.models.checkpoint import ModelInfo, load_model, save_model
+from hwr.models.registry import build
+from hwr.training.imagedata import ImageLines, collate_images, open_source, width_sampler
+from hwr.training.ink import BASE_CHARS
+from hwr.training.trainer import Progress, TrainConfig, Trainer
+
+log = logging.getLogger(__name__)
+
+
+def image_preprocessing(sources, height: int | None = None) -> dict:
+    """The preprocessing of the line datasets among ``sources`` (all must agree), else the defaults."""
+    preps = [s.preprocessing for s in sources if isinstance(s, LineSet)]
+    if preps:
+        if any(p != preps[0] for p in preps):
+            raise ValueError("the line datasets were normalised with different preprocessing; re-import them alike")
+        if height is not None and int(preps[0]["height"]) != height:
+            raise ValueError(f"the line datasets have height {preps[0]['height']}, not {height}")
+        return dict(preps[0])
+    return line_preprocessing(**({"height": height} if height else {}))
+
+
+def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str | Path, cfg: TrainConfig,
+                net_config: dict | None = None, base: str | Path | None = None, name: str = "",
+                run_dir: str | Path | None = None, restart: bool = False, height: int | None = None,
+                arch: str = "crnn", callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
+    """Train (or fine-tune from ``base``) an image model; write the best one to ``out``.
+
+    ``data`` and ``val`` are line datasets (``hwr import pages`` / ``rendered-ink``) or ink
+    datasets, which are rendered to images on the fly (varied every epoch for training,
+    one fixed seeded rendering per line for validation).
+    """
+    train_sets = [open_source(p) for p in data]
+    val_sets = [open_source(p) for p in val]
+    for s in train_sets + val_sets:
+        if not isinstance(s, LineSet):
+            s.load_all()
+    texts = [t for s in train_sets for t in s.texts]
+    if base:
+        net, base_info = load_model(base)
+        if base_info.kind != "image":
+            raise ValueError(f"{base}: is a {base_info.kind} model, not an image model")
+        alphabet = Alphabet(base_info.alphabet)
+        new = Alphabet.from_texts(texts)
+        if any(c not in alphabet for c in new.chars):
+            raise ValueError("the new data has characters the base model lacks: "
+                             + "".join(c for c in new.chars if c not in alphabet))
+        prep = base_info.preprocessing
+        arch = base_info.arch
+        for s in train_sets + val_sets:
+            if isinstance(s, LineSet) and s.preprocessing != prep:
+                raise ValueError(f"{s.path}: normalised differently from the base model's preprocessing")
+    else:
+        alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
+        prep = image_preprocessing(train_sets + val_sets, height)
+        config = {**(net_config or {}), "height": int(prep["height"]), "num_classes": len(alphabet)}
+        net = build(arch, config)
+    info = ModelInfo(
+        arch=arch, kind="image", config=net.cfg.to_dict(), alphabet=alphabet.to_list(), preprocessing=prep,
+        training={"data": [_describe(s) for s in train_sets], "validation": [_describe(s) for s in val_sets],
+                  "base": str(base) if base else None},
+        name=name or Path(out).stem,
+    )
+    train_ds = ImageLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)
+    val_ds = ImageLines(val_sets, alphabet, prep, augment=False, seed=0)
+    run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
+    trainer = Trainer(net, info, train_ds, val_ds, cfg, run_dir, collate_images, width_sampler)
+    trainer.callbacks.extend(callbacks)
+    if not restart and trainer.resume():
+        log.info("resuming from %s", run_dir)
+    state = trainer.fit()
+    best = run_dir / "best.safetensors"
+    if not best.exists():
+        raise RuntimeError("training stopped before the first epoch finished; nothing to write")
+    final, final_info = load_model(best)
+    final_info.training["stopped_at_epoch"] = state.epoch
+    return save_model(final, final_info, out)
+
+
+def _describe(s) -> dict:
+    kind = "lines" if isinstance(s, LineSet) else "ink rendered on the fly"
+    return {"file": Path(s.path).name, "kind": kind, "split": s.split, "lines": len(s),
+            "sources": sorted(set(getattr(s, "collections", None) or s.sources))[:20],
+            "writers": len(set(s.writers))}

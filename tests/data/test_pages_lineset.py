@@ -1,0 +1,194 @@
+"""PAGE / ALTO readers (incl. hostile XML), line cropping, page splits, line datasets, import CLI."""
+
+import cv2
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import SHARED
+from hwr.cli.main import cli
+from hwr.data.alto import read_alto
+from hwr.data.lineset import LineSample, LineSet, dataset_format, write_lineset
+from hwr.data.pagexml import read_page_xml
+from hwr.data.pages import PageLine, crop_line, find_pages, read_page, split_pages
+from hwr.errors import InputError
+from hwr.imaging.line import line_preprocessing
+
+PAGE_2019 = """<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
+ <Page imageFilename="p1.png" imageWidth="400" imageHeight="200">
+  <TextRegion id="r1"><Coords points="0,0 400,0 400,200 0,200"/>
+   <TextLine id="l1"><Coords points="10,20 390,20 390,80 10,80"/>
+    <Baseline points="10,70 390,70"/>
+    <Word id="w1"><TextEquiv><Unicode>not this</Unicode></TextEquiv></Word>
+    <TextEquiv index="1"><Unicode>second choice</Unicode></TextEquiv>
+    <TextEquiv index="0"><Unicode>Été à Kew</Unicode></TextEquiv>
+   </TextLine>
+   <TextLine id="l2"><Coords points="10,110 390,110 390,180 10,180"/><TextEquiv><Unicode></Unicode></TextEquiv></TextLine>
+  </TextRegion>
+ </Page>
+</PcGts>"""
+
+PAGE_2013 = PAGE_2019.replace("2019-07-15", "2013-07-15")
+
+ALTO_4 = """<?xml version="1.0" encoding="UTF-8"?>
+<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#">
+ <Description><MeasurementUnit>pixel</MeasurementUnit>
+  <sourceImageInformation><fileName>p1.png</fileName></sourceImageInformation></Description>
+ <Layout><Page WIDTH="400" HEIGHT="200"><PrintSpace>
+  <TextBlock ID="b1">
+   <TextLine ID="t1" BASELINE="10 70 390 70" HPOS="10" VPOS="20" WIDTH="380" HEIGHT="60">
+    <Shape><Polygon POINTS="10 20 390 20 390 80 10 80"/></Shape>
+    <String CONTENT="Ceci est"/><SP/><String CONTENT="mon testament"/>
+   </TextLine>
+   <TextLine ID="t2" BASELINE="170" HPOS="10" VPOS="110" WIDTH="380" HEIGHT="70">
+    <String CONTENT="deux"/>
+   </TextLine>
+  </TextBlock></PrintSpace></Page></Layout>
+</alto>"""
+
+ALTO_2 = ALTO_4.replace("http://www.loc.gov/standards/alto/ns-v4#", "http://www.loc.gov/standards/alto/ns-v2#")
+
+
+def _page_image(path):
+    img = np.full((200, 400), 230, np.uint8)
+    cv2.putText(img, "hello world", (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 3)
+    cv2.putText(img, "second line", (20, 160), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 3)
+    cv2.imwrite(str(path), img)
+    return img
+
+
+@pytest.mark.parametrize("xml", [PAGE_2019, PAGE_2013])
+def test_page_xml(tmp_path, xml):
+    p = tmp_path / "p1.xml"
+    p.write_text(xml, encoding="utf-8")
+    doc = read_page_xml(p)
+    assert doc.image == "p1.png" and (doc.width, doc.height) == (400, 200)
+    assert [ln.id for ln in doc.lines] == ["l1", "l2"]
+    assert doc.lines[0].text == "Été à Kew"  # the line's own TextEquiv, index 0; not the word's
+    assert doc.lines[0].polygon[0] == (10.0, 20.0) and doc.lines[0].baseline == [(10.0, 70.0), (390.0, 70.0)]
+    assert read_page(p).lines[0].text == "Été à Kew"
+
+
+@pytest.mark.parametrize("xml", [ALTO_4, ALTO_2])
+def test_alto(tmp_path, xml):
+    p = tmp_path / "p1.xml"
+    p.write_text(xml, encoding="utf-8")
+    doc = read_alto(p)
+    assert doc.image == "p1.png"
+    assert doc.lines[0].text == "Ceci est mon testament"
+    assert doc.lines[0].baseline == [(10.0, 70.0), (390.0, 70.0)]
+    assert doc.lines[1].polygon == [(10, 110), (390, 110), (390, 180), (10, 180)]  # from the box
+    assert doc.lines[1].baseline == [(10, 170), (390, 170)]  # ALTO 2/3 single y
+    assert read_page(p).lines[1].text == "deux"
+
+
+@pytest.mark.parametrize("hostile", [
+    '<?xml version="1.0"?><!DOCTYPE PcGts [<!ENTITY x SYSTEM "file:///etc/passwd">]><PcGts><Page>&x;</Page></PcGts>',
+    '<?xml version="1.0"?><!DOCTYPE alto [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><alto>&c;</alto>',
+])
+def test_hostile_xml_refused(tmp_path, hostile):
+    p = tmp_path / "evil.xml"
+    p.write_text(hostile)
+    with pytest.raises(InputError, match="unsafe"):
+        read_page(p)
+
+
+def test_not_page_or_alto(tmp_path):
+    p = tmp_path / "x.xml"
+    p.write_text("<html/>")
+    with pytest.raises(InputError, match="neither"):
+        read_page(p)
+    p.write_text("<PcGts><Page><TextLine><Coords points='1,2 3'/></TextLine></Page></PcGts>")
+    with pytest.raises(InputError, match="odd number"):
+        read_page(p)
+
+
+def test_crop_masks_outside_polygon_and_straightens():
+    page = np.full((100, 200), 50, np.uint8)  # dark outside ...
+    page[20:60, 20:180] = 220  # ... paper inside the polygon
+    page[35:45, 30:170] = 10  # a stroke
+    line = PageLine("l", [(20, 20), (180, 20), (180, 60), (20, 60)])
+    crop = crop_line(page, line, pad=0)
+    assert crop.shape == (41, 161) and crop.min() == 10 and crop.max() == 220
+    tri = PageLine("t", [(20, 20), (180, 20), (20, 60)])
+    c2 = crop_line(page, tri, pad=0)
+    assert c2[-1, -1] == 220  # outside the triangle: paper grey, not the dark page
+    vertical = PageLine("v", [(20, 20), (180, 20), (180, 60), (20, 60)], baseline=[(30, 60), (30, 20)])
+    assert crop_line(page, vertical, pad=0).shape[0] > 150  # rotated by 90 degrees
+    with pytest.raises(InputError):
+        crop_line(page, PageLine("d", [(1, 1), (2, 2)]))
+    with pytest.raises(InputError):
+        crop_line(page, PageLine("o", [(500, 500), (600, 500), (600, 600)]))
+
+
+def test_split_is_deterministic_per_collection(tmp_path):
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(7):
+            (tmp_path / c / f"{c}{i}.xml").write_text("<x/>")
+    pages = find_pages(tmp_path)
+    s = split_pages(pages, holdout_every=3)
+    assert [p.stem for p in s["a"][1]] == ["a2", "a5"] and len(s["a"][0]) == 5
+    assert s == split_pages(find_pages(tmp_path), holdout_every=3)
+    s2 = split_pages(pages, held_back={"b0"})
+    assert [p.stem for p in s2["b"][1]] == ["b0"] and s2["a"][1] == []
+
+
+def test_lineset_roundtrip_and_schema(tmp_path):
+    prep = line_preprocessing(height=24, margin=1)
+    rng = np.random.default_rng(0)
+    samples = [LineSample(rng.integers(0, 255, (24, w), dtype=np.uint8), f"t{w}", "w", "s", "c", f"id{w}")
+               for w in (5, 40, 17)]
+    p = tmp_path / "l.h5"
+    assert write_lineset(p, samples, prep, split="val") == 3
+    ds = LineSet(p)
+    assert len(ds) == 3 and ds.height == 24 and ds.split == "val" and ds.preprocessing == prep
+    for a, b in zip(samples, (ds[i] for i in range(3))):
+        assert np.array_equal(a.image, b.image) and a.text == b.text and a.id == b.id and b.collection == "c"
+    ds.load_all()
+    assert np.array_equal(ds.image(1), samples[1].image)
+    assert dataset_format(p) == "hwr-lineset"
+    import pickle
+
+    assert len(pickle.loads(pickle.dumps(ds))) == 3  # for DataLoader workers: no open file inside
+    with pytest.raises(ValueError):
+        write_lineset(tmp_path / "bad.h5", [LineSample(np.zeros((10, 5), np.uint8), "x")], prep)
+    assert not (tmp_path / "bad.h5").exists()
+    ds.close()
+    # corrupt: widths disagree with offsets
+    with h5py.File(p, "a") as f:
+        f["width"][0] = 6
+    with pytest.raises(InputError, match="corrupt"):
+        LineSet(p)
+    (tmp_path / "junk.h5").write_bytes(b"junk")
+    with pytest.raises(InputError):
+        LineSet(tmp_path / "junk.h5")
+
+
+def test_import_pages_cli(tmp_path):
+    root = tmp_path / "pages"
+    for coll, xml in (("kew", PAGE_2019), ("poilus", ALTO_4)):
+        (root / coll).mkdir(parents=True)
+        for i in range(3):
+            (root / coll / f"p{i}.xml").write_text(xml.replace("p1.png", f"p{i}.png"), encoding="utf-8")
+            _page_image(root / coll / f"p{i}.png")
+    out = tmp_path / "train.h5"
+    res = CliRunner().invoke(cli, ["import", "pages", str(root), "-o", str(out), "--holdout-every", "3"])
+    assert res.exit_code == 0, res.output
+    tr, va = LineSet(out), LineSet(tmp_path / "train-val.h5")
+    assert len(tr) == 2 * 2 + 2 * 2 - 0 - 2  # kew: 1 transcribed line per page; poilus: 2
+    assert sorted(set(tr.collections)) == ["kew", "poilus"] and len(va) == 3
+    assert {i.split("/")[1] for i in va.ids} == {"p2"}
+    assert "Été à Kew" in tr.texts and tr.height == 48
+
+
+@pytest.mark.skipif(not (SHARED / "pages").is_dir(), reason="shared real pages not present")
+def test_real_pages_parse():
+    pages = find_pages(SHARED / "pages")
+    assert set(pages) == {"joseph-hooker-htr", "testaments-de-poilus"}
+    for paths in pages.values():
+        doc = read_page(paths[0])
+        assert doc.lines and all(len(ln.polygon) >= 3 for ln in doc.lines)
