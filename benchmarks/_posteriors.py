@@ -32,12 +32,41 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def validation_posteriors(model: str | None = None) -> tuple[list[PosteriorSet], "object"]:
-    """Posteriors of the ink model on iam-val (testset_t) and iam-unlisted; also returns the Recognizer."""
+def _ink_posteriors(rec, path: Path) -> tuple[list[np.ndarray], list[str]]:
     from hwr.data.inkset import InkSet
+
+    s = InkSet(path)
+    s.load_all()
+    inks = [s[i] for i in range(len(s))]
+    texts = list(s.texts)
+    order = sorted(range(len(inks)), key=lambda i: inks[i].num_points)
+    res: dict[int, np.ndarray] = {}
+    for k in range(0, len(order), 32):
+        idx = order[k:k + 32]
+        for i, lp in zip(idx, rec.log_probs([inks[j] for j in idx])):
+            res[i] = lp.astype(np.float32)
+    return [res[i] for i in range(len(inks))], texts
+
+
+def _image_posteriors(rec, path: Path) -> tuple[list[np.ndarray], list[str]]:
+    """The ink lines rendered to images as in training validation (one fixed seeded rendering each)."""
+    from hwr.alphabet import normalize_text
+    from hwr.training.imagedata import ImageLines, open_source
+
+    src = open_source(path)
+    src.load_all()
+    ds = ImageLines([src], rec.alphabet, rec.preprocessing, augment=False, seed=0)
+    lines = [ds.line(i) for i in range(len(ds))]
+    lps = rec.line_log_probs([im for im, _ in lines])
+    return [lp.astype(np.float32) for lp in lps], [normalize_text(t) for _, t in lines]
+
+
+def validation_posteriors(model: str | None = None, kind: str | None = None) -> tuple[list[PosteriorSet], "object"]:
+    """Posteriors of a model on iam-val (testset_t) and iam-unlisted (rendered to images for an
+    image model); also returns the Recognizer."""
     from hwr.pipeline import Recognizer
 
-    rec = Recognizer(model)
+    rec = Recognizer(model, kind=kind, decoder="greedy")
     key = _digest(rec.model_path)
     out = []
     for p in iam_ondb_validation():
@@ -49,18 +78,7 @@ def validation_posteriors(model: str | None = None) -> tuple[list[PosteriorSet],
             texts = [str(t) for t in z["texts"]]
         else:
             print(f"computing posteriors of {p.stem} ...", file=sys.stderr)
-            s = InkSet(p)
-            s.load_all()
-            inks = [s[i] for i in range(len(s))]
-            texts = list(s.texts)
-            lps = []
-            order = sorted(range(len(inks)), key=lambda i: inks[i].num_points)
-            res: dict[int, np.ndarray] = {}
-            for k in range(0, len(order), 32):
-                idx = order[k:k + 32]
-                for i, lp in zip(idx, rec.log_probs([inks[j] for j in idx])):
-                    res[i] = lp.astype(np.float32)
-            lps = [res[i] for i in range(len(inks))]
+            lps, texts = (_image_posteriors if rec.info.kind == "image" else _ink_posteriors)(rec, p)
             offs = np.concatenate(([0], np.cumsum([len(x) for x in lps]))).astype(np.int64)
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(cache.stem + ".tmp.npz")

@@ -87,12 +87,12 @@ def main() -> None:
         er_h, raw_h, acc_h, len_h, ms = run(dec, held)
         rates[mode] = (er_v, er_h, ms)
         print(f"\nreliability on {held.name} ({len(raw_h)} lines, weighted by characters), {mode}:")
-        print(f"{'bucket':>11}{'lines':>7}{'raw conf':>10}{'calibrated':>12}{'accuracy':>10}")
+        print(f"{'calibrated confidence':>22}{'lines':>7}{'mean':>8}{'accuracy':>10}")
         cal_h = np.array([cal(r) for r in raw_h])
         rows_raw = reliability_table(raw_h, acc_h, len_h)
         rows_cal = reliability_table(cal_h, acc_h, len_h)
         for r in rows_cal[:-1]:
-            print(f"{r['bucket']:>11}{r['lines']:>7}{'':>10}{r['confidence']:>12.3f}{r['accuracy']:>10.3f}")
+            print(f"{r['bucket']:>22}{r['lines']:>7}{r['confidence']:>8.3f}{r['accuracy']:>10.3f}")
         print(f"expected calibration error: raw {rows_raw[-1]['ece']:.3f}, calibrated {rows_cal[-1]['ece']:.3f}")
 
     print(f"\n{'decoder':<10}{val.name + ' CER':>16}{'WER':>7}{held.name + ' CER':>20}{'WER':>7}{'ms/line':>9}")

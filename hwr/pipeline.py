@@ -22,6 +22,7 @@ from hwr.types import Ink, LineResult
 
 MODELS_DIR = Path(__file__).parent / "models_data"
 DEFAULT_INK_MODEL = "ink_default"
+DEFAULT_IMAGE_MODEL = "image_default"
 # LM weight and character bonus for an LM given without tuned values (tuned values of
 # the default ink model with the default LM, rounded; see benchmarks/tune_decoder.py)
 GENERIC_LM_WEIGHT = 0.5
@@ -29,12 +30,13 @@ GENERIC_INSERTION_BONUS = 1.0
 
 
 def default_model_path(kind: str = "ink") -> Path:
-    """Path of the embedded default model of ``kind``."""
-    if kind != "ink":
-        raise ModelError(f"no embedded default model for {kind!r} input yet")
-    p = MODELS_DIR / f"{DEFAULT_INK_MODEL}.safetensors"
+    """Path of the embedded default model of ``kind`` ("ink" or "image")."""
+    names = {"ink": DEFAULT_INK_MODEL, "image": DEFAULT_IMAGE_MODEL}
+    if kind not in names:
+        raise ModelError(f"no embedded default model for {kind!r} input")
+    p = MODELS_DIR / f"{names[kind]}.safetensors"
     if not p.exists():
-        raise ModelError(f"the embedded ink model is missing ({p}); reinstall hwr")
+        raise ModelError(f"the embedded {kind} model is missing ({p}); reinstall hwr")
     return p
 
 
@@ -188,14 +190,14 @@ class Recognizer:
 
         return normalize_line(gray, self.preprocessing, name)
 
-    def recognize_line_arrays(self, lines: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
-        """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
+    def line_log_probs(self, lines: Sequence[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+        """``(T, C)`` CTC log-probabilities of normalised line images, computed in batches of similar width."""
         import torch
 
         if self.info.kind != "image":
             raise ModelError(f"{self.model_path}: is an {self.info.kind} model; line images need an image model")
         order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
-        results: dict[int, LineResult] = {}
+        out: dict[int, np.ndarray] = {}
         for k in range(0, len(order), batch_size):
             idx = order[k:k + batch_size]
             widths = torch.tensor([lines[i].shape[1] for i in idx])
@@ -206,8 +208,12 @@ class Recognizer:
                 lp, out_len = self.net(x.to(self.device), widths)
             lp = lp.float().cpu().numpy()
             for b, i in enumerate(idx):
-                results[i] = self.decoder.decode(lp[: int(out_len[b]), b])
-        return [results[i] for i in range(len(lines))]
+                out[i] = lp[: int(out_len[b]), b]
+        return [out[i] for i in range(len(lines))]
+
+    def recognize_line_arrays(self, lines: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
+        """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
+        return [self.decoder.decode(lp) for lp in self.line_log_probs(lines, batch_size)]
 
     def recognize_line_images(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
         """Recognise grayscale line images (uint8, dark ink on light paper); raises InputError for a blank one."""

@@ -316,7 +316,7 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
 @click.option("--threads", type=int, default=1, show_default=True,
               help="torch threads (1 is fastest for single lines on most CPUs).")
 @click.option("--line", "line", is_flag=True,
-              help="Each INPUT is an image of one text line (needs an image model, given with --model).")
+              help="Each INPUT is an image of one text line (default model: the embedded image model).")
 def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
               lexicon_penalty, nbest, backend, fmt, threads, line) -> None:
     """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
