@@ -30,7 +30,8 @@ from hwr.training.metrics import ErrorRates
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="ink model (default: the embedded one)")
+    ap.add_argument("--model", help="model (default: the embedded ink model)")
+    ap.add_argument("--kind", choices=["ink", "image"], help="with no --model: the embedded model of this kind")
     ap.add_argument("--limit", type=int, help="first N lines of each set")
     ap.add_argument("--lexicon", help="word list for the lexicon rows (e.g. Debian's wamerican)")
     ap.add_argument("--lexicon-penalty", type=float, default=-3.0)
@@ -38,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    sets, rec = validation_posteriors(args.model)
+    sets, rec = validation_posteriors(args.model, args.kind)
     tuned = load_model_defaults(rec.model_path)
     if not tuned.lm:
         raise SystemExit(f"{rec.model_path} has no tuned LM settings: run benchmarks/tune_decoder.py --write")

@@ -97,7 +97,7 @@ def main() -> None:
     print(f"{'transformation':<22}{'CER %':>8}{'delta':>8}{'WER %':>8}{'s':>7}")
     for name, tf in TRANSFORMS:
         t0 = time.perf_counter()
-        er = evaluate_ink_model(args.model, sets, limit=args.limit, transform=tf).rates
+        er = evaluate_ink_model(args.model, sets, limit=args.limit, transform=tf, decoder="greedy").rates
         if base is None:
             base = er.cer
         print(f"{name:<22}{100 * er.cer:>8.2f}{100 * (er.cer - base):>+8.2f}{100 * er.wer:>8.2f}"

@@ -1,12 +1,13 @@
 """Tune the beam decoder's LM weight and insertion bonus, fit confidence calibrations.
 
-Tuning uses IAM-OnDB ``testset_t`` only (``iam-val``); the forms in no listed
+Tuning uses IAM-OnDB ``testset_t`` only (``iam-val``; rendered to images for an
+image model, one fixed rendering per line); the forms in no listed
 split (``iam-unlisted``) stay untouched, and the figures printed for them show
 whether the tuning carries over.  Calibrations (raw line confidence ->
 expected character accuracy) are fitted on ``iam-val`` too, and their
 reliability tables printed on ``iam-unlisted``.
 
-    python benchmarks/tune_decoder.py [--model PATH] [--lm PATH] [--limit 600] [--write]
+    python benchmarks/tune_decoder.py [--model PATH | --kind image] [--lm PATH] [--limit 600] [--write]
 
 ``--write`` stores the result as ``<model>.decoder.json`` beside the model
 (for the embedded model: ``hwr/models_data/ink_default.decoder.json``).
@@ -46,7 +47,8 @@ def run(dec: Decoder, ps, limit: int | None = None):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="ink model (default: the embedded one)")
+    ap.add_argument("--model", help="model (default: the embedded ink model)")
+    ap.add_argument("--kind", choices=["ink", "image"], help="with no --model: the embedded model of this kind")
     ap.add_argument("--lm", default=str(MODELS_DIR / "lm_en.arpa.gz"), help="ARPA character LM")
     ap.add_argument("--limit", type=int, default=600, help="iam-val lines used for the grid search")
     ap.add_argument("--weights", default="0.3,0.5,0.7,0.9,1.1")
@@ -56,7 +58,7 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="write <model>.decoder.json")
     args = ap.parse_args()
 
-    sets, rec = validation_posteriors(args.model)
+    sets, rec = validation_posteriors(args.model, args.kind)
     val, held = sets[0], sets[1]
     print(f"model {rec.model_path}\nLM    {args.lm}\ngrid search on the first {args.limit} lines of {val.name}:")
     print(f"{'weight':>7}{'bonus':>7}{'CER %':>8}{'WER %':>8}")

@@ -1,4 +1,4 @@
-"""Evaluation of a model on datasets: CER and WER with greedy decoding."""
+"""Evaluation of a model on datasets: CER and WER with the model's decoder (or a chosen one)."""
 
 from __future__ import annotations
 
@@ -15,19 +15,21 @@ class Evaluation:
     rates: ErrorRates
     pairs: list[tuple[str, str]] = field(default_factory=list)
     groups: dict[str, ErrorRates] = field(default_factory=dict)  # per collection (image datasets)
+    decoder: str = ""  # e.g. "greedy" or "beam+lm (lm_en.arpa.gz)"
 
 
 def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
-                       transform=None, batch_size: int = 32) -> Evaluation:
+                       transform=None, batch_size: int = 32, decoder: str | None = None) -> Evaluation:
     """Recognise every line of ``datasets`` and compare with the transcriptions.
 
     ``transform`` (ink -> ink) is applied to each line first, e.g. to simulate another device.
+    ``decoder``: "greedy" or "beam" (default: the model's default decoder).
     """
     from hwr.alphabet import normalize_text
     from hwr.data.inkset import InkSet
     from hwr.pipeline import Recognizer
 
-    rec = Recognizer(model, device=device)
+    rec = Recognizer(model, device=device, decoder=decoder)
     er = ErrorRates()
     pairs: list[tuple[str, str]] = []
     for path in datasets:
@@ -42,11 +44,11 @@ def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu
             for ref, res in zip(refs, rec.recognize_inks(inks, batch_size=batch_size)):
                 er.add(ref, res.text)
                 pairs.append((ref, res.text))
-    return Evaluation(model=rec.model_path, rates=er, pairs=pairs)
+    return Evaluation(model=rec.model_path, rates=er, pairs=pairs, decoder=rec.decoder.describe())
 
 
 def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
-                         batch_size: int = 16) -> Evaluation:
+                         batch_size: int = 16, decoder: str | None = None) -> Evaluation:
     """Recognise every line of line datasets (or ink datasets, rendered with one fixed seeded
     variation per line, as in training validation) and compare with the transcriptions.
     Figures are also kept per collection (line datasets) or per dataset file (ink)."""
@@ -55,7 +57,7 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
     from hwr.pipeline import Recognizer
     from hwr.training.imagedata import ImageLines, open_source
 
-    rec = Recognizer(model, device=device, kind="image")
+    rec = Recognizer(model, device=device, kind="image", decoder=decoder)
     er = ErrorRates()
     groups: dict[str, ErrorRates] = {}
     pairs: list[tuple[str, str]] = []
@@ -81,4 +83,4 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
                 er.add(ref, res.text)
                 groups.setdefault(names[i] or Path(path).stem, ErrorRates()).add(ref, res.text)
                 pairs.append((ref, res.text))
-    return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups)
+    return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups, decoder=rec.decoder.describe())

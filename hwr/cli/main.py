@@ -365,7 +365,9 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
 @click.option("--limit", type=int, help="Only the first N lines of each dataset.")
 @click.option("--show-errors", default=0, show_default=True, help="Print the N lines with the most errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> None:
+@click.option("--decoder", type=click.Choice(["greedy", "beam"]),
+              help="CTC decoder (default: the model's default, e.g. beam search with its tuned LM).")
+def evaluate(datasets, model, device, threads, limit, show_errors, as_json, decoder) -> None:
     """Print CER and WER of a model on HDF5 datasets made by `hwr import`.  An image model reads
     line datasets, or ink datasets rendered to images (one fixed seeded rendering per line);
     its figures are also printed per collection."""
@@ -384,19 +386,21 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json) -> N
         raise click.ClickException(str(e)) from e
     evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model
     try:
-        res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit)
+        res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit, decoder=decoder)
     except ValueError as e:
         raise click.ClickException(str(e)) from e
     secs = time.perf_counter() - t0
     er = res.rates
     if as_json:
-        click.echo(json.dumps({"model": str(res.model), "datasets": list(datasets), "lines": er.lines,
+        click.echo(json.dumps({"model": str(res.model), "decoder": res.decoder, "datasets": list(datasets),
+                               "lines": er.lines,
                                "chars": er.chars, "words": er.words, "cer": er.cer, "wer": er.wer,
                                "seconds": round(secs, 2),
                                **({"collections": {k: {"lines": g.lines, "cer": g.cer, "wer": g.wer}
                                                    for k, g in sorted(res.groups.items())}} if res.groups else {})}))
     else:
         click.echo(f"model    {res.model}")
+        click.echo(f"decoder  {res.decoder}")
         click.echo(f"data     {', '.join(datasets)}")
         click.echo(f"lines    {er.lines}")
         click.echo(f"CER      {100 * er.cer:.2f} %  ({er.char_errors} / {er.chars} characters)")

@@ -173,6 +173,18 @@ class Decoder:
                                              self.settings.lm if self.lm is not None else None)
         return "flashlight"
 
+    def describe(self) -> str:
+        """One line for reports, e.g. ``beam+lm (width 16, lm_en.arpa.gz, weight 1.1, bonus 3.0, python)``."""
+        s = self.settings
+        if s.decoder == "greedy":
+            return "greedy"
+        parts = [f"width {s.beam_width}"]
+        if self.lm is not None:
+            parts += [os.path.basename(s.lm), f"weight {s.lm_weight:g}", f"bonus {s.insertion_bonus:g}"]
+        if self.lexicon is not None:
+            parts.append(f"lexicon {os.path.basename(s.lexicon)}")
+        return f"{s.mode} ({', '.join(parts + [self.backend])})"
+
     def search(self, log_probs: np.ndarray) -> list[Hypothesis]:
         """The n best hypotheses of the beam search (no alignment, no confidence)."""
         if self._flashlight is not None:

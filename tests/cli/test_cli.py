@@ -164,3 +164,17 @@ def test_recognize_refuses_a_broken_lm_clearly(model, inputs, tmp_path):
                                    str(inputs[0])])
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert str(cut) in res.output
+
+
+def test_recognize_line_image_with_the_embedded_image_model(tmp_path):
+    import cv2
+
+    from hwr.ink.render import render_ink
+
+    img = render_ink(synth_ink("olv zj zz"), height=64)  # uint8, dark ink on light paper
+    path = tmp_path / "line.png"
+    assert cv2.imwrite(str(path), img)
+    res = CliRunner().invoke(cli, ["recognize", "--line", "--format", "jsonl", "--decoder", "greedy", str(path)])
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.stdout)["lines"][0]
+    assert isinstance(line["text"], str) and 0.0 <= line["confidence"] <= 1.0
