@@ -114,7 +114,7 @@ def main() -> None:
         if models[arch]:
             from hwr.evaluation import evaluate_image_model
 
-            ev = evaluate_image_model(models[arch], [args.val or val_ink], limit=args.limit)
+            ev = evaluate_image_model(models[arch], [args.val or val_ink], limit=args.limit, decoder="greedy")
             cer = f"{100 * ev.rates.cer:.2f}%"
         print(f"{arch:8}{params:>10,}{width:>10}{ms:>12.1f}{lps:>15.1f}{cer:>9}")
 

@@ -240,6 +240,8 @@ def _resolve_device(device: str) -> str:
               help="Cosine decay of the learning rate to the end of this run (--max-minutes, else --epochs).")
 @click.option("--hidden", type=int, help="LSTM units per direction (default: ink 128, image 128).")
 @click.option("--layers", type=int, help="BLSTM layers (default: ink 4, image 2).")
+@click.option("--arch", type=click.Choice(["crnn", "mdlstm"]), default="crnn", show_default=True,
+              help="Image models: CNN + BLSTM, or Graves-style multidimensional LSTM (its default size).")
 @click.option("--channels", help="Image models: conv channels per block, e.g. 16,32,64,96 (the default).")
 @click.option("--subsample", type=int, help="Image models: width reduction of the CNN (2, 4 or 8; default 4).")
 @click.option("--height", type=int, help="Image models: line height when no line dataset fixes it (default 48).")
@@ -251,7 +253,7 @@ def _resolve_device(device: str) -> str:
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
 def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes, anneal,
-          hidden, layers, channels, subsample, height, features, seed, device, threads, workers, amp) -> None:
+          hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers, amp) -> None:
     """Train a recogniser on HDF5 datasets, with validation CER, checkpoints and resume."""
     _set_threads(threads)
     from hwr.data.lineset import dataset_format
@@ -277,9 +279,12 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
                       if v is not None}
         if channels:
             net_config["channels"] = [int(c) for c in channels.split(",")]
+        if arch == "mdlstm" and (net_config or channels):
+            raise click.UsageError("--hidden, --layers, --channels and --subsample size a CRNN; "
+                                   "--arch mdlstm trains the default MDLSTM (hwr.models.mdlstm.LineMDLSTMConfig)")
         try:
             path = train_image(data, val, out, cfg, net_config=net_config, base=base, run_dir=run_dir,
-                               restart=restart, height=height, callbacks=[report])
+                               restart=restart, height=height, arch=arch, callbacks=[report])
         except ValueError as e:
             raise click.ClickException(str(e)) from e
         click.echo(f"wrote {path}", err=True)

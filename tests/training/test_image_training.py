@@ -112,3 +112,16 @@ def test_train_cli_detects_image_kind(data, tmp_path):
     r = CliRunner().invoke(cli, ["train", "--kind", "image", "--data", str(data / "lines.h5"), "--val",
                                  str(data / "lines.h5"), "--out", str(tmp_path / "x.safetensors"), "--height", "64"])
     assert r.exit_code != 0 and "height" in r.output
+
+
+def test_train_cli_mdlstm(data, tmp_path):
+    out = tmp_path / "md.safetensors"
+    r = CliRunner().invoke(cli, ["train", "--arch", "mdlstm", "--data", str(data / "lines.h5"), "--val",
+                                 str(data / "lines.h5"), "--out", str(out), "--epochs", "1", "--batch-size", "8",
+                                 "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    info = read_info(out)
+    assert info.kind == "image" and info.arch == "mdlstm" and info.config["height"] == 32
+    r = CliRunner().invoke(cli, ["train", "--arch", "mdlstm", "--channels", "4,8", "--data", str(data / "lines.h5"),
+                                 "--val", str(data / "lines.h5"), "--out", str(tmp_path / "y.safetensors")])
+    assert r.exit_code != 0 and "MDLSTM" in r.output
