@@ -125,3 +125,32 @@ class LineResult:
             d["baseline"] = [[float(x), float(y)] for x, y in self.baseline]
         d["alternatives"] = [{"text": a.text, "score": round(float(a.score), 4)} for a in self.alternatives]
         return d
+
+
+@dataclass
+class Region:
+    """A text block of a page: its outline and its lines (indices into ``Page.lines``, in reading order)."""
+
+    polygon: list[tuple[float, float]]
+    lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """A page image with its text lines in reading order.
+
+    After segmentation each line has a ``polygon`` and a ``baseline`` (page pixel
+    coordinates of the original image) and an empty text; recognition fills in text,
+    confidence, character spans and alternatives.  ``regions`` group the lines into
+    text blocks (empty: one block holding every line).
+    """
+
+    image: str  # the image file (as given by the user)
+    width: int
+    height: int
+    lines: list[LineResult] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
