@@ -18,7 +18,7 @@ import numpy as np
 from hwr.alphabet import Alphabet
 from hwr.errors import InputError, ModelError
 from hwr.ink.io import detect_kind, load_ink
-from hwr.types import Ink, LineResult
+from hwr.types import Ink, LineResult, Page
 
 MODELS_DIR = Path(__file__).parent / "models_data"
 DEFAULT_INK_MODEL = "ink_default"
@@ -164,17 +164,19 @@ class Recognizer:
         return [results[i] for i in range(len(inks))]
 
     def recognize_file(self, path: str | os.PathLike) -> Result:
-        """Recognise an ink file (InkML, IAM-OnDB XML, hwr JSON); errors are returned, not raised."""
+        """Recognise an ink file (InkML, IAM-OnDB XML, hwr JSON) with an ink model, or a page
+        image (segmented into lines) with an image model; errors are returned, not raised."""
         name = str(path)
         try:
             kind = detect_kind(path)
             if self.info.kind == "image":
-                raise InputError(f"{name}: the model reads line images; give single-line images as lines "
-                                 "(`--line`, or Recognizer.recognize_line_file); page images are not segmented "
-                                 "in this version")
+                if kind != "image":
+                    raise InputError(f"{name}: not an image (the model reads images); ink files need an ink model")
+                page = self.recognize_page(path)
+                return Result(input=name, lines=page.lines)
             if kind == "image":
-                raise InputError(f"{name}: image recognition is not available in this version of hwr; "
-                                 "give an ink file (InkML, IAM-OnDB XML or hwr JSON)")
+                raise InputError(f"{name}: an image; it needs an image model (hwr recognize picks the embedded "
+                                 "one when no --model is given)")
             ink = load_ink(path)
             return Result(input=name, lines=[self.recognize_ink(ink)])
         except (InputError, ModelError) as e:
@@ -214,6 +216,38 @@ class Recognizer:
     def recognize_line_arrays(self, lines: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
         """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
         return [self.decoder.decode(lp) for lp in self.line_log_probs(lines, batch_size)]
+
+    def recognize_page(self, image) -> Page:
+        """Segment a page image (path or grayscale array) into lines and recognise each line.
+
+        Returns a :class:`~hwr.types.Page` whose lines (reading order) keep their polygon
+        and baseline in the coordinates of the original image.  A line whose crop holds
+        no ink (a false detection) gets an empty text and confidence 0.
+        """
+        from hwr.data.pages import PageLine, crop_line
+        from hwr.imaging.load import load_image
+        from hwr.segmentation import segment_page
+
+        if self.info.kind != "image":
+            raise ModelError(f"{self.model_path}: is an {self.info.kind} model; page images need an image model")
+        gray = load_image(image) if not isinstance(image, np.ndarray) else image
+        page = segment_page(gray)
+        if not isinstance(image, np.ndarray):
+            page.image = str(image)
+        inputs: list[np.ndarray] = []
+        index: list[int] = []
+        for i, ln in enumerate(page.lines):
+            try:
+                crop = crop_line(gray, PageLine(id=f"l{i}", polygon=list(ln.polygon or []),
+                                                baseline=list(ln.baseline or [])))
+                inputs.append(self.line_input(crop, f"line {i + 1}"))
+                index.append(i)
+            except InputError:
+                pass  # nothing to read in this crop: the line stays empty
+        for i, res in zip(index, self.recognize_line_arrays(inputs)):
+            res.polygon, res.baseline = page.lines[i].polygon, page.lines[i].baseline
+            page.lines[i] = res
+        return page
 
     def recognize_line_images(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
         """Recognise grayscale line images (uint8, dark ink on light paper); raises InputError for a blank one."""

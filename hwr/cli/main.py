@@ -324,25 +324,47 @@ def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, 
               help="Each INPUT is an image of one text line (default model: the embedded image model).")
 def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
               lexicon_penalty, nbest, backend, fmt, threads, line) -> None:
-    """Recognise handwriting in INPUT files: InkML, IAM-OnDB line XML or hwr ink JSON
-    (the kind is detected from the content), or with --line images of single text lines.
-    Errors are reported per input; the exit status is 1 if any input failed."""
+    """Recognise handwriting in INPUT files: ink (InkML, IAM-OnDB line XML, hwr ink JSON) or
+    page images (segmented into lines), the kind detected from the content; with --line,
+    images of single text lines.  Without --model, ink goes to the embedded ink model and
+    images to the embedded image model.  Errors are reported per input; the exit status is
+    1 if any input failed."""
     import json
 
     _set_threads(threads)
     from hwr.errors import HwrError
+    from hwr.ink.io import detect_kind
     from hwr.pipeline import Recognizer, Result
 
-    try:
-        rec = Recognizer(model, device=_resolve_device(device), decoder=decoder, kind="image" if line else None,
-                         beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
-                         lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
+    recognizers: dict[str | None, Recognizer] = {}
+
+    def recognizer(kind: str | None) -> Recognizer:
+        key = None if model else kind  # one given model serves every input (or refuses it clearly)
+        if key not in recognizers:
+            recognizers[key] = Recognizer(
+                model, device=_resolve_device(device), decoder=decoder, kind=None if model else kind,
+                beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
+                lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
+        return recognizers[key]
+
+    try:  # a bad model or option stops everything at once, before any input
+        if model or line:
+            recognizer("image" if line else None)
     except HwrError as e:
         raise click.ClickException(str(e)) from e
     failed = 0
     for path in inputs:
         try:
-            res = rec.recognize_line_file(path) if line else rec.recognize_file(path)
+            if line:
+                res = recognizer("image").recognize_line_file(path)
+            else:
+                try:
+                    kind = "image" if detect_kind(path) == "image" else "ink"
+                except HwrError:
+                    kind = "ink"  # the recogniser reports the unreadable file
+                res = recognizer(kind).recognize_file(path)
+        except HwrError as e:
+            res = Result(input=str(path), error=str(e))
         except Exception as e:  # never let one input stop the others
             res = Result(input=str(path), error=f"{path}: {type(e).__name__}: {e}")
         if res.error:

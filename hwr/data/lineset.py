@@ -30,6 +30,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
+from hwr.data._h5 import open_dataset
 from hwr.errors import InputError
 
 FORMAT = "hwr-lineset"
@@ -155,21 +156,9 @@ class LineSet:
 
     def _open(self) -> h5py.File:
         pid = os.getpid()
-        if self._file is None or self._pid != pid:
-            try:
-                self._file = h5py.File(self.path, "r")
-            except OSError as e:
-                raise InputError(f"{self.path}: cannot open as HDF5 ({e})") from e
+        if self._file is None or self._pid != pid:  # h5py handles do not survive a fork
+            self._file = open_dataset(self.path, FORMAT, VERSION, "line dataset")
             self._pid = pid
-            fmt = self._file.attrs.get("format")
-            if fmt != FORMAT:
-                raise InputError(f"{self.path}: not an hwr line dataset (format {fmt!r})")
-            try:
-                version = int(self._file.attrs.get("version", 0))
-            except (TypeError, ValueError) as e:
-                raise InputError(f"{self.path}: bad dataset version") from e
-            if version > VERSION:
-                raise InputError(f"{self.path}: dataset version {version} is newer than this hwr reads")
         return self._file
 
     def __getstate__(self):

@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 from hwr.alphabet import Alphabet
 from hwr.data.inkset import InkSet
 from hwr.ink.features import num_features, preprocessing_for
-from hwr.models.checkpoint import ModelInfo, load_model, save_model
+from hwr.models.checkpoint import ModelInfo, load_model
 from hwr.models.registry import build
 from hwr.training.inkdata import BucketSampler, InkLines, collate
-from hwr.training.trainer import Progress, TrainConfig, Trainer
+from hwr.training.trainer import Progress, TrainConfig, fit_and_write
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +64,8 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
     )
     train_ds = InkLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)
     val_ds = InkLines(val_sets, alphabet, prep, augment=False)
-    run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
-    trainer = Trainer(net, info, train_ds, val_ds, cfg, run_dir, collate, _sampler)
-    trainer.callbacks.extend(callbacks)
-    if not restart and trainer.resume():
-        log.info("resuming from %s", run_dir)
-    state = trainer.fit()
-    best = run_dir / "best.safetensors"
-    if not best.exists():
-        raise RuntimeError("training stopped before the first epoch finished; nothing to write")
-    final, final_info = load_model(best)
-    final_info.training["stopped_at_epoch"] = state.epoch
-    return save_model(final, final_info, out)
+    return fit_and_write(net, info, train_ds, val_ds, cfg, out, collate, _sampler, run_dir=run_dir, restart=restart,
+                         callbacks=callbacks)
 
 
 def _describe(s: InkSet) -> dict:

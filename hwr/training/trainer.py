@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -299,3 +299,21 @@ class Trainer:
             if deadline and time.monotonic() > deadline:
                 break
         return self.state
+
+
+def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str | os.PathLike,
+                  collate: Callable, sampler: Callable, run_dir: str | os.PathLike | None = None,
+                  restart: bool = False, callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
+    """Train (resuming from ``run_dir`` unless ``restart``) and write the best model to ``out``."""
+    run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
+    trainer = Trainer(net, info, train, val, cfg, run_dir, collate, sampler)
+    trainer.callbacks.extend(callbacks)
+    if not restart and trainer.resume():
+        log.info("resuming from %s", run_dir)
+    state = trainer.fit()
+    best = run_dir / "best.safetensors"
+    if not best.exists():
+        raise RuntimeError("training stopped before the first epoch finished; nothing to write")
+    final, final_info = load_model(best)
+    final_info.training["stopped_at_epoch"] = state.epoch
+    return save_model(final, final_info, out)

@@ -1,0 +1,29 @@
+"""Opening hwr's HDF5 datasets with their format and version checked."""
+
+from __future__ import annotations
+
+import h5py
+
+from hwr.errors import InputError
+
+
+def open_dataset(path: str, fmt: str, max_version: int, what: str) -> h5py.File:
+    """Open ``path`` read-only; InputError unless it is an hwr ``fmt`` file this hwr can read."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise InputError(f"{path}: cannot open as HDF5 ({e})") from e
+    got = f.attrs.get("format")
+    if got != fmt:
+        f.close()
+        raise InputError(f"{path}: not an hwr {what} (format {got!r})")
+    raw = f.attrs.get("version", 0)
+    try:
+        version = int(raw)
+    except (TypeError, ValueError) as e:
+        f.close()
+        raise InputError(f"{path}: not an hwr {what} (version {raw!r})") from e
+    if version > max_version:
+        f.close()
+        raise InputError(f"{path}: {what} version {version} is newer than this hwr reads")
+    return f
