@@ -10,12 +10,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import xmlschema  # the test extra: a missing install fails here instead of skipping
 
 from hwr.data.pages import read_page
 from hwr.formats import FORMATS, write_alto, write_json, write_page, write_text
 from hwr.types import Alternative, CharSpan, LineResult, Page, Region
-
-xmlschema = pytest.importorskip("xmlschema")
 
 SCHEMAS = Path(__file__).parent / "schemas"
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
