@@ -6,6 +6,7 @@ Nothing here imports torch, OpenCV or Qt.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import tempfile
@@ -84,10 +85,12 @@ def _clip(v: float, hi: int) -> int:
 
 
 def int_points(points, page: Page) -> list[Point]:
-    """Integer points clipped into the page, consecutive duplicates dropped."""
+    """Integer points clipped into the page, consecutive duplicates and non-finite points dropped."""
     xmax, ymax = page.width - 1, page.height - 1
     out: list[Point] = []
     for x, y in points or ():
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
         p = (_clip(x, xmax), _clip(y, ymax))
         if not out or out[-1] != p:
             out.append(p)

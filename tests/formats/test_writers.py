@@ -322,3 +322,15 @@ def test_schemas_reject_broken_documents(tmp_path, fmt, alto_schema, page_schema
     tree.write(out, encoding="utf-8", xml_declaration=True)
     schema = alto_schema if fmt == "alto" else page_schema
     assert list(schema.iter_errors(str(out)))
+
+
+def test_non_finite_points_are_skipped(tmp_path, page_schema):
+    nan, inf = float("nan"), float("inf")
+    line = LineResult("x", 0.5, polygon=[(1, 1), (nan, 3), (30, 1), (30, inf), (30, 9), (1, 9)],
+                      baseline=[(1, 8), (nan, nan), (30, 8)])
+    out = tmp_path / "n.page.xml"
+    write_page(Page(image="n.png", width=40, height=10, lines=[line]), out)
+    _validate(page_schema, out)
+    doc = read_page(out)
+    assert doc.lines[0].polygon == [(1, 1), (30, 1), (30, 9), (1, 9)]
+    assert doc.lines[0].baseline == [(1, 8), (30, 8)]
