@@ -61,11 +61,10 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
     if orientation and len(lines) >= 2:
         above = sum(ln.above for ln in lines)
         below = sum(ln.below for ln in lines)
-        if below > 1.25 * above:  # ascenders outnumber descenders in Latin script
+        if below > 1.5 * above:  # ascenders outnumber descenders in Latin script
             prep = pp.turn_180(prep)
             lines = _find_lines(prep, method)
     xh = prep.xheight
-    eps_scale = 1.0 / max(1e-9, abs(np.linalg.det(prep.to_work[:, :2])) ** 0.5)
     for block in blocks(lines, xh):
         idx = []
         pts = []
@@ -80,5 +79,4 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
             pts.append(poly)
         h = hull(np.concatenate(pts))
         page.regions.append(Region(polygon=[(round(float(x), 1), round(float(y), 1)) for x, y in h], lines=idx))
-    _ = eps_scale
     return page

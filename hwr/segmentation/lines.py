@@ -62,18 +62,18 @@ def _peaks(p: np.ndarray, min_dist: int, min_height: float) -> list[int]:
     return sorted(taken)
 
 
-def find_smear(ink: np.ndarray, xh: float) -> list[Medial]:
+def find_smear(ink: np.ndarray, xh: float, sx: float = 2.5, sy: float = 0.22, k: float = 0.9) -> list[Medial]:
     h, w = ink.shape
     f = ink.astype(np.float32)
     # reduce for speed: the blur is wide anyway
     r = max(1, int(xh / 6))
     fs = cv2.resize(f, (max(1, w // r), max(1, h // r)), interpolation=cv2.INTER_AREA) if r > 1 else f
     xs_ = xh / r
-    blur = cv2.GaussianBlur(fs, (0, 0), sigmaX=1.5 * xs_, sigmaY=0.3 * xs_)
+    blur = cv2.GaussianBlur(fs, (0, 0), sigmaX=sx * xs_, sigmaY=sy * xs_)
     vals = blur[fs > 0]
     if vals.size == 0:
         return []
-    thr = 0.35 * float(np.median(vals))
+    thr = k * float(np.median(vals))
     mask = (blur > thr).astype(np.uint8)
     n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     out: list[Medial] = []
@@ -98,10 +98,10 @@ def find_smear(ink: np.ndarray, xh: float) -> list[Medial]:
     typical = float(np.median([c[2] for c in cands]))
     for cx, cy, thick, sub, bx, by, weight in cands:
         step = max(1, int(len(cx) / max(1, (cx[-1] - cx[0]) / xh)))
-        if thick > 1.7 * typical and len(cands) > 1:
+        if thick > 2.2 * typical and thick > 1.8 * xh and len(cands) > 1:
             # touching lines: split at the peaks of the candidate's row profile
             prof = _smooth(weight.sum(1), 0.25 * xh / r)
-            pk = _peaks(prof, max(1, int(0.6 * typical / r)), 0.25 * float(prof.max()))
+            pk = _peaks(prof, max(1, int(1.6 * xh / r)), 0.25 * float(prof.max()))
             if len(pk) > 1:
                 for p in pk:
                     ys = np.full(2, (by + p) * r + r / 2.0)
@@ -113,6 +113,50 @@ def find_smear(ink: np.ndarray, xh: float) -> list[Medial]:
             xs = np.append(xs, cx[-1])
             ys = np.append(ys, cy[-1])
         out.append(Medial(np.asarray(xs, np.float64), np.asarray(ys, np.float64)))
+    return merge(out, xh)
+
+
+def _find(p: list[int], i: int) -> int:
+    while p[i] != i:
+        p[i] = p[p[i]]
+        i = p[i]
+    return i
+
+
+def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, join_dy: float = 1.0) -> list[Medial]:
+    """Merge fragments of one line: curves that overlap horizontally and run within
+    ``dup`` x-heights of each other, and curves that continue one another across a gap
+    of at most ``join_gap`` x-heights with ends within ``join_dy`` x-heights vertically."""
+    n = len(ms)
+    parent = list(range(n))
+    for i in range(n):
+        a = ms[i]
+        for j in range(n):
+            if i == j:
+                continue
+            b = ms[j]
+            lo, hi = max(a.x0, b.x0), min(a.x1, b.x1)
+            if hi >= lo:
+                xx = np.linspace(lo, hi, 5)
+                if float(np.median(np.abs(a.y_at(xx) - b.y_at(xx)))) < dup * xh:
+                    parent[_find(parent, i)] = _find(parent, j)
+            elif b.x0 > a.x1 and b.x0 - a.x1 < join_gap * xh and abs(float(b.ys[0] - a.ys[-1])) < join_dy * xh:
+                parent[_find(parent, i)] = _find(parent, j)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(_find(parent, i), []).append(i)
+    out = []
+    for g in groups.values():
+        if len(g) == 1:
+            out.append(ms[g[0]])
+            continue
+        xs = np.concatenate([ms[i].xs for i in g])
+        ys = np.concatenate([ms[i].ys for i in g])
+        o = np.argsort(xs, kind="stable")
+        xs, ys = xs[o], ys[o]
+        ys = np.array([np.median(ys[max(0, t - 2):t + 3]) for t in range(ys.size)])
+        xs, first = np.unique(xs, return_index=True)
+        out.append(Medial(xs, ys[first]))
     return out
 
 

@@ -37,7 +37,7 @@ def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarra
     if not medials or ys.size == 0:
         return ys, xs, lab
     best = np.full(ys.size, np.inf, np.float32)
-    pad = 1.0 * xh
+    pad = 3.0 * xh
     reach = 2.0 * xh
     for i, m in enumerate(medials):
         sel = np.nonzero((xs >= m.x0 - pad) & (xs <= m.x1 + pad))[0]
@@ -52,7 +52,11 @@ def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarra
 
 
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
-          min_ink: float = 1.5) -> list[WorkLine]:
+          min_ink: float = 3.0, pct: float = 0.5, up: float = 9.0, down: float = 9.0,
+          pad: float = 0.45, min_width: float = 1.5) -> list[WorkLine]:
+    """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
+    the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
+    above and ``down`` below the medial curve, plus ``pad`` x-heights."""
     out: list[WorkLine] = []
     if lab.size == 0:
         return out
@@ -60,14 +64,14 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     lab_s = lab[order]
     bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
     chunk = max(2.0, xh)
-    padv = max(1.0, 0.15 * xh)
+    padv = max(1.0, pad * xh)
     for i, m in enumerate(medials):
         a, b = bounds[i + 1], bounds[i + 2]
         if b - a < min_ink * xh * xh:
             continue
         py, px = ys[order[a:b]].astype(np.float64), xs[order[a:b]].astype(np.float64)
         x0, x1 = px.min(), px.max()
-        if x1 - x0 < 1.5 * xh:
+        if x1 - x0 < min_width * xh:
             continue
         nb = max(1, int(np.ceil((x1 - x0 + 1) / chunk)))
         ci = np.minimum(((px - x0) / chunk).astype(int), nb - 1)
@@ -78,8 +82,9 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
                 continue
             cy = py[sel]
             cxv = px[sel]
-            tops.append(np.percentile(cy, 1))
-            bots.append(np.percentile(cy, 99))
+            mid = float(m.y_at((c + 0.5) * chunk + x0))
+            tops.append(max(np.percentile(cy, pct), mid - up * xh))
+            bots.append(min(np.percentile(cy, 100 - pct), mid + down * xh))
             # lowest ink per column, median over the columns of the chunk
             cols = np.unique(cxv)
             low = np.full(cols.size, -np.inf)
