@@ -115,6 +115,8 @@ def main() -> None:
     ap.add_argument("--methods", default="smear,strips")
     ap.add_argument("--overlays", type=Path, help="write downscaled overlay PNGs here (green: predicted, red: truth)")
     ap.add_argument("--kraken", action="store_true", help="also score kraken blla via $HWR_KRAKEN_VENV")
+    ap.add_argument("--exclude", default="", help="comma-separated page stems to leave out of the scores "
+                    "(the held-back split is still computed on the full listing)")
     ap.add_argument("--limit", type=int, default=0, help="at most N pages per collection (0 = all)")
     args = ap.parse_args()
     try:
@@ -130,6 +132,7 @@ def main() -> None:
         sys.exit(f"no pages at {args.pages}")
     pages = find_pages(args.pages)
     held = {p for _, (_, val) in split_pages(pages).items() for p in val}
+    excluded = {e for e in args.exclude.split(",") if e}
     methods = [m for m in args.methods.split(",") if m]
     if args.kraken:
         if os.environ.get("HWR_KRAKEN_VENV"):
@@ -143,6 +146,8 @@ def main() -> None:
         rows: dict[tuple[str, bool], list] = {}
         for coll, xmls in pages.items():
             for xml in xmls[:args.limit or None]:
+                if xml.stem in excluded:
+                    continue
                 doc = read_page(xml)
                 img = page_image_path(doc)
                 gt = [ln.polygon for ln in doc.lines if len(ln.polygon) >= 3]

@@ -119,12 +119,17 @@ def _profile_score(ink: np.ndarray) -> float:
 def estimate_skew(ink: np.ndarray, max_angle: float = 6.0) -> float:
     """Skew in degrees (counter-clockwise rotation that makes lines horizontal), by the
     sharpness of the row profile over candidate angles on a reduced image."""
+    return skew_and_score(ink, max_angle)[0]
+
+
+def skew_and_score(ink: np.ndarray, max_angle: float = 6.0) -> tuple[float, float]:
+    """(best angle, its row-profile sharpness)."""
     h, w = ink.shape
     s = min(1.0, 800 / max(h, w))
     small = cv2.resize(ink.astype(np.float32), (max(1, int(w * s)), max(1, int(h * s))),
                        interpolation=cv2.INTER_AREA)
     if small.sum() < 10:
-        return 0.0
+        return 0.0, 0.0
 
     def score(a: float) -> float:
         m, size = rotation(small.shape, a)
@@ -134,7 +139,9 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 6.0) -> float:
     coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
     best = max(coarse, key=score)
     fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1)
-    return float(max(fine, key=score))
+    scores = [score(a) for a in fine]
+    k = int(np.argmax(scores))
+    return float(fine[k]), float(scores[k])
 
 
 def remove_rulings(ink: np.ndarray, xheight: float) -> np.ndarray:
@@ -201,17 +208,19 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
         return Prepared(np.zeros_like(ink), to_work, W, H, 0, 0.0, 0.0)
     ink = clean_components(remove_rulings(ink, xh), xh)
     quarter = 0
+    skew, best = skew_and_score(ink) if (deskew or orientation) and ink.any() else (0.0, 0.0)
     if orientation and ink.any():
-        # lines run across the page: the row profile is sharper than the column profile
-        if _profile_score(ink.T) > 1.15 * _profile_score(ink):
-            quarter = 1
-    skew = 0.0
+        # lines run across the page: its best row profile is sharper than the turned page's
+        skew90, best90 = skew_and_score(np.ascontiguousarray(ink.T[::-1]))
+        if best90 > 1.15 * best:
+            quarter, skew = 1, skew90
     if quarter:
         m, size = rotation(ink.shape, 90.0)
         ink = cv2.warpAffine(ink, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
         to_work = compose(to_work, m)
+    if not deskew:
+        skew = 0.0
     if deskew and ink.any():
-        skew = estimate_skew(ink)
         if abs(skew) >= 0.2:
             m, size = rotation(ink.shape, skew)
             ink = cv2.warpAffine(ink, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
