@@ -68,15 +68,20 @@ def downscale(gray: np.ndarray, work_size: int = WORK_SIZE) -> tuple[np.ndarray,
     return cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA), s
 
 
-def flatten(gray: np.ndarray) -> np.ndarray:
-    """Divide by a background estimate (a large grey closing, i.e. the paper without the ink)."""
+def flatten(gray: np.ndarray, paper_mask: bool = False):
+    """Divide by a background estimate (a large grey closing, i.e. the paper without the ink).
+    With ``paper_mask`` also return where the background is paper: not much darker than the
+    page's typical paper (dark scan borders, the table under the page, are not)."""
     h, w = gray.shape
     small = cv2.resize(gray, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
     bg = cv2.medianBlur(bg, 5)
     bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     f = gray.astype(np.float32) / np.maximum(bg, 1.0)
-    return np.clip(f * 255.0, 0, 255).astype(np.uint8)
+    flat = np.clip(f * 255.0, 0, 255).astype(np.uint8)
+    if paper_mask:
+        return flat, bg >= 0.6 * float(np.median(bg))
+    return flat
 
 
 def sauvola(gray: np.ndarray, window: int = 31, k: float = 0.2, r: float = 128.0,
@@ -201,7 +206,8 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
     lines), deskew and clean."""
     H, W = gray.shape
     small, s = downscale(gray, work_size)
-    ink = sauvola(flatten(small))
+    flat, paper = flatten(small, paper_mask=True)
+    ink = sauvola(flat) & paper.astype(np.uint8)
     to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
     xh = text_height(ink)
     if xh <= 0:  # nothing that looks like writing
