@@ -160,7 +160,7 @@ def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, 
     return out
 
 
-def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0) -> list[Medial]:
+def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0, merge_fragments: bool = True) -> list[Medial]:
     h, w = ink.shape
     sw = max(8, int(strip * xh))
     n = max(1, int(np.ceil(w / sw)))
@@ -200,7 +200,7 @@ def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0) -> list[Medial]:
         xs = np.concatenate([[max(0.0, a[0, 0] - sw / 2)], a[:, 0], [min(w - 1.0, a[-1, 0] + sw / 2)]])
         ys = np.concatenate([[a[0, 1]], a[:, 1], [a[-1, 1]]])
         out.append(Medial(xs, ys))
-    return out
+    return merge(out, xh) if merge_fragments else out
 
 
 METHODS = {"smear": find_smear, "strips": find_strips}
