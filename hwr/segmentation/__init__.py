@@ -31,6 +31,15 @@ def _find_lines(prep, method: str):
     return build(ys, xs, lab, medials, prep.xheight)
 
 
+def _line_score(lines, xh: float) -> float:
+    """Mean distance (in x-heights) of the lines' ink from their medial curves, ink-weighted:
+    text read along its lines keeps its ink close to them; read across them, it does not."""
+    n = sum(ln.npix for ln in lines)
+    if not n:
+        return float("inf")
+    return sum(ln.spread * ln.npix for ln in lines) / n / max(xh, 1.0)
+
+
 def segment_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None) -> Page:
     """Segment a page (a path or a numpy image) into text lines.
@@ -49,8 +58,9 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
         raise InputError(f"unknown segmentation method {method!r} (one of {', '.join(METHODS)})")
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     gray = pp.load_gray(image, label)
-    prep = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew)
+    cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew)
     del gray
+    prep = cands[0]
     page = Page(image=label, width=prep.width, height=prep.height)
     if prep.xheight <= 0 or not prep.ink.any():
         return page
@@ -58,6 +68,10 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
     if prep.ink.mean() > 0.3:
         return page
     lines = _find_lines(prep, method)
+    if len(cands) > 1:  # maybe turned by 90 degrees: keep the reading whose lines hold their ink closer
+        alt = _find_lines(cands[1], method)
+        if _line_score(alt, cands[1].xheight) < _line_score(lines, prep.xheight):
+            prep, lines = cands[1], alt
     if orientation and len(lines) >= 2:
         above = sum(ln.above for ln in lines)
         below = sum(ln.below for ln in lines)

@@ -28,6 +28,8 @@ class WorkLine:
     ymid: float
     above: int  # ink pixels above the core band (ascenders)
     below: int  # ink pixels below it (descenders)
+    spread: float = 0.0  # mean distance of the line's ink from its medial curve
+    npix: int = 0  # ink pixels of the line
 
 
 def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,7 +113,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         bot_pts = [(xr, bots[-1])] + list(zip(cxs[::-1], bots[::-1])) + [(xl, bots[0])]
         poly = np.asarray(top_pts + bot_pts, np.float64)
         base = np.asarray([(x0, bases[0])] + list(zip(cxs, bases)) + [(x1, bases[-1])], np.float64)
-        out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below))
+        out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below,
+                            float(np.mean(np.abs(rel))), int(rel.size)))
     return out
 
 

@@ -201,9 +201,11 @@ def clean_components(ink: np.ndarray, xheight: float) -> np.ndarray:
 
 
 def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = True,
-            deskew: bool = True) -> Prepared:
-    """Downscale, flatten, binarise, make upright (0/90/270; 180 is decided later from the
-    lines), deskew and clean."""
+            deskew: bool = True) -> list[Prepared]:
+    """Downscale, flatten, binarise, clean, deskew.  Returns the upright candidate, and
+    when the page's turned row profile is sharper than its own (a sign of a page turned
+    by 90 degrees), the turned candidate too: the caller keeps the one whose lines are
+    longer.  180 degrees is decided later from the lines."""
     H, W = gray.shape
     small, s = downscale(gray, work_size)
     flat, paper = flatten(small, paper_mask=True)
@@ -211,27 +213,29 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
     to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
     xh = text_height(ink)
     if xh <= 0:  # nothing that looks like writing
-        return Prepared(np.zeros_like(ink), to_work, W, H, 0, 0.0, 0.0)
+        return [Prepared(np.zeros_like(ink), to_work, W, H, 0, 0.0, 0.0)]
     ink = clean_components(remove_rulings(ink, xh), xh)
-    quarter = 0
     skew, best = skew_and_score(ink) if (deskew or orientation) and ink.any() else (0.0, 0.0)
+    cands = [(0, skew)]
     if orientation and ink.any():
-        # lines run across the page: its best row profile is sharper than the turned page's
         skew90, best90 = skew_and_score(np.ascontiguousarray(ink.T[::-1]))
         if best90 > 1.15 * best:
-            quarter, skew = 1, skew90
-    if quarter:
-        m, size = rotation(ink.shape, 90.0)
-        ink = cv2.warpAffine(ink, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
-        to_work = compose(to_work, m)
-    if not deskew:
-        skew = 0.0
-    if deskew and ink.any():
-        if abs(skew) >= 0.2:
-            m, size = rotation(ink.shape, skew)
-            ink = cv2.warpAffine(ink, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
-            to_work = compose(to_work, m)
-    return Prepared(ink, to_work, W, H, quarter, skew, text_height(ink) or xh)
+            cands.append((1, skew90))
+    out = []
+    for quarter, sk in cands:
+        k, t = ink, to_work
+        if quarter:
+            m, size = rotation(k.shape, 90.0)
+            k = cv2.warpAffine(k, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
+            t = compose(t, m)
+        if not deskew:
+            sk = 0.0
+        if abs(sk) >= 0.2:
+            m, size = rotation(k.shape, sk)
+            k = cv2.warpAffine(k, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
+            t = compose(t, m)
+        out.append(Prepared(k, t, W, H, quarter, sk, text_height(k) or xh))
+    return out
 
 
 def turn_180(prep: Prepared) -> Prepared:
