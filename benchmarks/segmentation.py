@@ -60,11 +60,16 @@ def ious(pred: list, gt: list) -> np.ndarray:
     return out
 
 
-def match(pred: list, gt: list, thr: float = 0.5) -> int:
-    """Number of one-to-one matches with IoU >= thr (greedy by decreasing IoU)."""
+def match(pred: list, gt: list, thr: float = 0.5, touching: list | None = None) -> int:
+    """Number of one-to-one matches with IoU >= thr (greedy by decreasing IoU).  With
+    ``touching`` (a list), appends the number of predictions that overlap some truth line."""
     if not pred or not gt:
+        if touching is not None:
+            touching.append(0)
         return 0
     m = ious(pred, gt)
+    if touching is not None:
+        touching.append(int((m.max(1) > 0).sum()))
     pairs = sorted(((m[i, j], i, j) for i, j in zip(*np.nonzero(m >= thr))), reverse=True)
     used_p, used_g, n = set(), set(), 0
     for _, i, j in pairs:
@@ -160,8 +165,10 @@ def main() -> None:
                     preds = [ln.to_dict() for ln in page.lines]
                     pred = [ln.polygon for ln in page.lines]
                 dt = time.perf_counter() - t
-                tp = match(pred, gt)
-                r = rows.setdefault((coll, xml in held), [0, 0, 0, []])
+                touch: list = []
+                tp = match(pred, gt, touching=touch)
+                r = rows.setdefault((coll, xml in held), [0, 0, 0, [], 0])
+                r[4] += touch[0]
                 r[0] += tp
                 r[1] += len(pred)
                 r[2] += len(gt)
@@ -170,7 +177,7 @@ def main() -> None:
                     overlay(img, preds, gt, args.overlays / f"{method}_{xml.stem}.png")
                 print(f"{method} {xml.stem}: {tp}/{len(pred)} pred, {len(gt)} gt, {dt:.2f} s", file=sys.stderr)
         print(f"\nmethod {method}")
-        print(f"{'set':38s} {'pages':>5s} {'P':>6s} {'R':>6s} {'F1':>6s} {'s/page':>7s} {'max s':>6s}")
+        print(f"{'set':38s} {'pages':>5s} {'P':>6s} {'R':>6s} {'F1':>6s} {'s/page':>7s} {'max s':>6s} {'P*':>6s}")
         sets = [(f"{c} (all)", [k for k in rows if k[0] == c]) for c in pages]
         sets += [(f"{c} (held-back)", [k for k in rows if k[0] == c and k[1]]) for c in pages]
         sets += [("ALL pages", list(rows)), ("ALL held-back pages", [k for k in rows if k[1]]),
@@ -183,7 +190,11 @@ def main() -> None:
             if not ts:
                 continue
             p, r, f = prf(tp, npd, ng)
-            print(f"{name:38s} {len(ts):5d} {p:6.3f} {r:6.3f} {f:6.3f} {np.mean(ts):7.2f} {max(ts):6.2f}")
+            touch = sum(rows[k][4] for k in keys)
+            print(f"{name:38s} {len(ts):5d} {p:6.3f} {r:6.3f} {f:6.3f} {np.mean(ts):7.2f} {max(ts):6.2f} "
+                  f"{tp / touch if touch else 0:6.3f}")
+        print("P* = precision over the predicted lines that overlap some ground-truth line (predictions on "
+              "text the ground truth leaves unannotated, e.g. stamps, signatures, clerks' notes, not counted)")
 
 
 if __name__ == "__main__":
