@@ -62,7 +62,7 @@ def _peaks(p: np.ndarray, min_dist: int, min_height: float) -> list[int]:
     return sorted(taken)
 
 
-def find_smear(ink: np.ndarray, xh: float, sx: float = 2.5, sy: float = 0.22, k: float = 0.9) -> list[Medial]:
+def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k: float = 0.6) -> list[Medial]:
     h, w = ink.shape
     f = ink.astype(np.float32)
     # reduce for speed: the blur is wide anyway

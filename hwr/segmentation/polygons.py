@@ -55,7 +55,7 @@ def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarra
 
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
           min_ink: float = 3.0, pct: float = 0.5, up: float = 9.0, down: float = 9.0,
-          pad: float = 0.45, min_width: float = 1.5) -> list[WorkLine]:
+          pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, plus ``pad`` x-heights."""
@@ -100,6 +100,9 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         bots = np.asarray(bots) + padv
         # core band: where the row histogram around the medial is dense
         rel = py - m.y_at(px)
+        lo_q, hi_q = np.percentile(rel, [10, 90])
+        if hi_q - lo_q < min_band * xh:  # a long thin stroke (a ruled or filler line), not writing
+            continue
         hist, edges = np.histogram(rel, bins=np.arange(np.floor(rel.min()), np.ceil(rel.max()) + 2))
         core = np.nonzero(hist >= 0.5 * hist.max())[0]
         c_lo, c_hi = edges[core[0]], edges[core[-1] + 1]
