@@ -233,4 +233,4 @@ def test_real_page_f1_floor():
     tp = match([ln.polygon for ln in page.lines], gt)
     p, r = tp / max(1, len(page.lines)), tp / max(1, len(gt))
     f1 = 2 * p * r / max(1e-9, p + r)
-    assert f1 >= 0.5, (p, r, f1)
+    assert f1 >= 0.8, (p, r, f1)  # measured 0.97 (19 of 19 predicted, 20 truth lines)
