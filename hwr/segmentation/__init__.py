@@ -1,0 +1,96 @@
+"""OpenCV page segmentation: a page image -> text lines (polygon, baseline, reading order).
+
+    >>> from hwr.segmentation import segment_page
+    >>> page = segment_page("letter.jpg")          # hwr.types.Page
+    >>> page.lines[0].polygon, page.lines[0].baseline
+
+All analysis runs on a downscaled copy (longest side ``work_size``); polygons and
+baselines are mapped back to the coordinates of the original image.  See
+``preprocess`` (binarisation, orientation, skew, cleaning), ``lines`` (line finders),
+``polygons`` (polygons, baselines) and ``order`` (text blocks, reading order).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from hwr.types import LineResult, Page, Region
+
+__all__ = ["segment_page", "METHODS"]
+
+from hwr.segmentation.lines import METHODS  # noqa: E402
+
+
+def _find_lines(prep, method: str):
+    from hwr.segmentation.polygons import assign, build
+
+    medials = METHODS[method](prep.ink, prep.xheight)
+    ys, xs, lab = assign(prep.ink, medials, prep.xheight)
+    return build(ys, xs, lab, medials, prep.xheight)
+
+
+def _line_score(lines, xh: float) -> float:
+    """Mean distance (in x-heights) of the lines' ink from their medial curves, ink-weighted:
+    text read along its lines keeps its ink close to them; read across them, it does not."""
+    n = sum(ln.npix for ln in lines)
+    if not n:
+        return float("inf")
+    return sum(ln.spread * ln.npix for ln in lines) / n / max(xh, 1.0)
+
+
+def segment_page(image, method: str = "smear", work_size: int | None = None,
+                 orientation: bool = True, deskew: bool = True, name: str | None = None) -> Page:
+    """Segment a page (a path or a numpy image) into text lines.
+
+    Returns a :class:`hwr.types.Page` whose lines have ``polygon`` and ``baseline`` in
+    the original image's pixel coordinates, empty text, in reading order; ``regions``
+    are the text blocks.  A blank page gives no lines.  Unreadable input raises
+    :class:`hwr.errors.InputError`.
+    """
+    from hwr.errors import InputError
+    from hwr.segmentation import preprocess as pp
+    from hwr.segmentation.order import blocks, hull
+    from hwr.segmentation.polygons import simplify
+
+    if method not in METHODS:
+        raise InputError(f"unknown segmentation method {method!r} (one of {', '.join(METHODS)})")
+    label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
+    gray = pp.load_gray(image, label)
+    cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew)
+    del gray
+    prep = cands[0]
+    page = Page(image=label, width=prep.width, height=prep.height)
+    if prep.xheight <= 0 or not prep.ink.any():
+        return page
+    # noise guard: a page of random specks has ink everywhere and no line structure
+    if prep.ink.mean() > 0.3:
+        return page
+    lines = _find_lines(prep, method)
+    if len(cands) > 1:  # maybe turned by 90 degrees: keep the reading whose lines hold their ink closer
+        alt = _find_lines(cands[1], method)
+        if _line_score(alt, cands[1].xheight) < _line_score(lines, prep.xheight):
+            prep, lines = cands[1], alt
+    if orientation and len(lines) >= 2:
+        above = sum(ln.above for ln in lines)
+        below = sum(ln.below for ln in lines)
+        if below > 1.5 * above:  # ascenders outnumber descenders in Latin script
+            prep = pp.turn_180(prep)
+            lines = _find_lines(prep, method)
+    xh = prep.xheight
+    for block in blocks(lines, xh):
+        idx = []
+        pts = []
+        for k in block:
+            ln = lines[k]
+            poly = prep.to_original(simplify(ln.polygon, True, 0.5))
+            base = prep.to_original(simplify(ln.baseline, False, 0.5))
+            page.lines.append(LineResult(text="", confidence=0.0,
+                                         polygon=[(round(float(x), 1), round(float(y), 1)) for x, y in poly],
+                                         baseline=[(round(float(x), 1), round(float(y), 1)) for x, y in base]))
+            idx.append(len(page.lines) - 1)
+            pts.append(poly)
+        h = hull(np.concatenate(pts))
+        page.regions.append(Region(polygon=[(round(float(x), 1), round(float(y), 1)) for x, y in h], lines=idx))
+    return page

@@ -1,0 +1,130 @@
+"""From medial curves to line polygons and baselines.
+
+Every ink pixel goes to the nearest medial curve whose horizontal range covers it (the
+boundary between two lines is therefore the curve half-way between them, so touching
+ascenders and descenders are cut there).  A line's polygon is the envelope of its pixels
+in column chunks one x-height wide (top and bottom per chunk, a little padding); its
+baseline is the median lowest ink pixel per column in each chunk, i.e. the lower ink
+contour with descenders voted out, smoothed.  Lines with too little ink are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwr.segmentation.lines import Medial
+
+
+@dataclass
+class WorkLine:
+    """One line in work coordinates."""
+
+    polygon: np.ndarray  # (N, 2)
+    baseline: np.ndarray  # (M, 2)
+    x0: float
+    x1: float
+    ymid: float
+    above: int  # ink pixels above the core band (ascenders)
+    below: int  # ink pixels below it (descenders)
+    spread: float = 0.0  # mean distance of the line's ink from its medial curve
+    npix: int = 0  # ink pixels of the line
+
+
+def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ys, xs, label) for the ink pixels; label -1 = no line near enough."""
+    ys, xs = np.nonzero(ink)
+    lab = np.full(ys.size, -1, np.int32)
+    if not medials or ys.size == 0:
+        return ys, xs, lab
+    best = np.full(ys.size, np.inf, np.float32)
+    pad = 3.0 * xh
+    reach = 2.0 * xh
+    for i, m in enumerate(medials):
+        sel = np.nonzero((xs >= m.x0 - pad) & (xs <= m.x1 + pad))[0]
+        if sel.size == 0:
+            continue
+        d = np.abs(ys[sel] - m.y_at(xs[sel])).astype(np.float32)
+        better = (d < best[sel]) & (d <= reach)
+        idx = sel[better]
+        best[idx] = d[better]
+        lab[idx] = i
+    return ys, xs, lab
+
+
+def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
+          min_ink: float = 3.0, pct: float = 0.5, up: float = 9.0, down: float = 9.0,
+          pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6) -> list[WorkLine]:
+    """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
+    the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
+    above and ``down`` below the medial curve, plus ``pad`` x-heights."""
+    out: list[WorkLine] = []
+    if lab.size == 0:
+        return out
+    order = np.argsort(lab, kind="stable")
+    lab_s = lab[order]
+    bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
+    chunk = max(2.0, xh)
+    padv = max(1.0, pad * xh)
+    for i, m in enumerate(medials):
+        a, b = bounds[i + 1], bounds[i + 2]
+        if b - a < min_ink * xh * xh:
+            continue
+        py, px = ys[order[a:b]].astype(np.float64), xs[order[a:b]].astype(np.float64)
+        x0, x1 = px.min(), px.max()
+        if x1 - x0 < min_width * xh:
+            continue
+        nb = max(1, int(np.ceil((x1 - x0 + 1) / chunk)))
+        ci = np.minimum(((px - x0) / chunk).astype(int), nb - 1)
+        tops, bots, bases, cxs = [], [], [], []
+        for c in range(nb):
+            sel = ci == c
+            if sel.sum() < 3:
+                continue
+            cy = py[sel]
+            cxv = px[sel]
+            mid = float(m.y_at((c + 0.5) * chunk + x0))
+            tops.append(max(np.percentile(cy, pct), mid - up * xh))
+            bots.append(min(np.percentile(cy, 100 - pct), mid + down * xh))
+            # lowest ink per column, median over the columns of the chunk
+            cols = np.unique(cxv)
+            low = np.full(cols.size, -np.inf)
+            np.maximum.at(low, np.searchsorted(cols, cxv), cy)
+            bases.append(np.median(low))
+            cxs.append((c + 0.5) * chunk + x0)
+        if not cxs:
+            continue
+        cxs = np.asarray(cxs)
+        tops = np.asarray(tops) - padv
+        bots = np.asarray(bots) + padv
+        # core band: where the row histogram around the medial is dense
+        rel = py - m.y_at(px)
+        lo_q, hi_q = np.percentile(rel, [10, 90])
+        if hi_q - lo_q < min_band * xh:  # a long thin stroke (a ruled or filler line), not writing
+            continue
+        hist, edges = np.histogram(rel, bins=np.arange(np.floor(rel.min()), np.ceil(rel.max()) + 2))
+        core = np.nonzero(hist >= 0.5 * hist.max())[0]
+        c_lo, c_hi = edges[core[0]], edges[core[-1] + 1]
+        above = int((rel < c_lo - 0.15 * xh).sum())
+        below = int((rel > c_hi + 0.15 * xh).sum())
+        bases = np.asarray(bases)
+        if bases.size >= 3:
+            bases = np.array([np.median(bases[max(0, k - 1):k + 2]) for k in range(bases.size)])
+        xl, xr = x0 - padv, x1 + padv
+        top_pts = [(xl, tops[0])] + list(zip(cxs, tops)) + [(xr, tops[-1])]
+        bot_pts = [(xr, bots[-1])] + list(zip(cxs[::-1], bots[::-1])) + [(xl, bots[0])]
+        poly = np.asarray(top_pts + bot_pts, np.float64)
+        base = np.asarray([(x0, bases[0])] + list(zip(cxs, bases)) + [(x1, bases[-1])], np.float64)
+        out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below,
+                            float(np.mean(np.abs(rel))), int(rel.size)))
+    return out
+
+
+def simplify(pts: np.ndarray, closed: bool, eps: float) -> np.ndarray:
+    import cv2
+
+    if len(pts) < 4:
+        return pts
+    s = cv2.approxPolyDP(pts.astype(np.float32).reshape(-1, 1, 2), eps, closed).reshape(-1, 2)
+    return s.astype(np.float64) if len(s) >= (3 if closed else 2) else pts

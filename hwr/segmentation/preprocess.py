@@ -1,0 +1,245 @@
+"""Page pre-processing for line segmentation, on a downscaled analysis copy.
+
+The page is never processed at full size: it is reduced (INTER_AREA) to a working
+resolution (longest side ``work_size``), flattened (divided by a background estimate),
+binarised with Sauvola's threshold, turned upright (0/90/180/270) and deskewed, and
+cleaned (ruling lines, specks, page borders, large blots such as stamps).  Every step
+that moves pixels is recorded in one 2x3 affine matrix ``to_work`` (original -> work
+coordinates) so that results map back to the original image exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from hwr.errors import InputError
+
+WORK_SIZE = 1600
+
+
+@dataclass
+class Prepared:
+    """The analysis copy of a page."""
+
+    ink: np.ndarray  # uint8 (h, w), 1 = ink, upright and deskewed, cleaned
+    to_work: np.ndarray  # 2x3 affine, original (x, y) -> work (x, y)
+    width: int  # original size
+    height: int
+    quarter: int  # quarter turns (counter-clockwise) applied to make the page upright
+    skew: float  # degrees of residual skew removed
+    xheight: float  # typical text height in work pixels (median component height)
+
+    def to_original(self, pts: np.ndarray) -> np.ndarray:
+        inv = cv2.invertAffineTransform(self.to_work)
+        p = np.asarray(pts, np.float64).reshape(-1, 2)
+        out = p @ inv[:, :2].T + inv[:, 2]
+        out[:, 0] = np.clip(out[:, 0], 0, self.width - 1)
+        out[:, 1] = np.clip(out[:, 1], 0, self.height - 1)
+        return out
+
+
+def load_gray(image, name: str = "image") -> np.ndarray:
+    """A path or an array -> uint8 grayscale (H, W) (InputError for anything unusable)."""
+    if isinstance(image, (str, os.PathLike)):
+        from hwr.imaging.load import load_image
+
+        return load_image(image)
+    if isinstance(image, np.ndarray):
+        if image.dtype == np.uint8 and image.ndim == 2:
+            if image.size == 0:
+                raise InputError(f"{name}: empty image")
+            return image
+        from hwr.imaging.load import to_gray
+
+        return to_gray(image, name)
+    raise InputError(f"{name}: expected an image path or a numpy array, got {type(image).__name__}")
+
+
+def downscale(gray: np.ndarray, work_size: int = WORK_SIZE) -> tuple[np.ndarray, float]:
+    h, w = gray.shape
+    s = min(1.0, work_size / max(h, w))
+    if s >= 1.0:
+        return gray.copy(), 1.0
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    return cv2.resize(gray, (nw, nh), interpolation=cv2.INTER_AREA), s
+
+
+def flatten(gray: np.ndarray, paper_mask: bool = False):
+    """Divide by a background estimate (a large grey closing, i.e. the paper without the ink).
+    With ``paper_mask`` also return where the background is paper: not much darker than the
+    page's typical paper (dark scan borders, the table under the page, are not)."""
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
+    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    bg = cv2.medianBlur(bg, 5)
+    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    f = gray.astype(np.float32) / np.maximum(bg, 1.0)
+    flat = np.clip(f * 255.0, 0, 255).astype(np.uint8)
+    if paper_mask:
+        return flat, bg >= 0.6 * float(np.median(bg))
+    return flat
+
+
+def sauvola(gray: np.ndarray, window: int = 31, k: float = 0.2, r: float = 128.0,
+            min_contrast: float = 18.0) -> np.ndarray:
+    """Sauvola threshold via box filters; returns 1 for ink.  A pixel must also be
+    ``min_contrast`` grey levels darker than its neighbourhood mean (blank paper stays blank)."""
+    g = gray.astype(np.float32)
+    m = cv2.boxFilter(g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+    m2 = cv2.boxFilter(g * g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+    s = np.sqrt(np.maximum(m2 - m * m, 0))
+    t = m * (1.0 + k * (s / r - 1.0))
+    return ((g < t) & (g < m - min_contrast)).astype(np.uint8)
+
+
+def rotation(shape: tuple[int, int], angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """2x3 matrix rotating an image of ``shape`` by ``angle`` degrees (counter-clockwise)
+    around its centre onto a canvas that holds all of it; and that canvas's (w, h)."""
+    h, w = shape
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(round(h * s + w * c)), int(round(h * c + w * s))
+    m[0, 2] += nw / 2.0 - w / 2.0
+    m[1, 2] += nh / 2.0 - h / 2.0
+    return m, (nw, nh)
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Affine ``a`` then ``b``."""
+    A = np.vstack([a, [0, 0, 1]])
+    B = np.vstack([b, [0, 0, 1]])
+    return (B @ A)[:2]
+
+
+def _profile_score(ink: np.ndarray) -> float:
+    """Sharpness of the row profile: high when text lines run horizontally."""
+    p = ink.sum(1).astype(np.float64)
+    return float(np.sum(np.diff(p) ** 2)) / max(1.0, float(p.sum())) ** 1.0
+
+
+def estimate_skew(ink: np.ndarray, max_angle: float = 6.0) -> float:
+    """Skew in degrees (counter-clockwise rotation that makes lines horizontal), by the
+    sharpness of the row profile over candidate angles on a reduced image."""
+    return skew_and_score(ink, max_angle)[0]
+
+
+def skew_and_score(ink: np.ndarray, max_angle: float = 6.0) -> tuple[float, float]:
+    """(best angle, its row-profile sharpness)."""
+    h, w = ink.shape
+    s = min(1.0, 800 / max(h, w))
+    small = cv2.resize(ink.astype(np.float32), (max(1, int(w * s)), max(1, int(h * s))),
+                       interpolation=cv2.INTER_AREA)
+    if small.sum() < 10:
+        return 0.0, 0.0
+
+    def score(a: float) -> float:
+        m, size = rotation(small.shape, a)
+        r = cv2.warpAffine(small, m, size, flags=cv2.INTER_LINEAR, borderValue=0)
+        return _profile_score(r)
+
+    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
+    best = max(coarse, key=score)
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1)
+    scores = [score(a) for a in fine]
+    k = int(np.argmax(scores))
+    return float(fine[k]), float(scores[k])
+
+
+def remove_rulings(ink: np.ndarray, xheight: float) -> np.ndarray:
+    """Remove long thin horizontal and vertical strokes (ruled lines, margins, frames)."""
+    h, w = ink.shape
+    L = int(max(40, 8 * xheight))
+    out = ink.copy()
+    for k in ((L, 1), (1, L)):
+        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+        if not lines.any():
+            continue
+        # only thin structures: a ruling line is at most ~0.35 x-height thick
+        t = max(3, int(0.35 * xheight))
+        thick = cv2.morphologyEx(lines, cv2.MORPH_OPEN,
+                                 cv2.getStructuringElement(cv2.MORPH_RECT, (1, t) if k[1] == 1 else (t, 1)))
+        lines = lines & (1 - thick)
+        lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3) if k[1] == 1 else (3, 3)))
+        out[lines > 0] = 0
+    return out
+
+
+def text_height(ink: np.ndarray) -> float:
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return 0.0
+    hs = stats[1:, cv2.CC_STAT_HEIGHT]
+    ws = stats[1:, cv2.CC_STAT_WIDTH]
+    area = stats[1:, cv2.CC_STAT_AREA]
+    ok = (area >= 12) & (hs >= 4) & (hs < ink.shape[0] / 6) & (ws < ink.shape[1] / 3)
+    if ok.sum() < 3:
+        return 0.0
+    return float(np.median(hs[ok]))
+
+
+def clean_components(ink: np.ndarray, xheight: float) -> np.ndarray:
+    """Drop specks, components touching the page border that are large (scan borders,
+    page edges), and large dense blots (stamps, seals, pictures)."""
+    h, w = ink.shape
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return ink
+    x, y, cw, ch, area = (stats[1:, i] for i in range(5))
+    min_area = max(4, int(0.03 * xheight * xheight))
+    keep = area >= min_area
+    border = (x <= 1) | (y <= 1) | (x + cw >= w - 1) | (y + ch >= h - 1)
+    keep &= ~(border & ((cw > 4 * xheight) | (ch > 4 * xheight)))
+    big = (cw > 6 * xheight) & (ch > 6 * xheight)
+    keep &= ~(big & (area > 0.12 * cw * ch))  # a stamp: large and dense
+    keep &= ~((ch > 12 * xheight) & (cw < 2 * xheight))  # tall thin bars not caught as rulings
+    table = np.concatenate([[0], keep]).astype(np.uint8)
+    return table[lab]
+
+
+def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = True,
+            deskew: bool = True) -> list[Prepared]:
+    """Downscale, flatten, binarise, clean, deskew.  Returns the upright candidate, and
+    when the page's turned row profile is sharper than its own (a sign of a page turned
+    by 90 degrees), the turned candidate too: the caller keeps the one whose lines are
+    longer.  180 degrees is decided later from the lines."""
+    H, W = gray.shape
+    small, s = downscale(gray, work_size)
+    flat, paper = flatten(small, paper_mask=True)
+    ink = sauvola(flat) & paper.astype(np.uint8)
+    to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
+    xh = text_height(ink)
+    if xh <= 0:  # nothing that looks like writing
+        return [Prepared(np.zeros_like(ink), to_work, W, H, 0, 0.0, 0.0)]
+    ink = clean_components(remove_rulings(ink, xh), xh)
+    skew, best = skew_and_score(ink) if (deskew or orientation) and ink.any() else (0.0, 0.0)
+    cands = [(0, skew)]
+    if orientation and ink.any():
+        skew90, best90 = skew_and_score(np.ascontiguousarray(ink.T[::-1]))
+        if best90 > 1.15 * best:
+            cands.append((1, skew90))
+    out = []
+    for quarter, sk in cands:
+        k, t = ink, to_work
+        if quarter:
+            m, size = rotation(k.shape, 90.0)
+            k = cv2.warpAffine(k, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
+            t = compose(t, m)
+        if not deskew:
+            sk = 0.0
+        if abs(sk) >= 0.2:
+            m, size = rotation(k.shape, sk)
+            k = cv2.warpAffine(k, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
+            t = compose(t, m)
+        out.append(Prepared(k, t, W, H, quarter, sk, text_height(k) or xh))
+    return out
+
+
+def turn_180(prep: Prepared) -> Prepared:
+    m, size = rotation(prep.ink.shape, 180.0)
+    ink = cv2.warpAffine(prep.ink, m, size, flags=cv2.INTER_NEAREST, borderValue=0)
+    return Prepared(ink, compose(prep.to_work, m), prep.width, prep.height,
+                    (prep.quarter + 2) % 4, prep.skew, prep.xheight)
