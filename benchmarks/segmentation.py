@@ -9,7 +9,10 @@ time of ``segment_page`` (loading included) on one thread.
     python benchmarks/segmentation.py [--pages DIR] [--methods smear,strips] [--overlays DIR] [--kraken]
 
 ``--kraken`` scores kraken's ``blla`` segmenter when ``$HWR_KRAKEN_VENV`` names a venv
-with kraken installed (``kraken -i IMG OUT.json segment -bl``); it is skipped otherwise.
+with kraken installed (``kraken -i IMG OUT.json segment -bl``, one thread; its outputs and
+times are cached); it is skipped otherwise.  kraken is not a dependency of hwr: install it
+in its own venv, e.g. ``python3 -m venv kv && kv/bin/pip install kraken==7.1.1`` (several
+GB: it pulls a CUDA build of torch).
 """
 
 from __future__ import annotations
@@ -87,16 +90,37 @@ def prf(tp: int, np_: int, ng: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def kraken_lines(img: Path) -> list | None:
-    venv = os.environ.get("HWR_KRAKEN_VENV")
-    if not venv:
-        return None
-    with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "seg.json"
-        subprocess.run([str(Path(venv) / "bin" / "kraken"), "-i", str(img), str(out), "segment", "-bl"],
-                       check=True, capture_output=True)
-        data = json.loads(out.read_text())
-    return [ln["boundary"] for ln in data.get("lines", []) if len(ln.get("boundary") or []) >= 3]
+KRAKEN_CACHE = Path(os.environ.get("HWR_BENCH_CACHE", Path.home() / ".cache" / "hwr-bench")) / "kraken"
+
+
+def kraken_lines(img: Path, key: str) -> tuple[list, float]:
+    """kraken blla's line polygons for ``img`` and its wall seconds (one thread).
+
+    kraken takes about a minute per page here, so its JSON and time are kept in
+    ``$HWR_BENCH_CACHE/kraken/KEY.json`` and ``times.txt`` and reused.
+    """
+    out = KRAKEN_CACHE / f"{key}.json"
+    times = KRAKEN_CACHE / "times.txt"
+    recorded = {}
+    if times.exists():
+        for row in times.read_text().splitlines():
+            parts = row.split()
+            if len(parts) == 3:
+                recorded[f"{parts[0]}--{parts[1]}"] = float(parts[2])
+    if not (out.exists() and key in recorded):
+        venv = os.environ["HWR_KRAKEN_VENV"]
+        KRAKEN_CACHE.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d) / "seg.json"
+            subprocess.run([str(Path(venv) / "bin" / "kraken"), "-i", str(img), str(tmp), "segment", "-bl"],
+                           check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            out.write_text(tmp.read_text())
+        recorded[key] = time.perf_counter() - t
+        with open(times, "a") as f:
+            f.write(f"{key.replace('--', ' ', 1)} {recorded[key]:.3f}\n")
+    data = json.loads(out.read_text())
+    return [ln["boundary"] for ln in data.get("lines", []) if len(ln.get("boundary") or []) >= 3], recorded[key]
 
 
 def overlay(img_path: Path, pred: list, gt: list, out: Path) -> None:
@@ -123,6 +147,8 @@ def main() -> None:
     ap.add_argument("--exclude", default="", help="comma-separated page stems to leave out of the scores "
                     "(the held-back split is still computed on the full listing)")
     ap.add_argument("--limit", type=int, default=0, help="at most N pages per collection (0 = all)")
+    ap.add_argument("--held-back-only", action="store_true",
+                    help="only the held-back pages (kraken needs about a minute per page)")
     args = ap.parse_args()
     try:
         import torch
@@ -151,20 +177,20 @@ def main() -> None:
         rows: dict[tuple[str, bool], list] = {}
         for coll, xmls in pages.items():
             for xml in xmls[:args.limit or None]:
-                if xml.stem in excluded:
+                if xml.stem in excluded or (args.held_back_only and xml not in held):
                     continue
                 doc = read_page(xml)
                 img = page_image_path(doc)
                 gt = [ln.polygon for ln in doc.lines if len(ln.polygon) >= 3]
                 t = time.perf_counter()
                 if method == "kraken":
-                    pred = kraken_lines(img) or []
+                    pred, dt = kraken_lines(img, f"{coll}--{xml.stem}")
                     preds = [{"polygon": p} for p in pred]
                 else:
                     page = segment_page(img, method=method)
                     preds = [ln.to_dict() for ln in page.lines]
                     pred = [ln.polygon for ln in page.lines]
-                dt = time.perf_counter() - t
+                    dt = time.perf_counter() - t
                 touch: list = []
                 tp = match(pred, gt, touching=touch)
                 r = rows.setdefault((coll, xml in held), [0, 0, 0, [], 0])

@@ -459,8 +459,10 @@ def gui(ctx) -> None:
 
 def _add_subgroups() -> None:
     from hwr.cli.lm import lm
+    from hwr.cli.segment import segment
 
     cli.add_command(lm)
+    cli.add_command(segment)
 
 
 _add_subgroups()

@@ -28,7 +28,7 @@ def _writer(fmt: str):
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "page", "alto"]), default="jsonl", show_default=True,
               help="jsonl: one JSON object per image on stdout; page / alto: an XML file per image.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the XML files (default: beside each image, IMAGE_STEM.xml).")
+              help="Folder for the XML files (default: beside each image, IMAGE_STEM.page.xml or .alto.xml).")
 @click.option("--method", type=click.Choice(["smear", "strips"]), default="smear", show_default=True,
               help="Line finder: smear (anisotropic blur + components) or strips (projection profiles per strip).")
 @click.option("--overwrite", is_flag=True,
@@ -48,7 +48,8 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
     failed = 0
     for i, path in enumerate(images):
         click.echo(f"[{i + 1}/{len(images)}] {path}", err=True)
-        dest = (out_dir or path.parent) / (path.stem + ".xml")
+        # IMAGE.page.xml / IMAGE.alto.xml: never the IMAGE.xml that is often the page's ground truth
+        dest = (out_dir or path.parent) / (path.stem + (_suffix(fmt) if write is not None else ""))
         if write is not None and dest.exists() and not overwrite:
             failed += 1
             click.echo(f"hwr: error: {dest} exists (use --overwrite to replace it)", err=True)
@@ -77,3 +78,9 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
     if failed:
         click.echo(f"hwr: {failed} of {len(images)} images failed", err=True)
         sys.exit(1)
+
+
+def _suffix(fmt: str) -> str:
+    from hwr.formats import FORMATS
+
+    return FORMATS[fmt].suffix

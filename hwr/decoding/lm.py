@@ -336,7 +336,7 @@ class CharNgramLM:
             raise ModelError(f"language model of the wrong alphabet: only {found} of the model's {len(letters)} "
                              f"letters are in its vocabulary; missing: {shown!r}")
         if missing:
-            log.warning("the language model has no %d character(s) of the recognition model: %r; "
+            log.info("the language model has no %d character(s) of the recognition model: %r; "
                         "they get the <unk> probability", len(missing), "".join(missing))
 
     # ------------------------------------------------------------------ ARPA files

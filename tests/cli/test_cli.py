@@ -178,3 +178,22 @@ def test_recognize_line_image_with_the_embedded_image_model(tmp_path):
     assert res.exit_code == 0, res.output
     line = json.loads(res.stdout)["lines"][0]
     assert isinstance(line["text"], str) and 0.0 <= line["confidence"] <= 1.0
+
+
+def test_recognize_page_image_segments_and_reads_each_line(tmp_path):
+    import cv2
+
+    from segmentation.test_segmentation import make_page
+
+    page, boxes = make_page(n_lines=3, seed=3)
+    path = tmp_path / "page.png"
+    assert cv2.imwrite(str(path), page)
+    res = CliRunner().invoke(cli, ["recognize", "--format", "jsonl", "--decoder", "greedy", str(path)])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert len(obj["lines"]) == len(boxes)
+    ys = [min(y for _, y in ln["polygon"]) for ln in obj["lines"]]
+    assert ys == sorted(ys)  # reading order: top to bottom
+    for ln in obj["lines"]:
+        assert len(ln["polygon"]) >= 3 and len(ln["baseline"]) >= 2 and isinstance(ln["text"], str)
+    assert obj["text"] == "\n".join(ln["text"] for ln in obj["lines"])

@@ -204,11 +204,15 @@ def test_cli_segment_xml_refuses_to_overwrite(tmp_path):
     img, _ = make_page(n_lines=2, seed=7)
     p = tmp_path / "p.png"
     cv2.imwrite(str(p), img)
-    gt = tmp_path / "p.xml"
+    gt = tmp_path / "p.xml"  # a ground-truth file beside the image is never touched
     gt.write_text("<ground truth/>")
     res = CliRunner().invoke(segment, [str(p), "--format", "page"])
+    assert res.exit_code == 0, res.output
+    assert gt.read_text() == "<ground truth/>" and (tmp_path / "p.page.xml").exists()
+    res = CliRunner().invoke(segment, [str(p), "--format", "page"])  # an earlier output is not replaced...
     assert res.exit_code == 1 and "exists" in res.output
-    assert gt.read_text() == "<ground truth/>"
+    res = CliRunner().invoke(segment, [str(p), "--format", "page", "--overwrite"])  # ...unless asked
+    assert res.exit_code == 0 and gt.read_text() == "<ground truth/>"
 
 
 REAL = SHARED / "pages" / "joseph-hooker-htr"
