@@ -27,7 +27,7 @@ from typing import Iterable
 import h5py
 import numpy as np
 
-from hwr.data._h5 import open_dataset
+from hwr.data._h5 import LazyDataset
 from hwr.errors import InputError
 from hwr.types import Ink, Stroke
 
@@ -105,8 +105,13 @@ class InkSample:
     ink: Ink
 
 
-class InkSet:
+class InkSet(LazyDataset):
     """Read-only access to an ink dataset; safe to use from DataLoader workers."""
+
+    FORMAT = FORMAT
+    VERSION = VERSION
+    WHAT = "ink dataset"
+    CACHES = ("_points_cache",)
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
@@ -133,20 +138,6 @@ class InkSet:
         except OSError as e:  # damaged inside: h5py cannot read a dataset
             raise InputError(f"{self.path}: cannot read the dataset ({e})") from e
         self._points_cache: np.ndarray | None = None
-
-    def _open(self) -> h5py.File:
-        pid = os.getpid()
-        if self._file is None or self._pid != pid:  # h5py handles do not survive a fork
-            self._file = open_dataset(self.path, FORMAT, VERSION, "ink dataset")
-            self._pid = pid
-        return self._file
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_file"] = None
-        state["_pid"] = None
-        state["_points_cache"] = None
-        return state
 
     def load_all(self) -> None:
         """Read all points into memory (small datasets: a few tens of MB)."""

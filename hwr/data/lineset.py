@@ -30,7 +30,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
-from hwr.data._h5 import open_dataset
+from hwr.data._h5 import LazyDataset
 from hwr.errors import InputError
 
 FORMAT = "hwr-lineset"
@@ -118,8 +118,13 @@ def _strings(ds) -> list[str]:
     return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in ds[()]]
 
 
-class LineSet:
+class LineSet(LazyDataset):
     """Read-only access to a line-image dataset; safe to use from DataLoader workers."""
+
+    FORMAT = FORMAT
+    VERSION = VERSION
+    WHAT = "line dataset"
+    CACHES = ("_cache",)
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
@@ -153,20 +158,6 @@ class LineSet:
                 or self.offsets[-1] != f["pixels"].shape[0]
                 or any(len(v) != n for v in (self.writers, self.sources, self.collections, self.ids))):
             raise InputError(f"{self.path}: offsets, widths and pixels disagree (corrupt dataset)")
-
-    def _open(self) -> h5py.File:
-        pid = os.getpid()
-        if self._file is None or self._pid != pid:  # h5py handles do not survive a fork
-            self._file = open_dataset(self.path, FORMAT, VERSION, "line dataset")
-            self._pid = pid
-        return self._file
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_file"] = None
-        state["_pid"] = None
-        state["_cache"] = None
-        return state
 
     def close(self) -> None:
         if self._file is not None:

@@ -251,3 +251,13 @@ def reading_order(page: Page) -> list[tuple[list[Point], list[int]]]:
 
 def points_str(pts: list[Point]) -> str:
     return " ".join(f"{x},{y}" for x, y in pts)
+
+
+def serialize(tree, namespace: str, xsi_namespace: str) -> bytes:
+    """An ElementTree as indented UTF-8 bytes with an XML declaration, ``namespace`` as the default."""
+    import xml.etree.ElementTree as ET
+
+    ET.register_namespace("", namespace)
+    ET.register_namespace("xsi", xsi_namespace)
+    ET.indent(tree, space=" ")
+    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True) + b"\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from hwr.formats._common import (Dest, baseline_points, bbox, line_outline, line_words, points_str,
+from hwr.formats._common import (Dest, serialize, baseline_points, bbox, line_outline, line_words, points_str,
                                  reading_order, write_output, xml_text)
 from hwr.types import Page
 
@@ -89,11 +89,7 @@ def to_alto(page: Page) -> bytes:
     """The ALTO document as UTF-8 bytes with an XML declaration."""
     from hwr.formats import _version
 
-    tree = alto_tree(page, software_version=_version())
-    ET.register_namespace("", ALTO_NS)
-    ET.register_namespace("xsi", XSI_NS)
-    ET.indent(tree, space=" ")
-    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True) + b"\n"
+    return serialize(alto_tree(page, software_version=_version()), ALTO_NS, XSI_NS)
 
 
 def write_alto(page: Page, dest: Dest) -> None:
