@@ -234,3 +234,14 @@ def test_lm_of_the_wrong_alphabet_is_refused(tmp_path):
     CharNgramLM.train(["123 456", "7890"] * 3, order=3).save(lm)
     with pytest.raises(ModelError, match="wrong alphabet"):
         Decoder(Alphabet("abcdefgh "), DecoderSettings(decoder="beam", lm=str(lm), lm_weight=0.5))
+
+
+def test_without_flashlight_the_own_search_is_used(monkeypatch):
+    # where flashlight-text has no wheels (Python 3.13+) auto falls back; asking for it is a clear error
+    monkeypatch.setattr(flashlight_backend, "available", lambda: False)
+    alpha = Alphabet("acot")
+    dec = Decoder(alpha, DecoderSettings(decoder="beam"))
+    assert dec.backend == "python"
+    assert dec.decode(_spell("cat", alpha)).text == "cat"
+    with pytest.raises(ModelError, match="flashlight-text is not installed"):
+        Decoder(alpha, DecoderSettings(decoder="beam", backend="flashlight"))
