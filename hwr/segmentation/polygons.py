@@ -6,7 +6,9 @@ ascenders and descenders are cut there).  A line's polygon is the envelope of it
 in column chunks one x-height wide (top and bottom per chunk, at least 0.3 line spacing
 from the medial curve each way, padding relative to the line spacing); its
 baseline is the median lowest ink pixel per column in each chunk, i.e. the lower ink
-contour with descenders voted out, smoothed.  Lines with too little ink are dropped.
+contour with descenders voted out, smoothed.  Lines with too little ink are dropped, as
+are lines with under ``rel_ink`` (60 %) of the median line's ink (scraps: a stray word of
+a note, a flourish, a fragment of a stamp).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
           pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
           min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.12,
-          max_pitch: float = 2.75) -> list[WorkLine]:
+          max_pitch: float = 2.75, rel_ink: float = 0.6) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
@@ -148,6 +150,10 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         base = np.asarray([(x0, bases[0])] + list(zip(cxs, bases)) + [(x1, bases[-1])], np.float64)
         out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below,
                             float(np.mean(np.abs(rel))), int(rel.size)))
+    if rel_ink > 0 and out:
+        # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines
+        typical = float(np.median([ln.npix for ln in out]))
+        out = [ln for ln in out if ln.npix >= rel_ink * typical]
     return out
 
 
