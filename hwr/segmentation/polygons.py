@@ -3,9 +3,12 @@
 Every ink pixel goes to the nearest medial curve whose horizontal range covers it (the
 boundary between two lines is therefore the curve half-way between them, so touching
 ascenders and descenders are cut there).  A line's polygon is the envelope of its pixels
-in column chunks one x-height wide (top and bottom per chunk, a little padding); its
+in column chunks one x-height wide (top and bottom per chunk, at least 0.3 line spacing
+from the medial curve each way, padding relative to the line spacing); its
 baseline is the median lowest ink pixel per column in each chunk, i.e. the lower ink
-contour with descenders voted out, smoothed.  Lines with too little ink are dropped.
+contour with descenders voted out, smoothed.  Lines with too little ink are dropped, as
+are lines with under ``rel_ink`` (60 %) of the median line's ink (scraps: a stray word of
+a note, a flourish, a fragment of a stamp).
 """
 
 from __future__ import annotations
@@ -53,12 +56,38 @@ def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarra
     return ys, xs, lab
 
 
+def pitch(medials: list[Medial], xh: float) -> float:
+    """The page's typical line spacing: median vertical distance from a medial curve to the
+    nearest one below it that overlaps it horizontally (``2 xh`` without such pairs)."""
+    ds = []
+    for a in medials:
+        best = np.inf
+        for b in medials:
+            lo, hi = max(a.x0, b.x0), min(a.x1, b.x1)
+            if hi - lo < 0.25 * min(a.x1 - a.x0, b.x1 - b.x0):
+                continue
+            xx = np.linspace(lo, hi, 5)
+            d = float(np.median(b.y_at(xx) - a.y_at(xx)))
+            if 0.5 * xh < d < best:
+                best = d
+        if np.isfinite(best):
+            ds.append(best)
+    return float(np.median(ds)) if ds else 2.0 * xh
+
+
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
-          min_ink: float = 3.0, pct: float = 0.5, up: float = 9.0, down: float = 9.0,
-          pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6) -> list[WorkLine]:
+          min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
+          pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
+          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.12,
+          max_pitch: float = 2.75, rel_ink: float = 0.6) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
-    above and ``down`` below the medial curve, plus ``pad`` x-heights."""
+    above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
+    line spacings (``pitch``) above / below it (faint or thin writing otherwise gives bands
+    much thinner than the line); padding is ``pad_pitch`` line spacings (``pad`` x-heights
+    when ``pad_pitch`` is 0): the x-height estimate is unreliable on faint pages, the
+    spacing of the medial curves is not.  The spacing used is capped at ``max_pitch``
+    x-heights, so that widely spaced lines keep polygons close to their ink."""
     out: list[WorkLine] = []
     if lab.size == 0:
         return out
@@ -67,6 +96,9 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
     chunk = max(2.0, xh)
     padv = max(1.0, pad * xh)
+    gap = min(pitch(medials, xh), max_pitch * xh)
+    if pad_pitch > 0:
+        padv = max(1.0, pad_pitch * gap)
     for i, m in enumerate(medials):
         a, b = bounds[i + 1], bounds[i + 2]
         if b - a < min_ink * xh * xh:
@@ -85,8 +117,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
             cy = py[sel]
             cxv = px[sel]
             mid = float(m.y_at((c + 0.5) * chunk + x0))
-            tops.append(max(np.percentile(cy, pct), mid - up * xh))
-            bots.append(min(np.percentile(cy, 100 - pct), mid + down * xh))
+            tops.append(min(max(np.percentile(cy, pct), mid - up * xh), mid - min_up * gap))
+            bots.append(max(min(np.percentile(cy, 100 - pct), mid + down * xh), mid + min_down * gap))
             # lowest ink per column, median over the columns of the chunk
             cols = np.unique(cxv)
             low = np.full(cols.size, -np.inf)
@@ -118,6 +150,10 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         base = np.asarray([(x0, bases[0])] + list(zip(cxs, bases)) + [(x1, bases[-1])], np.float64)
         out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below,
                             float(np.mean(np.abs(rel))), int(rel.size)))
+    if rel_ink > 0 and out:
+        # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines
+        typical = float(np.median([ln.npix for ln in out]))
+        out = [ln for ln in out if ln.npix >= rel_ink * typical]
     return out
 
 
