@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from _timing import median_ms
 from _data import iam_ondb_validation
 from hwr.alphabet import Alphabet
 from hwr.data.inkset import InkSet
@@ -38,16 +39,6 @@ def _untrained(arch: str, num_classes: int, height: int):
     if "height" in names:
         kw["height"] = height
     return build(arch, kw)
-
-
-def _ms(fn, repeat: int = 10) -> float:
-    fn()
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts) * 1000
 
 
 def main() -> None:
@@ -86,7 +77,7 @@ def main() -> None:
             with torch.inference_mode():
                 net(torch.from_numpy(im)[None, None], torch.tensor([im.shape[1]]))
 
-        ms = statistics.median(_ms(lambda im=im: one(im)) for im in lines[:6])
+        ms = statistics.median(median_ms(lambda im=im: one(im)) for im in lines[:6])
         # training speed: batches of 16 typical lines
         net.train()
         opt = torch.optim.AdamW(net.parameters(), 1e-4)
