@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -212,12 +212,6 @@ class Decoder:
             text = hyps[0].text
         conf = self.calibration(raw) if self.calibration is not None else raw
         return LineResult(text=text, confidence=conf, chars=chars, alternatives=alts, raw_confidence=raw)
-
-
-def settings_dict(s: DecoderSettings) -> dict:
-    d = asdict(s)
-    d.pop("calibrations", None)
-    return d
 
 
 __all__ = ["Decoder", "DecoderSettings", "load_model_defaults", "save_model_defaults", "defaults_path"]

@@ -13,7 +13,7 @@ from hwr.models.checkpoint import ModelInfo, load_model
 from hwr.models.registry import build
 from hwr.training.imagedata import ImageLines, collate_images, open_source, width_sampler
 from hwr.training.ink import BASE_CHARS
-from hwr.training.trainer import Progress, TrainConfig, fit_and_write
+from hwr.training.trainer import Progress, TrainConfig, check_base_alphabet, fit_and_write
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,7 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
         if base_info.kind != "image":
             raise ValueError(f"{base}: is a {base_info.kind} model, not an image model")
         alphabet = Alphabet(base_info.alphabet)
-        new = Alphabet.from_texts(texts)
-        if any(c not in alphabet for c in new.chars):
-            raise ValueError("the new data has characters the base model lacks: "
-                             + "".join(c for c in new.chars if c not in alphabet))
+        check_base_alphabet(alphabet, texts)
         prep = base_info.preprocessing
         arch = base_info.arch
         for s in train_sets + val_sets:

@@ -13,7 +13,7 @@ from hwr.ink.features import num_features, preprocessing_for
 from hwr.models.checkpoint import ModelInfo, load_model
 from hwr.models.registry import build
 from hwr.training.inkdata import BucketSampler, InkLines, collate
-from hwr.training.trainer import Progress, TrainConfig, fit_and_write
+from hwr.training.trainer import Progress, TrainConfig, check_base_alphabet, fit_and_write
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,7 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
     if base:
         net, base_info = load_model(base)
         alphabet = Alphabet(base_info.alphabet)
-        new = Alphabet.from_texts(texts)
-        if any(c not in alphabet for c in new.chars):
-            raise ValueError("the new data has characters the base model lacks: "
-                             + "".join(c for c in new.chars if c not in alphabet))
+        check_base_alphabet(alphabet, texts)
         prep = base_info.preprocessing
         arch = base_info.arch
     else:

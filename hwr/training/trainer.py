@@ -317,3 +317,10 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     final, final_info = load_model(best)
     final_info.training["stopped_at_epoch"] = state.epoch
     return save_model(final, final_info, out)
+
+
+def check_base_alphabet(alphabet: Alphabet, texts) -> None:
+    """Fine-tuning keeps the base model's alphabet: refuse data with characters it lacks."""
+    missing = [c for c in Alphabet.from_texts(texts).chars if c not in alphabet]
+    if missing:
+        raise ValueError("the new data has characters the base model lacks: " + "".join(missing))
