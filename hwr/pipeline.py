@@ -53,20 +53,35 @@ def resolve_model(model: str | os.PathLike | None, kind: str = "ink") -> Path:
     raise ModelError(f"model {model!r} not found (neither a file nor an embedded model)")
 
 
+#: what separates the pages of a multi-page input in ``Result.text``: a line holding a form feed
+PAGE_BREAK = "\n\f\n"
+
+
 @dataclass
 class Result:
-    """Recognition of one input (an ink file or object)."""
+    """Recognition of one input (an ink file or object, or an image of one or more pages).
+
+    For a multi-page image (``pages`` > 1) each line has its 1-based ``page`` and
+    ``text`` holds the pages' texts separated by a form-feed line (:data:`PAGE_BREAK`)."""
 
     input: str
     lines: list[LineResult] = field(default_factory=list)
     error: str | None = None
+    pages: int = 1
 
     @property
     def text(self) -> str:
-        return "\n".join(line.text for line in self.lines)
+        if self.pages <= 1:
+            return "\n".join(line.text for line in self.lines)
+        per_page: list[list[str]] = [[] for _ in range(self.pages)]
+        for line in self.lines:
+            per_page[min(max(int(line.page or 1), 1), self.pages) - 1].append(line.text)
+        return PAGE_BREAK.join("\n".join(t) for t in per_page)
 
     def to_dict(self) -> dict:
         d: dict = {"input": self.input, "text": self.text, "lines": [ln.to_dict() for ln in self.lines]}
+        if self.pages > 1:
+            d["pages"] = self.pages
         if self.error is not None:
             d["error"] = self.error
         return d
@@ -165,15 +180,15 @@ class Recognizer:
 
     def recognize_file(self, path: str | os.PathLike) -> Result:
         """Recognise an ink file (InkML, IAM-OnDB XML, hwr JSON) with an ink model, or a page
-        image (segmented into lines) with an image model; errors are returned, not raised."""
+        image (segmented into lines; every page of a multi-page TIFF) with an image model;
+        errors are returned, not raised."""
         name = str(path)
         try:
             kind = detect_kind(path)
             if self.info.kind == "image":
                 if kind != "image":
                     raise InputError(f"{name}: not an image (the model reads images); ink files need an ink model")
-                page = self.recognize_page(path)
-                return Result(input=name, lines=page.lines)
+                return self._recognize_pages(path)
             if kind == "image":
                 raise InputError(f"{name}: an image; it needs an image model (hwr recognize picks the embedded "
                                  "one when no --model is given)")
@@ -217,23 +232,55 @@ class Recognizer:
         """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
         return [self.decoder.decode(lp) for lp in self.line_log_probs(lines, batch_size)]
 
-    def recognize_page(self, image) -> Page:
+    def _recognize_pages(self, path: str | os.PathLike) -> Result:
+        """Every page of an image file, one page in memory at a time; a bad page is reported
+        in ``error`` (naming the page) and the other pages are still read."""
+        from hwr.imaging.load import count_pages, load_page
+
+        n = count_pages(path)
+        if n == 1:
+            return Result(input=str(path), lines=self.recognize_page(path).lines)
+        lines: list[LineResult] = []
+        errors: list[str] = []
+        for i in range(n):
+            try:
+                page = self.recognize_page(load_page(path, i), name=str(path))
+            except InputError as e:
+                errors.append(str(e))
+                continue
+            for ln in page.lines:
+                ln.page = i + 1
+            lines.extend(page.lines)
+        return Result(input=str(path), lines=lines, pages=n, error="; ".join(errors) or None)
+
+    def recognize_pages(self, path: str | os.PathLike) -> Result:
+        """Recognise every page of an image file (a multi-page TIFF: each page, one at a time);
+        errors are returned, not raised.  See :class:`Result` for the pages' lines and text."""
+        try:
+            return self._recognize_pages(path)
+        except (InputError, ModelError) as e:
+            return Result(input=str(path), error=str(e))
+        except MemoryError:
+            return Result(input=str(path), error=f"{path}: out of memory")
+
+    def recognize_page(self, image, name: str | None = None) -> Page:
         """Segment a page image (path or grayscale array) into lines and recognise each line.
+        A path is read with :func:`hwr.imaging.load.load_page` (a TIFF: its first page).
 
         Returns a :class:`~hwr.types.Page` whose lines (reading order) keep their polygon
         and baseline in the coordinates of the original image.  A line whose crop holds
-        no ink (a false detection) gets an empty text and confidence 0.
+        no ink (a false detection) gets an empty text and confidence 0.  Lines are cut from
+        the original 8-bit page one at a time (only each crop becomes float).
         """
         from hwr.data.pages import PageLine, crop_line
-        from hwr.imaging.load import load_image
         from hwr.segmentation import segment_page
+        from hwr.segmentation.preprocess import load_gray
 
         if self.info.kind != "image":
             raise ModelError(f"{self.model_path}: is an {self.info.kind} model; page images need an image model")
-        gray = load_image(image) if not isinstance(image, np.ndarray) else image
-        page = segment_page(gray)
-        if not isinstance(image, np.ndarray):
-            page.image = str(image)
+        label = name or (str(image) if not isinstance(image, np.ndarray) else "image")
+        gray = load_gray(image, label)
+        page = segment_page(gray, name=label)
         inputs: list[np.ndarray] = []
         index: list[int] = []
         for i, ln in enumerate(page.lines):

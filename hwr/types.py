@@ -113,12 +113,15 @@ class LineResult:
     polygon: list[tuple[float, float]] | None = None
     baseline: list[tuple[float, float]] | None = None
     raw_confidence: float | None = None  # the decoder's confidence before calibration
+    page: int | None = None  # 1-based page of a multi-page input (None: a one-page input)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "text": self.text,
             "confidence": round(float(self.confidence), 4),
         }
+        if self.page is not None:
+            d["page"] = int(self.page)
         if self.polygon is not None:
             d["polygon"] = [[float(x), float(y)] for x, y in self.polygon]
         if self.baseline is not None:
@@ -150,6 +153,7 @@ class Page:
     height: int
     lines: list[LineResult] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
+    number: int = 1  # 1-based page number within its image file (a multi-page TIFF)
 
     @property
     def text(self) -> str:

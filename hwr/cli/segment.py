@@ -26,9 +26,11 @@ def _writer(fmt: str):
 @click.command("segment")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "page", "alto"]), default="jsonl", show_default=True,
-              help="jsonl: one JSON object per image on stdout; page / alto: an XML file per image.")
+              help="jsonl: one JSON object per image on stdout; page / alto: an XML file per image "
+                   "(page: one per page of a multi-page TIFF).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the XML files (default: beside each image, IMAGE_STEM.page.xml or .alto.xml).")
+              help="Folder for the XML files (default: beside each image, IMAGE_STEM.page.xml or .alto.xml; "
+                   "IMAGE_STEM.pN.page.xml for page N of a multi-page TIFF).")
 @click.option("--method", type=click.Choice(["smear", "strips"]), default="smear", show_default=True,
               help="Line finder: smear (anisotropic blur + components) or strips (projection profiles per strip).")
 @click.option("--overwrite", is_flag=True,
@@ -39,7 +41,13 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
             no_orientation: bool) -> None:
     """Find the text lines of page IMAGES (JPEG, PNG, TIFF, ...): polygon, baseline and
     reading order of each line, in the original image's pixel coordinates.
-    Errors are reported per image; the exit status is 1 if any image failed."""
+
+    Every page of a multi-page TIFF is segmented (one page in memory at a time): in jsonl
+    its lines carry their 1-based "page" and the object its number of "pages"; --format
+    page writes one file per page (IMAGE_STEM.p1.page.xml, .p2...), --format alto one
+    file with a Page element per page.  Errors are reported per image (and per page);
+    the exit status is 1 if any image or page failed."""
+    from hwr.imaging.load import count_pages, load_page
     from hwr.segmentation import segment_page
 
     write = _writer(fmt) if fmt != "jsonl" else None
@@ -48,36 +56,86 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
     failed = 0
     for i, path in enumerate(images):
         click.echo(f"[{i + 1}/{len(images)}] {path}", err=True)
-        # IMAGE.page.xml / IMAGE.alto.xml: never the IMAGE.xml that is often the page's ground truth
-        dest = (out_dir or path.parent) / (path.stem + (_suffix(fmt) if write is not None else ""))
-        if write is not None and dest.exists() and not overwrite:
-            failed += 1
-            click.echo(f"hwr: error: {dest} exists (use --overwrite to replace it)", err=True)
-            continue
+        pages: list = []
+        errors: list[str] = []
+        n = 1
         try:
-            page = segment_page(path, method=method, orientation=not no_orientation)
-            err = None
+            n = count_pages(path)
+            dests = _destinations(fmt, out_dir or path.parent, path.stem, n) if write is not None else []
+            taken = [d for d in dests if d.exists()]
+            if taken and not overwrite:  # an earlier output is never replaced unless asked
+                raise _Exists(f"{taken[0]} exists (use --overwrite to replace it)")
+            for k in range(n):
+                if n > 1:
+                    click.echo(f"  page {k + 1}/{n}", err=True)
+                try:
+                    gray = load_page(path, k)
+                    page = segment_page(gray, method=method, orientation=not no_orientation, name=str(path))
+                    del gray
+                except Exception as e:  # one bad page never stops the others
+                    msg = _message(e, path)
+                    if n > 1 and f"page {k + 1}" not in msg:
+                        msg = f"{path}: page {k + 1}: {msg}"
+                    errors.append(msg)
+                    continue
+                page.number = k + 1
+                if n > 1:
+                    for ln in page.lines:
+                        ln.page = k + 1
+                pages.append(page)
+        except _Exists as e:
+            errors.append(str(e))
         except Exception as e:  # one bad image never stops the others
-            page, err = None, str(e) if str(path) in str(e) else f"{path}: {type(e).__name__}: {e}"
+            errors.append(_message(e, path))
+        err = "; ".join(errors) or None
         if err:
             failed += 1
             click.echo(f"hwr: error: {err}", err=True)
         if write is None:
-            obj = {"input": str(path), "text": "", "lines": [ln.to_dict() for ln in page.lines] if page else []}
+            obj = {"input": str(path), "text": "", "lines": [ln.to_dict() for p in pages for ln in p.lines]}
+            if n > 1:
+                obj["pages"] = n
             if err:
                 obj["error"] = err
             click.echo(json.dumps(obj, ensure_ascii=False))
-        elif page is not None:
+            continue
+        if not pages:
+            continue
+        if fmt == "alto":  # one document, a Page element per page
+            jobs = [(pages if n > 1 else pages[0], dests[0])]
+        else:
+            jobs = [(p, dests[p.number - 1]) for p in pages]
+        for obj, dest in jobs:
             try:
-                write(page, dest)
+                write(obj, dest)
             except Exception as e:
-                failed += 1
+                if not err:
+                    failed += 1
+                    err = str(e)
                 click.echo(f"hwr: error: {dest}: {type(e).__name__}: {e}", err=True)
                 continue
             click.echo(str(dest), err=True)
     if failed:
         click.echo(f"hwr: {failed} of {len(images)} images failed", err=True)
         sys.exit(1)
+
+
+class _Exists(Exception):
+    pass
+
+
+def _message(e: Exception, path: Path) -> str:
+    return str(e) if str(path) in str(e) else f"{path}: {type(e).__name__}: {e}"
+
+
+def _destinations(fmt: str, folder: Path, stem: str, n: int) -> list[Path]:
+    """The XML files of an image of ``n`` pages: IMAGE_STEM.page.xml (one page), or one per
+    page (IMAGE_STEM.p1.page.xml, ...) for PAGE XML; always one file for ALTO.  Never the
+    IMAGE.xml that is often the page's ground truth."""
+    suffix = _suffix(fmt)
+    if n == 1 or fmt == "alto":
+        return [folder / (stem + suffix)]
+    return [folder / f"{stem}.p{k}{suffix}" for k in range(1, n + 1)]
 
 
 def _suffix(fmt: str) -> str:

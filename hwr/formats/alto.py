@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
+from typing import Sequence
 
 from hwr.formats._common import (Dest, serialize, baseline_points, bbox, line_outline, line_words, points_str,
                                  reading_order, write_output, xml_text)
@@ -25,15 +26,19 @@ def _box(el: ET.Element, x0: int, y0: int, x1: int, y1: int) -> None:
     el.set("HEIGHT", str(y1 - y0))
 
 
-def alto_tree(page: Page, software_version: str | None = None) -> ET.ElementTree:
-    """The ALTO document for ``page`` (pixel units)."""
+def alto_tree(page: Page | Sequence[Page], software_version: str | None = None) -> ET.ElementTree:
+    """The ALTO document for ``page`` (pixel units), or for the pages of one multi-page image
+    (one ``Page`` element each, ``PHYSICAL_IMG_NR`` = ``Page.number``; IDs unique across pages)."""
+    pages = [page] if isinstance(page, Page) else list(page)
+    if not pages:
+        raise ValueError("no page to write")
     q = lambda tag: f"{{{ALTO_NS}}}{tag}"  # noqa: E731
     root = ET.Element(q("alto"), {f"{{{XSI_NS}}}schemaLocation": ALTO_SCHEMA_LOCATION,
                                   "SCHEMAVERSION": "4.4"})
     desc = ET.SubElement(root, q("Description"))
     ET.SubElement(desc, q("MeasurementUnit")).text = "pixel"
     src = ET.SubElement(desc, q("sourceImageInformation"))
-    ET.SubElement(src, q("fileName")).text = xml_text(page.image or "")
+    ET.SubElement(src, q("fileName")).text = xml_text(pages[0].image or "")
     proc = ET.SubElement(desc, q("Processing"), {"ID": "proc1"})
     ET.SubElement(proc, q("processingCategory")).text = "contentGeneration"
     ET.SubElement(proc, q("processingDateTime")).text = (
@@ -44,13 +49,22 @@ def alto_tree(page: Page, software_version: str | None = None) -> ET.ElementTree
         ET.SubElement(sw, q("softwareVersion")).text = software_version
 
     layout = ET.SubElement(root, q("Layout"))
-    pg = ET.SubElement(layout, q("Page"), {"ID": "page1", "PHYSICAL_IMG_NR": "1",
-                                           "WIDTH": str(int(page.width)), "HEIGHT": str(int(page.height))})
-    space = ET.SubElement(pg, q("PrintSpace"), {"HPOS": "0", "VPOS": "0",
-                                                "WIDTH": str(int(page.width)), "HEIGHT": str(int(page.height))})
     n_line = 0
-    for r, (region_pts, idx) in enumerate(reading_order(page), start=1):
-        block = ET.SubElement(space, q("TextBlock"), {"ID": f"block_{r}"})
+    n_block = 0
+    for k, page in enumerate(pages, start=1):
+        pg = ET.SubElement(layout, q("Page"), {"ID": f"page{k}", "PHYSICAL_IMG_NR": str(int(page.number)),
+                                               "WIDTH": str(int(page.width)), "HEIGHT": str(int(page.height))})
+        space = ET.SubElement(pg, q("PrintSpace"), {"HPOS": "0", "VPOS": "0", "WIDTH": str(int(page.width)),
+                                                    "HEIGHT": str(int(page.height))})
+        n_line, n_block = _page_content(space, page, q, n_line, n_block)
+    return ET.ElementTree(root)
+
+
+def _page_content(space: ET.Element, page: Page, q, n_line: int, n_block: int) -> tuple[int, int]:
+    """The blocks and lines of ``page`` in its PrintSpace; IDs numbered on from ``n_line``/``n_block``."""
+    for region_pts, idx in reading_order(page):
+        n_block += 1
+        block = ET.SubElement(space, q("TextBlock"), {"ID": f"block_{n_block}"})
         _box(block, *bbox(region_pts))
         ET.SubElement(ET.SubElement(block, q("Shape")), q("Polygon"), {"POINTS": points_str(region_pts)})
         for i in idx:
@@ -82,17 +96,18 @@ def alto_tree(page: Page, software_version: str | None = None) -> ET.ElementTree
                 s = ET.SubElement(tl, q("String"), {"ID": f"{lid}_w{k}", "CONTENT": w.text})
                 _box(s, w.x0, y0, w.x1, y1)
                 s.set("WC", _conf(w.confidence))
-    return ET.ElementTree(root)
+    return n_line, n_block
 
 
-def to_alto(page: Page) -> bytes:
+def to_alto(page: Page | Sequence[Page]) -> bytes:
     """The ALTO document as UTF-8 bytes with an XML declaration."""
     from hwr.formats import _version
 
     return serialize(alto_tree(page, software_version=_version()), ALTO_NS, XSI_NS)
 
 
-def write_alto(page: Page, dest: Dest) -> None:
+def write_alto(page: Page | Sequence[Page], dest: Dest) -> None:
     """Write ``page`` as ALTO 4 (``.alto.xml``): blocks = regions, lines with polygon,
-    box and baseline, one String per word (WC = word confidence, box estimated)."""
+    box and baseline, one String per word (WC = word confidence, box estimated).
+    A list of pages (of one multi-page image) gives one document with a Page element each."""
     write_output(dest, to_alto(page))

@@ -102,7 +102,7 @@ def detect_kind(path: PathLike) -> str:
             head = f.read(4096)
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from e
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF8")) or (
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"BM", b"GIF8")) or (
         head[:4] == b"RIFF" and head[8:12] == b"WEBP"
     ):
         return "image"

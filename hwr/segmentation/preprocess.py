@@ -43,11 +43,12 @@ class Prepared:
 
 
 def load_gray(image, name: str = "image") -> np.ndarray:
-    """A path or an array -> uint8 grayscale (H, W) (InputError for anything unusable)."""
+    """A path or an array -> uint8 grayscale (H, W) (InputError for anything unusable).
+    A path is read as a page (up to ``MAX_PAGE_PIXELS``; a TIFF: its first page)."""
     if isinstance(image, (str, os.PathLike)):
-        from hwr.imaging.load import load_image
+        from hwr.imaging.load import load_page
 
-        return load_image(image)
+        return load_page(image)
     if isinstance(image, np.ndarray):
         if image.dtype == np.uint8 and image.ndim == 2:
             if image.size == 0:
