@@ -296,10 +296,12 @@ def load_page(path: str | os.PathLike, index: int = 0, max_pixels: int = MAX_PAG
 
     if not _is_tiff(path):
         if index != 0:
-            raise InputError(f"{path}: has one page (no page {index + 1})")
+            raise InputError(f"{path}: has 1 page (no page {index + 1})")
         return load_image(path, max_pixels)
     name = f"{path}: page {index + 1}"
     sizes = tiff_page_sizes(path, limit=index + 1)
+    if 0 < len(sizes) <= index:
+        raise InputError(f"{path}: has {len(sizes)} page{'s' if len(sizes) > 1 else ''} (no page {index + 1})")
     size = sizes[index] if index < len(sizes) and all(sizes[index]) else None
     if size is not None and size[0] * size[1] > max_pixels:
         raise _too_large(name, size[0], size[1], max_pixels)
