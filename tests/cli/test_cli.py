@@ -197,3 +197,48 @@ def test_recognize_page_image_segments_and_reads_each_line(tmp_path):
     for ln in obj["lines"]:
         assert len(ln["polygon"]) >= 3 and len(ln["baseline"]) >= 2 and isinstance(ln["text"], str)
     assert obj["text"] == "\n".join(ln["text"] for ln in obj["lines"])
+
+
+def test_recognize_multipage_tiff_one_object_pages_and_form_feeds(tmp_path):
+    import cv2
+
+    from segmentation.test_segmentation import make_page
+
+    imgs = [make_page(n_lines=n, seed=s, noise=False)[0] for n, s in ((2, 21), (1, 22))]
+    path = tmp_path / "two.tif"
+    assert cv2.imwritemulti(str(path), imgs)
+    res = CliRunner().invoke(cli, ["recognize", "--format", "jsonl", "--decoder", "greedy", str(path)])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert obj["pages"] == 2 and "error" not in obj
+    assert [ln["page"] for ln in obj["lines"]] == [1, 1, 2]
+    texts = obj["text"].split("\n\f\n")  # pages separated by a form-feed line
+    assert texts == ["\n".join(ln["text"] for ln in obj["lines"] if ln["page"] == k) for k in (1, 2)]
+    out = CliRunner().invoke(cli, ["recognize", "--decoder", "greedy", str(path)])
+    assert out.exit_code == 0 and out.stdout == obj["text"] + "\n"
+
+
+def test_recognize_huge_page_cuts_lines_without_full_size_copies():
+    """Lines are cut from the original 8-bit page: no copy of the page at all (float, colour or
+    even 8-bit); what is allocated is the analysis copy and each line's crop."""
+    import tracemalloc
+
+    import cv2
+    import numpy as np
+
+    from hwr.pipeline import Recognizer
+
+    rec = Recognizer(kind="image", decoder="greedy")
+    page = np.full((12000, 12000), 235, np.uint8)  # 144 MB
+    for k in range(2):
+        cv2.putText(page, "the first duty of the house", (800, 3000 + 3000 * k), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+                    18.0, 40, 28, cv2.LINE_AA)
+    tracemalloc.start()
+    try:
+        result = rec.recognize_page(page)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(result.lines) == 2 and all(isinstance(ln.text, str) for ln in result.lines)
+    assert min(x for x, _ in result.lines[0].polygon) > 500  # original coordinates
+    assert peak < page.nbytes, f"peak {peak / 2**20:.0f} MiB for a {page.nbytes / 2**20:.0f} MiB page"
