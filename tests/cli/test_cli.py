@@ -242,3 +242,32 @@ def test_recognize_huge_page_cuts_lines_without_full_size_copies():
     assert len(result.lines) == 2 and all(isinstance(ln.text, str) for ln in result.lines)
     assert min(x for x, _ in result.lines[0].polygon) > 500  # original coordinates
     assert peak < page.nbytes, f"peak {peak / 2**20:.0f} MiB for a {page.nbytes / 2**20:.0f} MiB page"
+
+
+def test_recognize_bad_blank_and_noise_pages(tmp_path):
+    """A truncated JPEG and a non-image are errors naming the file; a blank page and a page of
+    noise are read and have no lines; the exit status reports the errors."""
+    import cv2
+    import numpy as np
+
+    from segmentation.test_segmentation import make_page
+
+    ok, buf = cv2.imencode(".jpg", make_page(n_lines=2)[0])
+    trunc = tmp_path / "trunc.jpg"
+    trunc.write_bytes(buf.tobytes()[: len(buf) * 2 // 3])
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really" * 10)
+    blank = tmp_path / "blank.png"
+    assert cv2.imwrite(str(blank), np.full((1400, 1000), 228, np.uint8))
+    noise = tmp_path / "noise.png"
+    assert cv2.imwrite(str(noise), np.random.default_rng(0).integers(0, 256, (1400, 1000), dtype=np.uint8))
+    res = CliRunner().invoke(cli, ["recognize", "--format", "jsonl", "--decoder", "greedy",
+                                   str(trunc), str(fake), str(blank), str(noise)])
+    assert res.exit_code == 1
+    rows = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [r["input"] for r in rows] == [str(trunc), str(fake), str(blank), str(noise)]
+    assert "trunc.jpg" in rows[0]["error"] and "corrupt" in rows[0]["error"]
+    assert "fake.png" in rows[1]["error"]
+    assert rows[2]["lines"] == [] and rows[2]["text"] == "" and "error" not in rows[2]
+    assert "error" not in rows[3] and rows[3]["lines"] == [] and rows[3]["text"] == ""
+    assert "2 of 4 inputs failed" in res.stderr

@@ -117,4 +117,4 @@ def test_blank_and_noise_pages_in_one_tiff(tmp_path):
     (row,) = _rows(res)
     assert row["pages"] == 2 and "error" not in row
     assert not [ln for ln in row["lines"] if ln["page"] == 1]  # a blank page has no lines
-    assert len([ln for ln in row["lines"] if ln["page"] == 2]) <= 3  # noise: no line structure
+    assert not [ln for ln in row["lines"] if ln["page"] == 2]  # noise: no line structure

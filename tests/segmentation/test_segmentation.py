@@ -134,6 +134,22 @@ def test_noise_page_no_crash():
     assert len(page.lines) <= 3
 
 
+@pytest.mark.parametrize("shape,seed,kind", [((1400, 1000), 0, "uniform"), ((1200, 900), 1, "uniform"),
+                                             ((600, 400), 0, "uniform"), ((1400, 1000), 0, "gauss")])
+def test_noise_pages_have_no_lines(shape, seed, kind):
+    from hwr.segmentation import MIN_PROFILE_CONTRAST, profile_contrast
+    from hwr.segmentation.preprocess import prepare
+
+    rng = np.random.default_rng(seed)
+    img = (rng.integers(0, 256, shape, dtype=np.uint8) if kind == "uniform"
+           else np.clip(rng.normal(200, 40, shape), 0, 255).astype(np.uint8))
+    assert segment_page(img).lines == []
+    prep = prepare(img)[0]
+    assert profile_contrast(prep.ink, prep.xheight) < MIN_PROFILE_CONTRAST
+    text = prepare(make_page(n_lines=1, seed=seed)[0])[0]  # one line of text is structure
+    assert profile_contrast(text.ink, text.xheight) > 4 * MIN_PROFILE_CONTRAST
+
+
 def test_huge_image_bounded_memory():
     img = np.full((20000, 20000), 240, np.uint8)  # 400 MB
     cv2.putText(img, "a few words here", (2000, 5000), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 40.0, 0, 60)
