@@ -6,7 +6,10 @@ small), runs each command on it in a child process and prints the child's peak r
 memory (``ru_maxrss`` from ``os.wait4``) and wall time; the same for a small page
 (2,000 x 2,000) as the baseline (Python, OpenCV, torch and the model alone).
 
-    python benchmarks/huge_page.py [--size 20000] [--keep]
+    python benchmarks/huge_page.py [--size 20000] [--tiff-pages 3] [--keep]
+
+``--tiff-pages N`` also segments a TIFF holding the big page N times (LZW, written beside
+the PNG), to show that one page is in memory at a time.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=20000)
     ap.add_argument("--keep", action="store_true", help="Keep the generated PNGs (their folder is printed).")
+    ap.add_argument("--tiff-pages", type=int, default=3, metavar="N",
+                    help="Also segment a TIFF holding the big page N times (0: skip).")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hwr_huge_"))
     try:
@@ -80,10 +85,17 @@ def main() -> None:
             for cmd in (["segment", str(path)],
                         ["recognize", "--format", "jsonl", "--decoder", "greedy", "--threads", "1", str(path)]):
                 rss, dt, rc, last = run(cmd)
-                rows.append((size, cmd[0], rss, dt, rc, last))
+                rows.append((f"{size} x {size}", cmd[0], rss, dt, rc, last))
+        if a.tiff_pages:  # the big page N times in one TIFF: one page in memory at a time
+            img = cv2.imread(str(tmp / f"page_{a.size}.png"), cv2.IMREAD_GRAYSCALE)
+            tif = tmp / "pages.tif"
+            cv2.imwritemulti(str(tif), [img] * a.tiff_pages)
+            del img
+            rss, dt, rc, last = run(["segment", str(tif)])
+            rows.append((f"{a.tiff_pages} x TIFF", "segment", rss, dt, rc, last))
         print(f"{'page':>15} {'command':>10} {'peak RSS MiB':>13} {'seconds':>8}  exit")
-        for size, cmd, rss, dt, rc, last in rows:
-            print(f"{size:>7} x {size:<6}{cmd:>10} {rss:>13.0f} {dt:>8.1f}  {rc}" + (f"  ({last})" if rc else ""))
+        for what, cmd, rss, dt, rc, last in rows:
+            print(f"{what:>15} {cmd:>10} {rss:>13.0f} {dt:>8.1f}  {rc}" + (f"  ({last})" if rc else ""))
     finally:
         if a.keep:
             print(f"pages kept in {tmp}", file=sys.stderr)

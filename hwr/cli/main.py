@@ -327,8 +327,10 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
     """Recognise handwriting in INPUT files: ink (InkML, IAM-OnDB line XML, hwr ink JSON) or
     page images (segmented into lines), the kind detected from the content; with --line,
     images of single text lines.  Without --model, ink goes to the embedded ink model and
-    images to the embedded image model.  Errors are reported per input; the exit status is
-    1 if any input failed."""
+    images to the embedded image model.  Every page of a multi-page TIFF is read (one page
+    in memory at a time): its pages' texts are separated by a line holding a form feed, and
+    in jsonl each line has its 1-based "page" and the object the number of "pages".
+    Errors are reported per input (and page); the exit status is 1 if any input failed."""
     import json
 
     _set_threads(threads)
