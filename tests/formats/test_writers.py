@@ -334,3 +334,28 @@ def test_non_finite_points_are_skipped(tmp_path, page_schema):
     doc = read_page(out)
     assert doc.lines[0].polygon == [(1, 1), (30, 1), (30, 9), (1, 9)]
     assert doc.lines[0].baseline == [(1, 8), (30, 8)]
+
+
+def test_alto_with_several_pages(tmp_path, alto_schema):
+    """The pages of one multi-page image: one ALTO document, a Page element each, unique IDs,
+    PHYSICAL_IMG_NR = the page's number; an empty list is refused."""
+    first, third = sample_page(), sample_page()
+    third.number = 3
+    third.lines = third.lines[:2]
+    third.regions = [Region(third.regions[0].polygon, [0, 1])]
+    out = tmp_path / "two.alto.xml"
+    write_alto([first, third], out)
+    _validate(alto_schema, out)
+    ns = "{http://www.loc.gov/standards/alto/ns-v4#}"
+    root = ET.parse(out).getroot()
+    pages = root.findall(f".//{ns}Page")
+    assert [(p.get("ID"), p.get("PHYSICAL_IMG_NR")) for p in pages] == [("page1", "1"), ("page2", "3")]
+    assert [len(p.findall(f".//{ns}TextLine")) for p in pages] == [4, 2]
+    ids = [e.get("ID") for e in root.iter() if e.get("ID")]
+    assert len(ids) == len(set(ids))
+    # a single page gives the same document as before: one Page, ID page1
+    write_alto(first, tmp_path / "one.alto.xml")
+    assert len(ET.parse(tmp_path / "one.alto.xml").getroot().findall(f".//{ns}Page")) == 1
+    with pytest.raises(ValueError):
+        write_alto([], tmp_path / "none.alto.xml")
+    assert not (tmp_path / "none.alto.xml").exists()
