@@ -105,8 +105,7 @@ class MainWindow(QMainWindow):
         self._page_worker.imageLoaded.connect(self._on_page_image, queued)
         self._page_worker.recognized.connect(self._on_page, queued)
         self._page_worker.failed.connect(self._on_page_failed, queued)
-        self._page_worker.modelLoaded.connect(
-            lambda d: self.statusBar().showMessage(f"Image model loaded: {d}", 5000), queued)
+        self._page_worker.modelLoaded.connect(self._on_page_model_loaded, queued)
         self._device = device or self.settings.device
         if page_recognizer is None:
             self._pageConfigure.emit(self.settings.image_model or None, self._device,
@@ -314,6 +313,10 @@ class MainWindow(QMainWindow):
         self._pending_image = str(path)
         self._update_actions()
         self._pageRequested.emit(self.page_revision, str(path))
+
+    @Slot(str)
+    def _on_page_model_loaded(self, description: str) -> None:
+        self.statusBar().showMessage(f"Image model loaded: {description}", 5000)
 
     @Slot(int, object)
     def _on_page_image(self, revision: int, gray) -> None:

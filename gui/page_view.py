@@ -17,10 +17,10 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (QAbstractItemView, QGraphicsPixmapItem, QGraphicsPolygonItem, QGraphicsScene,
-                               QGraphicsView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSplitter,
+                               QGraphicsView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
 
 from hwr.types import LineResult, Page
@@ -84,6 +84,7 @@ class PageGraphicsView(QGraphicsView):
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setBackgroundBrush(QColor(96, 96, 96))
+        self.fitted = True  # the page follows the view's size until the user zooms
 
     def zoom(self) -> float:
         return self.transform().m11()
@@ -92,11 +93,18 @@ class PageGraphicsView(QGraphicsView):
         new = min(max(self.zoom() * factor, ZOOM_RANGE[0]), ZOOM_RANGE[1])
         f = new / self.zoom()
         self.scale(f, f)
+        self.fitted = False
 
     def fit(self) -> None:
-        rect = self.scene().itemsBoundingRect()
+        rect = self.sceneRect()
         if not rect.isEmpty():
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitted = True
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        if self.fitted:
+            self.fit()
 
     def wheelEvent(self, e) -> None:
         if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -128,6 +136,9 @@ class PageView(QWidget):
         self.lines.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.lines.setWordWrap(True)
+        self.lines.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.lines.customContextMenuRequested.connect(self._on_context_menu)
+        self.menu: QMenu | None = None
         self.lines.setAlternatingRowColors(True)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -145,7 +156,7 @@ class PageView(QWidget):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        hint = QLabel("Lines (double-click or F2 to correct)")
+        hint = QLabel("Lines (double-click or F2 to correct; right-click for alternatives)")
         rl.addWidget(hint)
         rl.addWidget(self.lines, 1)
         splitter = QSplitter()
@@ -153,6 +164,7 @@ class PageView(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.addLayout(tools)
         layout.addWidget(splitter, 1)
@@ -175,6 +187,7 @@ class PageView(QWidget):
         self.page, self.gray, self.path = None, None, None
         self._items = []
         self.scene.clear()
+        self.scene.setSceneRect(QRectF())
         self._fill_list()
         self.show_message("Open a page image with File → Open image… or drop one on the window.")
 
@@ -269,6 +282,28 @@ class PageView(QWidget):
                 self._syncing = False
 
     # ------------------------------------------------------------------ editing
+
+    def line_menu(self, index: int) -> QMenu:
+        """The n-best alternatives of line ``index`` and "Correct the line…"."""
+        menu = QMenu(self)
+        line = self.page.lines[index]
+        alts = [a.text for a in line.alternatives if a.text != line.text][:8]
+        for text in alts:
+            action = QAction(text, menu)
+            action.triggered.connect(lambda _=False, t=text: self.set_line_text(index, t))
+            menu.addAction(action)
+        if not alts:
+            menu.addAction("(no alternatives)").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Correct the line…", lambda: self.lines.editItem(self.lines.item(index)))
+        return menu
+
+    def _on_context_menu(self, pos) -> None:
+        item = self.lines.itemAt(pos)
+        if item is None or self.page is None:
+            return
+        self.menu = self.line_menu(self.lines.row(item))
+        self.menu.popup(self.lines.viewport().mapToGlobal(pos))
 
     def set_line_text(self, index: int, text: str) -> None:
         """Correct line ``index`` as the user would (emits ``lineEdited`` when it changed)."""

@@ -74,6 +74,7 @@ class _ModelField(QWidget):
         super().__init__(parent)
         self.edit = QLineEdit(value)
         self.edit.setPlaceholderText("embedded default model")
+        self.edit.setMinimumWidth(320)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         default = QPushButton("Embedded")

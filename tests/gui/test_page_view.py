@@ -169,6 +169,23 @@ def test_edit_line_records_correction_and_exports(qtbot, tmp_path, qsettings, st
     assert QApplication.clipboard().text().splitlines()[1] == "jumps over the lazy dog"
 
 
+def test_line_alternatives_menu(qtbot, tmp_path, qsettings, store):
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    open_page(qtbot, w, render_page(tmp_path / "p.png"))
+    menu = w.page_view.line_menu(2)
+    labels = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert labels == ["lime 3", "Correct the line…"]
+    menu.actions()[0].trigger()
+    assert w.last_page.lines[2].text == "lime 3" and w.page_view.lines.item(2).text() == "lime 3"
+    gts = list((store.root / "lines").glob("*.gt.txt"))
+    assert [g.read_text(encoding="utf-8") for g in gts] == ["lime 3\n"]
+    pos = w.page_view.lines.visualItemRect(w.page_view.lines.item(0)).center()
+    w.page_view.lines.customContextMenuRequested.emit(pos)
+    qtbot.waitUntil(lambda: w.page_view.menu is not None and w.page_view.menu.isVisible(), timeout=2000)
+    assert w.page_view.menu.actions()[0].text() == "lime 1"
+    w.page_view.menu.close()
+
+
 def test_unreadable_image_is_shown_not_raised(qtbot, tmp_path, qsettings, store):
     w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
     bad = tmp_path / "broken.png"
