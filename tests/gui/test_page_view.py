@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -59,8 +58,8 @@ class FakePageRecognizer:
         lines = []
         for i in range(h // 110):
             y0, y1 = 45 + 110 * i, 105 + 110 * i
-            lines.append(LineResult(text=f"line {i + 1}", confidence=0.3 if i == 1 else 0.9,
-                                    alternatives=[Alternative(f"line {i + 1}", -1.0), Alternative(f"lime {i + 1}", -2.0)],
+            alts = [Alternative(f"line {i + 1}", -1.0), Alternative(f"lime {i + 1}", -2.0)]
+            lines.append(LineResult(text=f"line {i + 1}", confidence=0.3 if i == 1 else 0.9, alternatives=alts,
                                     polygon=[(50, y0), (w - 50, y0), (w - 50, y1), (50, y1)],
                                     baseline=[(50, y1 - 12), (w - 50, y1 - 12)]))
         return Page(image="", width=w, height=h, lines=lines)
@@ -140,6 +139,25 @@ def test_zoom_and_fit(qtbot, tmp_path, qsettings, store):
     assert view.zoom() == pytest.approx(fitted * 1.25)  # two steps in
     w.page_view.fit_button.click()
     assert view.zoom() == pytest.approx(fitted, rel=0.02)
+
+
+def test_drag_pans_the_zoomed_page(qtbot, tmp_path, qsettings, store):
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    open_page(qtbot, w, render_page(tmp_path / "p.png"))
+    view = w.page_view.view
+    for _ in range(4):
+        w.page_view.zoom_in_button.click()
+    bar = view.horizontalScrollBar()
+    assert bar.maximum() > 0
+    before = bar.value()
+    vp = view.viewport()
+    start = QPoint(vp.width() // 2, 5)  # above the first line: the page image, not a polygon
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    for dx in range(10, 130, 10):
+        qtbot.mouseMove(vp, start + QPoint(dx, 0))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=start + QPoint(120, 0))
+    assert bar.value() < before  # dragged right: the view moved left over the page
+    assert not w.page_view.scene.selectedItems()
 
 
 def test_edit_line_records_correction_and_exports(qtbot, tmp_path, qsettings, store):
