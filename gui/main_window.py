@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action(edit, "&Redo", self.canvas.redo, "Ctrl+Shift+Z", "Ctrl+Y")
         self.clear_action = self._action(edit, "&Clear", self.canvas.clear, "Ctrl+N")
         edit.addSeparator()
-        self.correct_action = self._action(edit, "C&orrect the text…", self.results.start_edit, "Ctrl+R")
+        self.correct_action = self._action(edit, "C&orrect the text…", self.start_correction, "Ctrl+R")
         self.copy_action = self._action(edit, "Copy &text", self.copy_text, "Ctrl+Shift+C")
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Write", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
@@ -170,7 +170,8 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(self.canvas.can_redo())
         self.clear_action.setEnabled(not self.canvas.is_empty())
         self.save_action.setEnabled(not self.canvas.is_empty())
-        self.correct_action.setEnabled(self.results.result is not None)
+        self.correct_action.setEnabled(self.page_view.page is not None and bool(self.page_view.page.lines)
+                                       if self._on_page_tab() else self.results.result is not None)
         page_text = "\n".join(ln.text for ln in self.page_view.page.lines) if self.page_view.page else ""
         self.copy_action.setEnabled(bool(page_text if self._on_page_tab() else self.results.text))
         self.export_action.setEnabled(self.page_view.page is not None)
@@ -271,6 +272,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Text copied", 2000)
 
     # ------------------------------------------------------------------ corrections
+
+    def start_correction(self) -> None:
+        """Edit the ink's text, or on the Page tab the selected line (the first when none is)."""
+        if not self._on_page_tab():
+            self.results.start_edit()
+        elif self.page_view.page is not None and self.page_view.page.lines:
+            row = max(self.page_view.selected_line(), 0)
+            self.page_view.select_line(row)
+            self.page_view.lines.editItem(self.page_view.lines.item(row))
 
     @Slot(str, str)
     def _on_ink_corrected(self, old: str, new: str) -> None:

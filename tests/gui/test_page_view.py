@@ -16,7 +16,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QElapsedTimer, QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QColor, QDropEvent, QFont, QImage, QPainter, QWheelEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLineEdit  # noqa: E402
 
 from hwr.types import Alternative, CharSpan, Ink, LineResult, Page, Stroke  # noqa: E402
 from hwr_gui.corrections import CorrectionStore  # noqa: E402
@@ -183,6 +183,14 @@ def test_edit_line_records_correction_and_exports(qtbot, tmp_path, qsettings, st
                                                                             "line 3"]
     assert w.export_page(tmp_path / "auto.page.xml") and "PcGts" in (tmp_path / "auto.page.xml").read_text()
     w.tabs.setCurrentWidget(pv)
+    pv.select_line(2)
+    w.correct_action.trigger()  # Ctrl+R on the Page tab edits the selected line
+    editor = pv.lines.findChild(QLineEdit)
+    assert editor is not None and editor.text() == "line 3"
+    editor.setText("hello world again")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: w.last_page.lines[2].text == "hello world again", timeout=2000)
+    assert len(list((store.root / "lines").glob("*.gt.txt"))) == 2
     w.copy_text()
     assert QApplication.clipboard().text().splitlines()[1] == "jumps over the lazy dog"
 
