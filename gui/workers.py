@@ -123,7 +123,14 @@ class PageWorker(QObject):
             return
         self.imageLoaded.emit(revision, gray)
         try:
-            page = self._recognizer().recognize_page(gray)
+            rec = self._recognizer()
+        except Exception as e:  # noqa: BLE001 - a model that fails to load is shown in the window
+            if not isinstance(e, HwrError):
+                log.exception("loading the image model failed")
+            self.failed.emit(revision, f"could not load the image model: {_message(e)}")
+            return
+        try:
+            page = rec.recognize_page(gray)
         except Exception as e:  # noqa: BLE001
             if not isinstance(e, HwrError):
                 log.exception("page recognition failed")

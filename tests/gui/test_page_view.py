@@ -235,6 +235,27 @@ def test_page_recognition_errors_are_shown(qtbot, tmp_path, qsettings, store):
     assert w.page_view.gray is not None  # the image is still shown
 
 
+def test_image_model_that_fails_to_load_is_shown(qtbot, tmp_path, qsettings, store):
+    pytest.importorskip("torch")
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    w.apply_settings(Settings(image_model=str(tmp_path / "nope.safetensors")))
+    qtbot.waitUntil(lambda: w.model_state != "loading", timeout=15000)
+    w.open_image(render_page(tmp_path / "p.png"))
+    qtbot.waitUntil(lambda: "image model" in w.page_view.message.text(), timeout=15000)
+    assert "nope.safetensors" in w.page_view.message.text() and w.last_page is None
+
+
+def test_only_the_latest_page_is_shown(qtbot, tmp_path, qsettings, store):
+    fake = FakePageRecognizer(delay=0.3)
+    w = make_window(qtbot, qsettings, store, page_recognizer=fake)
+    w.open_image(render_page(tmp_path / "a.png", size=(900, 240)))  # 2 lines
+    w.open_image(render_page(tmp_path / "b.png"))  # 3 lines, asked before a.png is done
+    qtbot.waitUntil(lambda: w.last_page is not None, timeout=5000)
+    qtbot.wait(400)  # a late result for a.png would arrive by now
+    assert w.last_page.image.endswith("b.png") and len(w.last_page.lines) == 3
+    assert w.page_view.lines.count() == 3 and fake.calls <= 2
+
+
 def test_drop_image_and_ink(qtbot, tmp_path, qsettings, store):
     w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
 
