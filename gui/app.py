@@ -9,11 +9,14 @@ import sys
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="hwr-gui", description="Write with the mouse or a pen and see the recognised text.")
-    parser.add_argument("--model", metavar="PATH", help="ink model (.safetensors); default: the embedded model")
-    parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or cuda:N")
-    parser.add_argument("ink", nargs="?", metavar="INK_FILE",
-                        help="InkML, IAM-OnDB XML or hwr JSON file to open")
+        prog="hwr-gui", description="Write with the mouse or a pen and see the recognised text, "
+                                    "or open a page image and see it read.")
+    parser.add_argument("--model", metavar="PATH",
+                        help="ink model (.safetensors); default: the one chosen in Settings, else the embedded model")
+    parser.add_argument("--device", default=None,
+                        help="cpu, auto, cuda or cuda:N (default: the one chosen in Settings, else cpu)")
+    parser.add_argument("ink", nargs="?", metavar="FILE",
+                        help="InkML, IAM-OnDB XML or hwr JSON file, or a page image, to open")
     return parser.parse_args(argv)
 
 
@@ -26,13 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as e:
         print(f"hwr-gui needs PySide6 ({e}); install it with: pip install 'hwr[gui]'", file=sys.stderr)
         return 1
-    from .main_window import MainWindow
+    from .main_window import MainWindow, is_image_file
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("hwr")
     window = MainWindow(model=args.model, device=args.device)
     window.show()
-    if args.ink:  # after show(): the ink is fitted to the canvas's real size
+    if args.ink and is_image_file(args.ink):
+        window.open_image(args.ink)
+    elif args.ink:  # after show(): the ink is fitted to the canvas's real size
         window.open_ink(args.ink)
     return app.exec()
 

@@ -1,122 +1,81 @@
-"""The main window: a canvas to write on and the recognised text below it."""
+"""The main window: a "Write" tab (a canvas and the recognised text below it) and a
+"Page" tab (a page image with its lines and their text)."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QMainWindow, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from hwr.errors import HwrError
-from hwr.types import LineResult
+from hwr.types import LineResult, Page
 
 from .canvas import InkCanvas
-from .workers import RecognitionWorker, start_worker, stop_worker
+from .corrections import CorrectionStore
+from .page_view import EXPORT_FILTERS, PageView
+from .results_panel import ResultsPanel
+from .settings import Settings, SettingsDialog
+from .workers import PageWorker, RecognitionWorker, start_worker, stop_worker
 
 TITLE = "hwr — handwriting recognition"
 RECOGNITION_DELAY_MS = 400  # after the pen lifts
 INK_FILTERS = "InkML (*.inkml);;hwr ink JSON (*.json)"
 OPEN_FILTERS = "Ink files (*.inkml *.json *.xml);;All files (*)"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pbm", ".pgm", ".ppm")
+IMAGE_FILTERS = "Images (" + " ".join("*" + x for x in IMAGE_SUFFIXES) + ");;All files (*)"
 
 
-class ResultsPanel(QFrame):
-    """The recognised text, its confidence and any error."""
+def is_image_file(path: str | Path) -> bool:
+    """By the first bytes (as hwr reads images), else by the extension."""
+    try:
+        from hwr.imaging.load import is_image_bytes
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        self.text_label = QLabel()
-        font = QFont(self.text_label.font())
-        font.setPointSizeF(font.pointSizeF() * 1.8)
-        self.text_label.setFont(font)
-        self.text_label.setWordWrap(True)
-        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text_label.setTextFormat(Qt.TextFormat.RichText)
-        self.info_label = QLabel()
-        self.info_label.setStyleSheet("color: palette(placeholder-text);")
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("color: #a40000; background: #fde8e8; padding: 6px;")
-        self.error_label.hide()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text_label)
-        layout.addWidget(self.info_label)
-        layout.addWidget(self.error_label)
-        self.clear()
-
-    @property
-    def text(self) -> str:
-        return self._text
-
-    def clear(self, placeholder: str = "nothing written yet") -> None:
-        self._text = ""
-        self.text_label.setText(f"<span style='color: gray'>({html.escape(placeholder)})</span>")
-        self.info_label.setText("")
-        self.info_label.hide()
-
-    def show_result(self, result: LineResult, truth: str | None = None) -> None:
-        """Show ``result``; ``truth``: the transcription stored in an opened ink file."""
-        self._text = result.text
-        if result.text:
-            self.text_label.setText(self._rich(result))
-        else:
-            self.text_label.setText("<span style='color: gray'>(no text recognised)</span>")
-        info = f"confidence {result.confidence:.0%}"
-        self.info_label.setText(info + (f"  ·  transcription in the file: {truth}" if truth else ""))
-        self.info_label.show()
-        self.info_label.setToolTip("\n".join(f"{c.char!r}: {c.confidence:.0%}" for c in result.chars))
-
-    @staticmethod
-    def _rich(result: LineResult) -> str:
-        """The text, with characters the model is unsure of in orange."""
-        if "".join(c.char for c in result.chars) != result.text:
-            return html.escape(result.text)
-        out = []
-        for c in result.chars:
-            ch = html.escape(c.char).replace(" ", "&nbsp;")
-            out.append(ch if c.confidence >= 0.5 else f"<span style='color: #c05800'>{ch}</span>")
-        return "".join(out)
-
-    def show_busy(self) -> None:
-        self.info_label.setText("recognising…")
-        self.info_label.show()
-
-    def show_error(self, message: str) -> None:
-        self.error_label.setText(message)
-        self.error_label.show()
-
-    def clear_error(self) -> None:
-        self.error_label.hide()
-        self.error_label.setText("")
+        with open(path, "rb") as f:
+            return is_image_bytes(f.read(16))
+    except OSError:
+        return str(path).lower().endswith(IMAGE_SUFFIXES)
 
 
 class MainWindow(QMainWindow):
     """Write on the canvas; the text is recognised shortly after the pen lifts.
 
     ``recognizer``: any object with ``recognize_ink(ink) -> LineResult`` to use
-    instead of loading ``model`` (tests pass a fake one).
+    instead of loading ``model`` (tests pass a fake one); ``page_recognizer``: the
+    same for page images (``recognize_page(gray) -> Page``), else the image model of
+    the settings is loaded when the first page is opened.  ``settings``: where the
+    settings are kept (default: the user's QSettings of hwr); ``corrections``: where
+    confirmed corrections are written (default: the user's data folder).
     """
 
     _recognizeRequested = Signal(int, object)
-    _loadRequested = Signal(object, str)
+    _loadRequested = Signal(object, str, object)
+    _pageRequested = Signal(int, str)
+    _pageConfigure = Signal(object, str, object)
 
-    def __init__(self, model: str | None = None, device: str = "cpu", recognizer: object | None = None,
-                 parent: QWidget | None = None):
+    def __init__(self, model: str | None = None, device: str | None = None, recognizer: object | None = None,
+                 parent: QWidget | None = None, *, page_recognizer: object | None = None,
+                 settings: QSettings | None = None, corrections: CorrectionStore | None = None):
         super().__init__(parent)
         self.setWindowTitle(TITLE)
+        self.store = settings if settings is not None else QSettings("hwr", "hwr")
+        self.settings = Settings.load(self.store)
+        self.corrections = corrections if corrections is not None else CorrectionStore()
         self.canvas = InkCanvas()
         self.results = ResultsPanel()
-        central = QWidget()
-        layout = QVBoxLayout(central)
+        write = QWidget()
+        layout = QVBoxLayout(write)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.results, 0)
-        self.setCentralWidget(central)
+        self.page_view = PageView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(write, "Write")
+        self.tabs.addTab(self.page_view, "Page")
+        self.setCentralWidget(self.tabs)
+        self.setAcceptDrops(True)
         self.statusBar().showMessage("Write on the line; the text appears below when you lift the pen.")
-        self.resize(900, 560)
+        self.resize(1000, 640)
 
         self.last_result: LineResult | None = None
         self.model_state = "ready" if recognizer is not None else "loading"  # loading | ready | failed
@@ -135,12 +94,32 @@ class MainWindow(QMainWindow):
         self._worker.loaded.connect(self._on_loaded, queued)
         self._worker.loadFailed.connect(self._on_load_failed, queued)
 
+        self.page_revision = 0
+        self.last_page: Page | None = None
+        self.last_correction: Path | None = None  # the file written for the latest correction
+        self._pending_image = ""
+        self._page_worker = PageWorker(page_recognizer)
+        self._page_thread = start_worker(self._page_worker, self, "hwr-page")
+        self._pageRequested.connect(self._page_worker.recognize)
+        self._pageConfigure.connect(self._page_worker.configure)
+        self._page_worker.imageLoaded.connect(self._on_page_image, queued)
+        self._page_worker.recognized.connect(self._on_page, queued)
+        self._page_worker.failed.connect(self._on_page_failed, queued)
+        self._page_worker.modelLoaded.connect(self._on_page_model_loaded, queued)
+        self._device = device or self.settings.device
+        if page_recognizer is None:
+            self._pageConfigure.emit(self.settings.image_model or None, self._device,
+                                     self.settings.recognizer_options())
+
         self.canvas.strokeStarted.connect(self.delay.stop)
         self.canvas.inkChanged.connect(self._on_ink_changed)
+        self.results.textCorrected.connect(self._on_ink_corrected)
+        self.page_view.lineEdited.connect(self._on_line_corrected)
+        self.tabs.currentChanged.connect(lambda _i: self._update_actions())
         self._build_menus()
         self._update_actions()
         if recognizer is None:
-            self.load_model(model, device)
+            self.load_model(model if model is not None else (self.settings.ink_model or None), self._device)
 
     # ------------------------------------------------------------------ menus
 
@@ -155,7 +134,12 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open ink…", self._ask_open, "Ctrl+O")
         self.save_action = self._action(file_menu, "Save ink &as…", self._ask_save, "Ctrl+Shift+S")
-        self._action(file_menu, "&Load model…", self._ask_model)
+        file_menu.addSeparator()
+        self._action(file_menu, "Open &image…", self._ask_open_image, "Ctrl+I")
+        self.export_action = self._action(file_menu, "&Export page…", self._ask_export, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Load ink model…", self._ask_model)
+        self._action(file_menu, "&Settings…", self.show_settings, "Ctrl+,")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
         edit = self.menuBar().addMenu("&Edit")
@@ -163,22 +147,44 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action(edit, "&Redo", self.canvas.redo, "Ctrl+Shift+Z", "Ctrl+Y")
         self.clear_action = self._action(edit, "&Clear", self.canvas.clear, "Ctrl+N")
         edit.addSeparator()
+        self.correct_action = self._action(edit, "C&orrect the text…", self.start_correction, "Ctrl+R")
         self.copy_action = self._action(edit, "Copy &text", self.copy_text, "Ctrl+Shift+C")
+        view = self.menuBar().addMenu("&View")
+        self._action(view, "&Write", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        self._action(view, "&Page", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        view.addSeparator()
+        self.zoom_actions = [
+            self._action(view, "Zoom &in", self.page_view.zoom_in_button.click, "Ctrl++", "Ctrl+="),
+            self._action(view, "Zoom &out", self.page_view.zoom_out_button.click, "Ctrl+-"),
+            self._action(view, "&Fit page", self.page_view.fit_button.click, "Ctrl+0"),
+        ]
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About hwr", self.show_about)
+
+    def _on_page_tab(self) -> bool:
+        return self.tabs.currentWidget() is self.page_view
 
     def _update_actions(self) -> None:
         self.undo_action.setEnabled(self.canvas.can_undo())
         self.redo_action.setEnabled(self.canvas.can_redo())
         self.clear_action.setEnabled(not self.canvas.is_empty())
         self.save_action.setEnabled(not self.canvas.is_empty())
-        self.copy_action.setEnabled(bool(self.results.text))
+        self.correct_action.setEnabled(self.page_view.page is not None and bool(self.page_view.page.lines)
+                                       if self._on_page_tab() else self.results.result is not None)
+        page_text = "\n".join(ln.text for ln in self.page_view.page.lines) if self.page_view.page else ""
+        self.copy_action.setEnabled(bool(page_text if self._on_page_tab() else self.results.text))
+        self.export_action.setEnabled(self.page_view.page is not None)
+        for a in self.zoom_actions:
+            a.setEnabled(self._on_page_tab())
 
     # ------------------------------------------------------------------ model
 
-    def load_model(self, model: str | None, device: str = "cpu") -> None:
-        """Load a model on the worker thread; ``None``: the embedded default."""
+    def load_model(self, model: str | None, device: str | None = None) -> None:
+        """Load an ink model on the worker thread; ``None``: the embedded default."""
         self.model_state = "loading"
         self.statusBar().showMessage("Loading the recognition model…")
-        self._loadRequested.emit(model, device)
+        self._loadRequested.emit(model, device or self._device, self.settings.recognizer_options())
 
     @Slot(str)
     def _on_loaded(self, description: str) -> None:
@@ -257,8 +263,188 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Recognition failed", 4000)
 
     def copy_text(self) -> None:
-        QGuiApplication.clipboard().setText(self.results.text)
+        """Copy the text of the tab shown (the ink's, or the page's lines)."""
+        if self._on_page_tab() and self.page_view.page is not None:
+            text = "\n".join(ln.text for ln in self.page_view.page.lines)
+        else:
+            text = self.results.text
+        QGuiApplication.clipboard().setText(text)
         self.statusBar().showMessage("Text copied", 2000)
+
+    # ------------------------------------------------------------------ corrections
+
+    def start_correction(self) -> None:
+        """Edit the ink's text, or on the Page tab the selected line (the first when none is)."""
+        if not self._on_page_tab():
+            self.results.start_edit()
+        elif self.page_view.page is not None and self.page_view.page.lines:
+            row = max(self.page_view.selected_line(), 0)
+            self.page_view.select_line(row)
+            self.page_view.lines.editItem(self.page_view.lines.item(row))
+
+    @Slot(str, str)
+    def _on_ink_corrected(self, old: str, new: str) -> None:
+        self._update_actions()
+        if self.canvas.is_empty():
+            return
+        try:
+            path = self.corrections.record_ink(self.canvas.ink(), new)
+        except (HwrError, OSError, ValueError) as e:
+            self.results.show_error(f"Could not record the correction: {e}")
+            return
+        self.last_correction = path
+        self.statusBar().showMessage(f"Correction recorded as training data: {path}", 5000)
+
+    @Slot(int, str, str)
+    def _on_line_corrected(self, index: int, old: str, new: str) -> None:
+        self._update_actions()
+        crop = self.page_view.line_crop(index)
+        if crop is None:
+            self.statusBar().showMessage(f"Line {index + 1} corrected (it has no image to record)", 5000)
+            return
+        try:
+            path = self.corrections.record_line(crop, new)
+        except OSError as e:
+            self.page_view.show_error(f"Could not record the correction: {e}")
+            return
+        self.last_correction = path
+        self.statusBar().showMessage(f"Correction recorded as training data: {path}", 5000)
+
+    # ------------------------------------------------------------------ pages
+
+    def open_image(self, path: str | Path) -> None:
+        """Show the Page tab and read ``path`` in the background (errors are shown in the tab)."""
+        self.tabs.setCurrentWidget(self.page_view)
+        self.page_revision += 1
+        self._page_worker.latest = self.page_revision
+        self.last_page = None
+        self.page_view.clear()
+        self.page_view.show_message(f"Reading {Path(path).name}…")
+        self._pending_image = str(path)
+        self._update_actions()
+        self._pageRequested.emit(self.page_revision, str(path))
+
+    @Slot(str)
+    def _on_page_model_loaded(self, description: str) -> None:
+        self.statusBar().showMessage(f"Image model loaded: {description}", 5000)
+
+    @Slot(int, object)
+    def _on_page_image(self, revision: int, gray) -> None:
+        if revision == self.page_revision:
+            self.page_view.show_image(self._pending_image, gray)
+
+    @Slot(int, object, float)
+    def _on_page(self, revision: int, page: Page, seconds: float) -> None:
+        if revision != self.page_revision:
+            return
+        self.last_page = page
+        self.page_view.show_page(page)
+        self.setWindowTitle(f"{Path(page.image).name} — hwr")
+        self._update_actions()
+        self.statusBar().showMessage(f"{len(page.lines)} lines read in {seconds:.1f} s", 5000)
+
+    @Slot(int, str)
+    def _on_page_failed(self, revision: int, message: str) -> None:
+        if revision != self.page_revision:
+            return
+        self.page_view.show_error(f"Could not read the page: {message}")
+        self.statusBar().showMessage("Could not read the page", 5000)
+
+    def export_page(self, path: str | Path, fmt: str | None = None) -> bool:
+        """Write the page as ``fmt`` (txt, json, alto, page; default: from the file name)."""
+        if fmt is None:
+            name = str(path).lower()
+            fmt = "alto" if name.endswith(".alto.xml") else "page" if name.endswith(".xml") else \
+                "json" if name.endswith(".json") else "txt"
+        try:
+            self.page_view.export(path, fmt)
+        except (HwrError, OSError, ValueError) as e:
+            self.page_view.show_error(f"Could not export the page: {e}")
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def _ask_open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open page image", "", IMAGE_FILTERS)
+        if path:
+            self.open_image(path)
+
+    def _ask_export(self) -> None:
+        if self.page_view.page is None:
+            return
+        stem = Path(self.page_view.page.image or "page").stem
+        filters = ";;".join(f for f, _s in EXPORT_FILTERS.values())
+        path, chosen = QFileDialog.getSaveFileName(self, "Export page", stem + ".txt", filters)
+        if not path:
+            return
+        fmt = next(k for k, (f, _s) in EXPORT_FILTERS.items() if f == chosen) if chosen else None
+        if fmt and not path.lower().endswith((EXPORT_FILTERS[fmt][1], ".xml" if fmt in ("alto", "page") else "")):
+            path += EXPORT_FILTERS[fmt][1]
+        self.export_page(path, fmt)
+
+    # ------------------------------------------------------------------ drag and drop
+
+    @staticmethod
+    def _dropped_file(mime) -> str | None:
+        urls = [u for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        return urls[0].toLocalFile() if len(urls) == 1 else None
+
+    def dragEnterEvent(self, e) -> None:
+        if self._dropped_file(e.mimeData()):
+            e.acceptProposedAction()
+        else:
+            e.ignore()
+
+    def dragMoveEvent(self, e) -> None:
+        self.dragEnterEvent(e)
+
+    def dropEvent(self, e) -> None:
+        path = self._dropped_file(e.mimeData())
+        if not path:
+            e.ignore()
+            return
+        e.acceptProposedAction()
+        if is_image_file(path):
+            self.open_image(path)
+        else:
+            self.tabs.setCurrentIndex(0)
+            self.open_ink(path)
+
+    # ------------------------------------------------------------------ settings and help
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.apply_settings(dialog.settings())
+
+    def apply_settings(self, new: Settings) -> None:
+        """Remember ``new`` and reload the models with it."""
+        self.settings = new
+        new.save(self.store)
+        self._device = new.device
+        self.load_model(new.ink_model or None, new.device)
+        self._pageConfigure.emit(new.image_model or None, new.device, new.recognizer_options())
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """(action, keys) for every menu action with a shortcut, in menu order."""
+        out = []
+        for menu_action in self.menuBar().actions():
+            for a in menu_action.menu().actions():
+                if a.shortcuts():
+                    keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+                    out.append((a.text().replace("&", "").rstrip("…"), keys))
+        return out + [("Zoom the page", "Ctrl+wheel"), ("Correct a page line", "F2 or double-click"),
+                      ("Confirm / cancel a correction", "Enter / Esc")]
+
+    def show_shortcuts(self) -> None:
+        from .help import ShortcutsDialog
+
+        ShortcutsDialog(self.shortcuts(), self).exec()
+
+    def show_about(self) -> None:
+        from .help import AboutDialog
+
+        AboutDialog(self).exec()
 
     # ------------------------------------------------------------------ files
 
@@ -315,3 +501,5 @@ class MainWindow(QMainWindow):
         """Stop the worker thread (waits for a recognition in progress)."""
         self.delay.stop()
         stop_worker(self._thread, self._worker)
+        self._page_worker.latest = 1 << 62
+        stop_worker(self._page_thread, self._page_worker)

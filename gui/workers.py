@@ -1,6 +1,7 @@
-"""Background work: loading the model and recognising ink off the UI thread.
+"""Background work: loading models and recognising ink and page images off the UI thread.
 
-One :class:`RecognitionWorker` lives on its own :class:`QThread`.  The window
+One :class:`RecognitionWorker` (ink) and one :class:`PageWorker` (page images)
+each live on their own :class:`QThread`, so a long page never delays the ink.  The window
 talks to it only through queued signals, so requests run one at a time in the
 order they were made (a model load before the recognitions that need it).  A
 request that is already outdated when its turn comes (the ink changed again)
@@ -38,12 +39,13 @@ class RecognitionWorker(QObject):
         #: newest revision the UI asked for; set from the UI thread before each request
         self.latest = -1
 
-    @Slot(object, str)
-    def load(self, model: str | None, device: str) -> None:
+    @Slot(object, str, object)
+    def load(self, model: str | None, device: str, options: dict | None = None) -> None:
+        """``options``: more keyword arguments of :class:`hwr.pipeline.Recognizer` (decoder, beam_width, lm)."""
         try:
             from hwr.pipeline import Recognizer
 
-            rec = Recognizer(model=model, device=device)
+            rec = Recognizer(model=model, device=device, kind="ink", **(options or {}))
         except Exception as e:  # noqa: BLE001 - any failure is shown in the window
             if not isinstance(e, HwrError):
                 log.exception("loading the model failed")
@@ -71,15 +73,82 @@ class RecognitionWorker(QObject):
         self.recognized.emit(revision, result, time.perf_counter() - start)
 
 
+class PageWorker(QObject):
+    """Reads page images and recognises them with an image model; its slots run on the worker thread.
+
+    The model is loaded when the first page needs it (or again after :meth:`configure`).
+    For each request it emits ``imageLoaded`` as soon as the image is read (so the
+    window can show it) and then ``recognized`` or ``failed``.
+    """
+
+    imageLoaded = Signal(int, object)  # revision, uint8 grayscale (H, W) array
+    recognized = Signal(int, object, float)  # revision, hwr.types.Page, seconds
+    failed = Signal(int, str)  # revision, message
+    modelLoaded = Signal(str)  # description of the model
+
+    def __init__(self, recognizer: object | None = None):
+        super().__init__()
+        self.recognizer = recognizer
+        self._spec: tuple[str | None, str, dict] = (None, "cpu", {})
+        self.latest = -1
+
+    @Slot(object, str, object)
+    def configure(self, model: str | None, device: str, options: dict | None = None) -> None:
+        """Use this model from the next page on (loaded when needed)."""
+        self._spec = (model, device, dict(options or {}))
+        self.recognizer = None
+
+    def _recognizer(self) -> object:
+        if self.recognizer is None:
+            from hwr.pipeline import Recognizer
+
+            model, device, options = self._spec
+            self.recognizer = Recognizer(model=model, device=device, kind="image", **options)
+            self.modelLoaded.emit(str(getattr(self.recognizer, "model_path", model or "default image model")))
+        return self.recognizer
+
+    @Slot(int, str)
+    def recognize(self, revision: int, path: str) -> None:
+        if revision < self.latest:
+            return
+        start = time.perf_counter()
+        try:
+            from hwr.imaging.load import load_image
+
+            gray = load_image(path)
+        except Exception as e:  # noqa: BLE001 - unreadable files are shown in the window
+            if not isinstance(e, HwrError):
+                log.exception("reading the image failed")
+            self.failed.emit(revision, _message(e))
+            return
+        self.imageLoaded.emit(revision, gray)
+        try:
+            rec = self._recognizer()
+        except Exception as e:  # noqa: BLE001 - a model that fails to load is shown in the window
+            if not isinstance(e, HwrError):
+                log.exception("loading the image model failed")
+            self.failed.emit(revision, f"could not load the image model: {_message(e)}")
+            return
+        try:
+            page = rec.recognize_page(gray)
+        except Exception as e:  # noqa: BLE001
+            if not isinstance(e, HwrError):
+                log.exception("page recognition failed")
+            self.failed.emit(revision, _message(e))
+            return
+        page.image = str(path)
+        self.recognized.emit(revision, page, time.perf_counter() - start)
+
+
 #: workers whose threads run, kept alive here until stopped: a QThread (or the
 #: object living on it) destroyed while the thread runs aborts the process
-_running: set[tuple[QThread, RecognitionWorker]] = set()
+_running: set[tuple[QThread, QObject]] = set()
 
 
-def start_worker(worker: RecognitionWorker, owner: QObject) -> QThread:
+def start_worker(worker: QObject, owner: QObject, name: str = "hwr-recognition") -> QThread:
     """Run ``worker`` on a new thread until :func:`stop_worker` or until ``owner`` is destroyed."""
     thread = QThread()
-    thread.setObjectName("hwr-recognition")
+    thread.setObjectName(name)
     worker.moveToThread(thread)
     thread.start()
     _running.add((thread, worker))
@@ -87,7 +156,7 @@ def start_worker(worker: RecognitionWorker, owner: QObject) -> QThread:
     return thread
 
 
-def stop_worker(thread: QThread, worker: RecognitionWorker) -> None:
+def stop_worker(thread: QThread, worker: QObject) -> None:
     """Skip queued requests, let a running one finish, end the thread."""
     if (thread, worker) not in _running:
         return  # stopped already

@@ -7,6 +7,23 @@ sys.path.insert(0, str(Path(__file__).parent))
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def _gui_from_this_checkout() -> None:
+    """Import ``hwr_gui`` from this checkout's ``gui/`` folder, not from wherever an
+    editable install points (another checkout), so the tests test this code."""
+    import importlib.util
+
+    gui = Path(__file__).resolve().parents[1] / "gui" / "__init__.py"
+    if "hwr_gui" in sys.modules or not gui.exists():
+        return
+    spec = importlib.util.spec_from_file_location("hwr_gui", gui, submodule_search_locations=[str(gui.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["hwr_gui"] = module
+    spec.loader.exec_module(module)
+
+
+_gui_from_this_checkout()
+
+
 import pytest  # noqa: E402
 
 

@@ -28,6 +28,8 @@ def viterbi_path(log_probs: np.ndarray, labels: list[int]) -> np.ndarray | None:
     S = 2 * L + 1
     if T == 0:
         return np.zeros(0, dtype=np.int64) if L == 0 else None
+    if L == 0:  # the empty text: blanks all along
+        return np.zeros(T, dtype=np.int64)
     ext = np.zeros(S, dtype=np.int64)  # state -> label (blank = 0)
     ext[1::2] = labels
     # a state may skip the blank before it when its label differs from the one two back

@@ -161,6 +161,8 @@ def test_viterbi_alignment_and_spans():
     assert [(s.start, s.end) for s in spans] == [(0, 1), (3, 4), (6, 7), (9, 10)]
     assert all(s.confidence > 0.99 for s in spans) and 0.99 < raw <= 1.0
     assert viterbi_path(lp[:3], labels) is None  # four labels (two repeated) cannot fit three frames
+    assert viterbi_path(lp, []).tolist() == [0] * len(lp)  # the empty text (a beam can end on it)
+    assert char_spans(lp, [], alpha.chars)[0] == []
 
 
 def test_decoder_gives_alternatives_spans_and_confidence():

@@ -190,7 +190,7 @@ def test_recognition_runs_after_pen_lifts(qtbot):
     draw(qtbot, w.canvas, zigzag(200))
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
     assert w.results.text == "2 strokes"
-    assert "2 strokes" in w.results.text_label.text()
+    assert w.results.plain_text().replace("\xa0", " ") == "2 strokes"
     assert "75%" in w.results.info_label.text()
     assert len(fake.calls) == 1 and len(fake.calls[0].strokes) == 2  # debounced: one call for both strokes
     assert shown_on == [threading.main_thread()]  # the result is shown from the UI thread

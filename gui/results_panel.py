@@ -1,0 +1,254 @@
+"""The recognised text of the ink: words to click for alternatives, low confidence in colour, editable.
+
+Each word of the text is a link; clicking it opens a menu with the n-best
+alternatives for that word (taken from the line's n-best list where it differs
+from the best text only in that word), the alternatives for the whole line, and
+"Correct the line…".  Choosing an alternative, or typing a correction and
+pressing Enter, replaces the text and emits ``textCorrected(old, new)``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCursor, QFont, QPalette
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
+
+from hwr.types import LineResult
+
+LOW_CONFIDENCE = 0.5
+LOW_COLOR = "#c05800"
+WORD = re.compile(r"\S+")
+MAX_CHOICES = 8
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in WORD.finditer(text)]
+
+
+def word_confidences(result: LineResult) -> list[float]:
+    """Each word's confidence: the lowest of its characters' (the line's when the spans do not fit the text)."""
+    spans = word_spans(result.text)
+    if result.chars and "".join(c.char for c in result.chars) == result.text:
+        return [min(c.confidence for c in result.chars[a:b]) for a, b in spans]
+    return [result.confidence] * len(spans)
+
+
+def word_alternatives(result: LineResult, index: int) -> list[str]:
+    """Other readings of word ``index``: from the n-best lines that have as many words and
+    differ from the best text in that word, best first."""
+    words = [result.text[a:b] for a, b in word_spans(result.text)]
+    out: list[str] = []
+    for alt in result.alternatives:
+        alt_words = alt.text.split()
+        if len(alt_words) != len(words):
+            continue
+        w = alt_words[index]
+        if w != words[index] and w not in out:
+            out.append(w)
+    return out[:MAX_CHOICES]
+
+
+def replace_word(text: str, index: int, word: str) -> str:
+    a, b = word_spans(text)[index]
+    return text[:a] + word + text[b:]
+
+
+class ResultsPanel(QFrame):
+    """The recognised text, its confidence and any error.  Signal: ``textCorrected(old, new)``."""
+
+    textCorrected = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.text_label = QLabel()
+        font = QFont(self.text_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        self.text_label.setFont(font)
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.RichText)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                                | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.text_label.linkActivated.connect(self._on_link)
+        self.editor = QLineEdit()
+        self.editor.setFont(font)
+        self.editor.hide()
+        self.editor.returnPressed.connect(self.confirm_edit)
+        self.editor.installEventFilter(self)
+        self.edit_button = QPushButton("Correct…")
+        self.edit_button.setToolTip("Type the right text (Ctrl+R); Enter confirms, Esc cancels")
+        self.edit_button.clicked.connect(self.start_edit)
+        top = QHBoxLayout()
+        top.addWidget(self.text_label, 1)
+        top.addWidget(self.editor, 1)
+        top.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.info_label = QLabel()
+        self.info_label.setStyleSheet("color: palette(placeholder-text);")
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setStyleSheet("color: #a40000; background: #fde8e8; padding: 6px;")
+        self.error_label.hide()
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.info_label)
+        layout.addWidget(self.error_label)
+        self.result: LineResult | None = None
+        self.menu: QMenu | None = None
+        self.clear()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def plain_text(self) -> str:
+        """What the label shows, without markup."""
+        from PySide6.QtGui import QTextDocument
+
+        doc = QTextDocument()
+        doc.setHtml(self.text_label.text())
+        return doc.toPlainText()
+
+    def clear(self, placeholder: str = "nothing written yet") -> None:
+        self._text = ""
+        self.result = None
+        self.cancel_edit()
+        self.edit_button.setEnabled(False)
+        self.text_label.setText(f"<span style='color: gray'>({html.escape(placeholder)})</span>")
+        self.info_label.setText("")
+        self.info_label.hide()
+
+    def show_result(self, result: LineResult, truth: str | None = None) -> None:
+        """Show ``result``; ``truth``: the transcription stored in an opened ink file."""
+        self.cancel_edit()
+        self.result = result
+        self._text = result.text
+        self._render()
+        self.edit_button.setEnabled(True)
+        info = f"confidence {result.confidence:.0%}"
+        self.info_label.setText(info + (f"  ·  transcription in the file: {truth}" if truth else ""))
+        self.info_label.show()
+        self.info_label.setToolTip("\n".join(f"{c.char!r}: {c.confidence:.0%}" for c in result.chars))
+
+    def _render(self) -> None:
+        if not self._text:
+            self.text_label.setText("<span style='color: gray'>(no text recognised)</span>")
+            return
+        normal = self.palette().color(QPalette.ColorRole.WindowText).name()
+        self.text_label.setText(self.rich(self.result, normal))
+
+    @staticmethod
+    def rich(result: LineResult, normal: str = "#000000") -> str:
+        """The text with each word a link ``w:<index>``; words the model is unsure of in orange."""
+        text = result.text
+        confs = word_confidences(result)
+        out, last = [], 0
+        for i, ((a, b), conf) in enumerate(zip(word_spans(text), confs)):
+            out.append(html.escape(text[last:a]).replace(" ", "&nbsp;"))
+            color = LOW_COLOR if conf < LOW_CONFIDENCE else normal
+            style = f"text-decoration: none; color: {color};"
+            out.append(f"<a href='w:{i}' style='{style}' title='{conf:.0%}'>{html.escape(text[a:b])}</a>")
+            last = b
+        out.append(html.escape(text[last:]).replace(" ", "&nbsp;"))
+        return "".join(out)
+
+    def low_confidence_words(self) -> list[str]:
+        if self.result is None:
+            return []
+        words = [self._text[a:b] for a, b in word_spans(self._text)]
+        return [w for w, c in zip(words, word_confidences(self.result)) if c < LOW_CONFIDENCE]
+
+    # ------------------------------------------------------------------ alternatives
+
+    def word_menu(self, index: int) -> QMenu:
+        """The menu for word ``index``: its alternatives, the line's, and "Correct the line…"."""
+        menu = QMenu(self)
+        word_alts = word_alternatives(self.result, index) if self.result else []
+        if word_alts:
+            menu.addSection("This word")
+            for w in word_alts:
+                action = QAction(w, menu)
+                action.triggered.connect(lambda _=False, w=w: self.apply(replace_word(self._text, index, w)))
+                menu.addAction(action)
+        lines = [a.text for a in (self.result.alternatives if self.result else []) if a.text != self._text]
+        if lines:
+            menu.addSection("The whole line")
+            for t in lines[:MAX_CHOICES]:
+                action = QAction(t, menu)
+                action.triggered.connect(lambda _=False, t=t: self.apply(t))
+                menu.addAction(action)
+        if not word_alts and not lines:
+            none = menu.addAction("(no alternatives)")
+            none.setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Correct the line…", self.start_edit)
+        return menu
+
+    def _on_link(self, link: str) -> None:
+        if link.startswith("w:"):
+            self.menu = self.word_menu(int(link[2:]))
+            self.menu.popup(QCursor.pos())
+
+    def apply(self, new: str) -> None:
+        """Replace the text by ``new`` (a chosen alternative or a typed correction)."""
+        old = self._text
+        if new == old or self.result is None:
+            return
+        self._text = new
+        self.result = LineResult(text=new, confidence=1.0, alternatives=self.result.alternatives)
+        self._render()
+        self.info_label.setText("corrected by you")
+        self.textCorrected.emit(old, new)
+
+    # ------------------------------------------------------------------ editing
+
+    def is_editing(self) -> bool:
+        return self.editor.isVisible()
+
+    def start_edit(self) -> None:
+        if self.result is None:
+            return
+        self.editor.setText(self._text)
+        self.text_label.hide()
+        self.editor.show()
+        self.editor.setFocus()
+        self.editor.selectAll()
+
+    def confirm_edit(self) -> None:
+        if not self.editor.isVisible():
+            return
+        new = self.editor.text().strip()
+        self.cancel_edit()
+        if new:
+            self.apply(new)
+
+    def cancel_edit(self) -> None:
+        self.editor.hide()
+        self.text_label.show()
+
+    def eventFilter(self, obj, e) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if obj is self.editor and e.type() == QEvent.Type.KeyPress and e.key() == Qt.Key.Key_Escape:
+            self.cancel_edit()
+            return True
+        return super().eventFilter(obj, e)
+
+    # ------------------------------------------------------------------ status
+
+    def show_busy(self) -> None:
+        self.info_label.setText("recognising…")
+        self.info_label.show()
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def clear_error(self) -> None:
+        self.error_label.hide()
+        self.error_label.setText("")

@@ -1,0 +1,142 @@
+"""Settings of the application (models, device, decoder), kept in QSettings, and their dialog."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QWidget)
+
+DECODERS = ("beam", "greedy")
+
+
+@dataclass
+class Settings:
+    """``ink_model`` / ``image_model``: a .safetensors path, or "" for the embedded model."""
+
+    ink_model: str = ""
+    image_model: str = ""
+    device: str = "cpu"
+    decoder: str = "beam"
+    beam_width: int = 16
+    lm: bool = True
+
+    def recognizer_options(self) -> dict:
+        """Keyword arguments for :class:`hwr.pipeline.Recognizer` (besides model and device)."""
+        opts: dict = {"decoder": self.decoder}
+        if self.decoder == "beam":
+            opts["beam_width"] = self.beam_width
+            if not self.lm:
+                opts["lm"] = "none"  # with the LM on, the model's own tuned LM (if it has one)
+        return opts
+
+    @classmethod
+    def load(cls, store: QSettings) -> Settings:
+        s = cls()
+        for f in fields(cls):
+            value = store.value(f.name)
+            if value is None:
+                continue
+            try:
+                if f.type in ("bool", bool):
+                    value = value if isinstance(value, bool) else str(value).lower() in ("true", "1")
+                elif f.type in ("int", int):
+                    value = int(value)
+                else:
+                    value = str(value)
+            except (TypeError, ValueError):
+                continue  # a damaged entry: keep the default
+            setattr(s, f.name, value)
+        if s.decoder not in DECODERS:
+            s.decoder = "beam"
+        s.beam_width = min(max(s.beam_width, 1), 256)
+        return s
+
+    def save(self, store: QSettings) -> None:
+        for name, value in asdict(self).items():
+            store.setValue(name, value)
+        store.sync()
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+class _ModelField(QWidget):
+    """A model path, empty for the embedded model, with a Browse… button."""
+
+    def __init__(self, value: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.edit = QLineEdit(value)
+        self.edit.setPlaceholderText("embedded default model")
+        self.edit.setMinimumWidth(320)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        default = QPushButton("Embedded")
+        default.clicked.connect(self.edit.clear)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(browse)
+        layout.addWidget(default)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model", self.edit.text(),
+                                              "Models (*.safetensors);;All files (*)")
+        if path:
+            self.edit.setText(path)
+
+    def value(self) -> str:
+        return self.edit.text().strip()
+
+
+class SettingsDialog(QDialog):
+    """Edit a :class:`Settings`; :meth:`settings` gives the edited copy."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None, has_cuda: bool | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings — hwr")
+        self.ink_model = _ModelField(settings.ink_model)
+        self.image_model = _ModelField(settings.image_model)
+        self.device = QComboBox()
+        self.device.addItem("CPU", "cpu")
+        if cuda_available() if has_cuda is None else has_cuda:
+            self.device.addItem("GPU (CUDA)", "cuda")
+        self.device.setCurrentIndex(max(self.device.findData(settings.device), 0))
+        self.decoder = QComboBox()
+        self.decoder.addItem("Beam search", "beam")
+        self.decoder.addItem("Greedy (fastest)", "greedy")
+        self.decoder.setCurrentIndex(max(self.decoder.findData(settings.decoder), 0))
+        self.beam_width = QSpinBox()
+        self.beam_width.setRange(1, 256)
+        self.beam_width.setValue(settings.beam_width)
+        self.lm = QCheckBox("Use the model's language model")
+        self.lm.setChecked(settings.lm)
+        self.decoder.currentIndexChanged.connect(self._update)
+        form = QFormLayout(self)
+        form.addRow("Ink model", self.ink_model)
+        form.addRow("Image model", self.image_model)
+        form.addRow("Device", self.device)
+        form.addRow("Decoder", self.decoder)
+        form.addRow("Beam width", self.beam_width)
+        form.addRow("", self.lm)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self._update()
+
+    def _update(self) -> None:
+        beam = self.decoder.currentData() == "beam"
+        self.beam_width.setEnabled(beam)
+        self.lm.setEnabled(beam)
+
+    def settings(self) -> Settings:
+        return Settings(ink_model=self.ink_model.value(), image_model=self.image_model.value(),
+                        device=self.device.currentData(), decoder=self.decoder.currentData(),
+                        beam_width=self.beam_width.value(), lm=self.lm.isChecked())
