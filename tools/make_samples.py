@@ -11,9 +11,9 @@ hwr's own renderer (:func:`hwr.ink.render.render_page`: pen width, pressure,
 blur, paper, noise).
 
     pip install Hershey-Fonts        # the glyph source, needed only by this script
-    python tools/make_samples.py --out data --seed 7
+    python tools/make_samples.py --out data --seed 8
 
-Writes ``page.png`` (the page), ``page.page.xml`` (its ground truth: line polygons,
+Writes ``page.jpg`` (the page), ``page.page.xml`` (its ground truth: line polygons,
 baselines, text), ``page.gt.txt`` (the text) and ``line1.inkml`` ... (single lines
 as pen strokes with their transcription).  The same seed gives the same files
 (the PAGE file's creation date aside).
@@ -51,12 +51,44 @@ CAP, BASE = -12.0, 9.0  # the font's cap line and baseline (font units, y down)
 
 @dataclass
 class LineInk:
-    """One written line: strokes in page pixels, the text, and where each character is."""
+    """One written line: strokes in page pixels, the text, and where its characters are."""
 
     text: str
     strokes: list[np.ndarray]  # (N, 2) arrays, x right, y down
-    char_x: list[tuple[float, float]]  # per character of ``text``: (x0, x1)
-    baseline: list[tuple[float, float]]
+    origin: tuple[float, float]  # where the baseline starts
+    angle: float  # direction of the baseline (radians, clockwise on the page)
+    char_u: list[tuple[float, float]]  # per character of ``text``: (start, end) along the baseline, px
+    length: float  # baseline length, px
+
+    def rotated(self, angle: float, centre: tuple[float, float]) -> "LineInk":
+        """The line turned by ``angle`` (radians) about ``centre``: a skewed sheet."""
+        r = _rotation(angle)
+        c = np.asarray(centre, float)
+        strokes = [(p - c) @ r.T + c for p in self.strokes]
+        origin = tuple(float(v) for v in (np.asarray(self.origin) - c) @ r.T + c)
+        return LineInk(self.text, strokes, origin, self.angle + angle, self.char_u, self.length)
+
+    def frame(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unit vectors along the baseline and down from it."""
+        u = np.array([np.cos(self.angle), np.sin(self.angle)])
+        return u, np.array([-u[1], u[0]])
+
+    def polygon(self, pad: float) -> list[tuple[float, float]]:
+        """The line's outline: the box around its ink in the baseline's frame, ``pad`` px wider."""
+        u, n = self.frame()
+        pts = np.concatenate(self.strokes) - self.origin
+        a, b = pts @ u, pts @ n
+        corners = [(a.min() - pad, b.min() - pad), (a.max() + pad, b.min() - pad),
+                   (a.max() + pad, b.max() + pad), (a.min() - pad, b.max() + pad)]
+        return [tuple(float(v) for v in np.asarray(self.origin) + x * u + y * n) for x, y in corners]
+
+    def baseline(self) -> list[tuple[float, float]]:
+        u, _ = self.frame()
+        return [tuple(float(v) for v in np.asarray(self.origin) + x * u) for x in (0.0, self.length)]
+
+
+def _rotation(angle: float) -> np.ndarray:
+    return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
 
 
 def _font():
@@ -133,28 +165,112 @@ def write_line(font, text: str, x0: float, y0: float, size: float, rng: np.rando
             joined[-1] = np.concatenate([joined[-1], p[1:]])
         else:
             joined.append(p)
-    # smooth curves, tremor; then to page pixels: scale, rotate, translate
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    # smooth curves, tremor; then to page pixels: scale, rotate, translate, resample every 2 px
+    rot = _rotation(angle)
     out = []
     for p in joined:
         q = _smooth_curve(p, step=0.5, sigma=1.2)
         if len(q) > 1:
             q = q + 0.18 * np.stack([_wander(rng, len(q), max(2, len(q) // 12)) for _ in range(2)], 1)
-        q = (q - (0, BASE)) * unit
+        q = _smooth_curve((q - (0, BASE)) * unit, step=2.0, sigma=0)
         out.append(q @ rot.T + (x0, y0))
-    ends = np.array([[0.0, 0.0], [x * unit, 0.0]])
-    base = ends @ rot.T + (x0, y0)
-    cx = [(x0 + a * unit * np.cos(angle), x0 + b * unit * np.cos(angle)) for a, b in char_x]
-    return LineInk(text, out, cx, [tuple(map(float, b)) for b in base])
+    return LineInk(text, out, (float(x0), float(y0)), float(angle),
+                   [(a * unit, b * unit) for a, b in char_x], x * unit)
+
+
+def line_width(font, text: str) -> float:
+    """Width of ``text`` in cap heights, before variation."""
+    return sum(g.char_width for g in font.glyphs_for_text(text)) / (BASE - CAP)
+
+
+def write_page(font, lines: list[str], width: int, height: int,
+               rng: np.random.Generator) -> tuple[list[LineInk], float]:
+    """Lay ``lines`` out as a letter on a ``width`` x ``height`` page: the first line (the date)
+    to the right, the last (the signature) indented, the sheet slightly skewed.
+    Returns the lines and the writing size (px from baseline to cap line)."""
+    margin = 0.11 * width
+    size = min((width - 2 * margin) / max(line_width(font, t) for t in lines) / 1.04, height / (3.2 * len(lines)))
+    pitch = size * rng.uniform(2.6, 2.9)
+    top = (height - pitch * (len(lines) - 1)) * rng.uniform(0.3, 0.38)
+    out = []
+    for i, text in enumerate(lines):
+        w = line_width(font, text) * size
+        if i == 0:
+            x0 = width - margin - w
+        elif i == len(lines) - 1:
+            x0 = width * 0.5
+        else:
+            x0 = margin + rng.normal(0, 0.1 * size)
+        y0 = top + i * pitch + rng.normal(0, 0.08 * size)
+        out.append(write_line(font, text, x0, y0, size, rng))
+    skew = np.deg2rad(rng.uniform(-1.2, 1.2))
+    return [ln.rotated(skew, (width / 2, height / 2)) for ln in out], size
 
 
 def line_to_ink(line: LineInk, speed: float = 600.0) -> Ink:
-    """The line as ink with timestamps (constant pen speed in px/s, 0.12 s per pen lift)."""
+    """The line as ink in page pixels, with timestamps (constant pen speed in px/s, 0.12 s per pen lift)."""
     strokes = []
     t0 = 0.0
     for p in line.strokes:
         d = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
         t = t0 + d / speed
-        strokes.append(Stroke(np.round(p[:, 0], 2), np.round(p[:, 1], 2), np.round(t, 4)))
+        strokes.append(Stroke(np.round(p[:, 0], 1), np.round(p[:, 1], 1), np.round(t, 3)))
         t0 = float(t[-1]) + 0.12
     return Ink(strokes=strokes, text=line.text, writer="hwr-samples (Hershey script simplex)")
+
+
+def page_result(lines: list[LineInk], image: str, width: int, height: int):
+    """The ground truth as an hwr :class:`~hwr.types.Page` (line polygons, baselines, text).
+
+    The characters' spans hold their page x positions (pixels, not model frames), so that
+    the PAGE writer places the word boxes where the words are written."""
+    from hwr.types import CharSpan, LineResult, Page
+
+    out = []
+    for ln in lines:
+        u, _ = ln.frame()
+        x = [(ln.origin[0] + a * u[0], ln.origin[0] + b * u[0]) for a, b in ln.char_u]
+        chars = [CharSpan(c, int(round(a)), max(int(round(a)), int(round(b)) - 1), 1.0) for c, (a, b) in zip(ln.text, x)]
+        out.append(LineResult(ln.text, 1.0, chars=chars, polygon=ln.polygon(pad=6.0), baseline=ln.baseline()))
+    return Page(image=image, width=width, height=height, lines=out)
+
+
+def make_samples(out: Path, seed: int = 8, width: int = 1240, height: int = 1754) -> list[Path]:
+    """Write the samples into ``out``; returns the files written."""
+    import cv2
+
+    from hwr.formats.pagexml import write_page as write_page_xml
+    from hwr.ink.io import write_inkml
+    from hwr.ink.render import render_page
+
+    font = _font()
+    rng = np.random.default_rng(seed)
+    lines, size = write_page(font, PAGE_TEXT, width, height, rng)
+    page_ink = Ink(strokes=[s for ln in lines for s in line_to_ink(ln).strokes])
+    img = render_page(page_ink, width, height, pen=max(1.5, 0.075 * size), rng=rng)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "page.jpg", out / "page.page.xml", out / "page.gt.txt"]
+    if not cv2.imwrite(str(written[0]), img, [cv2.IMWRITE_JPEG_QUALITY, 80]):
+        raise OSError(f"cannot write {written[0]}")
+    write_page_xml(page_result(lines, written[0].name, width, height), written[1])
+    written[2].write_text("".join(ln.text + "\n" for ln in lines), encoding="utf-8")
+    for k, i in enumerate(INK_LINES, start=1):
+        path = out / f"line{k}.inkml"
+        write_inkml(line_to_ink(lines[i]), path)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("data"), help="folder for the files (default: data)")
+    ap.add_argument("--seed", type=int, default=8, help="random seed (default: 8, the committed samples)")
+    ap.add_argument("--width", type=int, default=1240, help="page width, px (default: A4 at 150 dpi)")
+    ap.add_argument("--height", type=int, default=1754, help="page height, px")
+    args = ap.parse_args(argv)
+    for p in make_samples(args.out, args.seed, args.width, args.height):
+        print(f"{p}  {p.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
