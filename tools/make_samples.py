@@ -16,12 +16,13 @@ blur, paper, noise).
 Writes ``page.jpg`` (the page), ``page.page.xml`` (its ground truth: line polygons,
 baselines, text), ``page.gt.txt`` (the text) and ``line1.inkml`` ... (single lines
 as pen strokes with their transcription).  The same seed gives the same files
-(the PAGE file's creation date aside).
+(on the same platform and library versions).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ PAGE_TEXT = [
     "permitting) and cake for 6 people.",
     "With love, Tom",
 ]
+#: creation time written into the PAGE file (the letter's date), for reproducible files
+DATE = "2026-03-03T12:00:00Z"
 #: the lines written as ink files (indices into PAGE_TEXT)
 INK_LINES = (2, 5, 7)
 
@@ -83,8 +86,10 @@ class LineInk:
         return [tuple(float(v) for v in np.asarray(self.origin) + x * u + y * n) for x, y in corners]
 
     def baseline(self) -> list[tuple[float, float]]:
+        """The baseline under the ink: from the first to the last written point."""
         u, _ = self.frame()
-        return [tuple(float(v) for v in np.asarray(self.origin) + x * u) for x in (0.0, self.length)]
+        a = (np.concatenate(self.strokes) - self.origin) @ u
+        return [tuple(float(v) for v in np.asarray(self.origin) + x * u) for x in (a.min(), a.max())]
 
 
 def _rotation(angle: float) -> np.ndarray:
@@ -239,7 +244,7 @@ def make_samples(out: Path, seed: int = 8, width: int = 1240, height: int = 1754
     """Write the samples into ``out``; returns the files written."""
     import cv2
 
-    from hwr.formats.pagexml import write_page as write_page_xml
+    from hwr.formats.pagexml import to_page
     from hwr.ink.io import write_inkml
     from hwr.ink.render import render_page
 
@@ -252,7 +257,10 @@ def make_samples(out: Path, seed: int = 8, width: int = 1240, height: int = 1754
     written = [out / "page.jpg", out / "page.page.xml", out / "page.gt.txt"]
     if not cv2.imwrite(str(written[0]), img, [cv2.IMWRITE_JPEG_QUALITY, 80]):
         raise OSError(f"cannot write {written[0]}")
-    write_page_xml(page_result(lines, written[0].name, width, height), written[1])
+    # the writer stamps the current time; the letter's date keeps the file reproducible
+    xml = to_page(page_result(lines, written[0].name, width, height))
+    xml = re.sub(rb"(<(Created|LastChange)>)[^<]*", rb"\g<1>" + DATE.encode(), xml)
+    written[1].write_bytes(xml)
     written[2].write_text("".join(ln.text + "\n" for ln in lines), encoding="utf-8")
     for k, i in enumerate(INK_LINES, start=1):
         path = out / f"line{k}.inkml"
