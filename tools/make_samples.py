@@ -10,7 +10,7 @@ the script letters) are written without lifting the pen.  The page is drawn by
 hwr's own renderer (:func:`hwr.ink.render.render_page`: pen width, pressure,
 blur, paper, noise).
 
-    pip install Hershey-Fonts        # the glyph source, needed only by this script
+    pip install -e ".[samples]"      # Hershey-Fonts, the glyph source: only this script needs it
     python tools/make_samples.py --out data --seed 8
 
 Writes ``page.jpg`` (the page), ``page.page.xml`` (its ground truth: line polygons,
