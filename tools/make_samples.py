@@ -61,7 +61,6 @@ class LineInk:
     origin: tuple[float, float]  # where the baseline starts
     angle: float  # direction of the baseline (radians, clockwise on the page)
     char_u: list[tuple[float, float]]  # per character of ``text``: (start, end) along the baseline, px
-    length: float  # baseline length, px
 
     def rotated(self, angle: float, centre: tuple[float, float]) -> "LineInk":
         """The line turned by ``angle`` (radians) about ``centre``: a skewed sheet."""
@@ -69,7 +68,7 @@ class LineInk:
         c = np.asarray(centre, float)
         strokes = [(p - c) @ r.T + c for p in self.strokes]
         origin = tuple(float(v) for v in (np.asarray(self.origin) - c) @ r.T + c)
-        return LineInk(self.text, strokes, origin, self.angle + angle, self.char_u, self.length)
+        return LineInk(self.text, strokes, origin, self.angle + angle, self.char_u)
 
     def frame(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit vectors along the baseline and down from it."""
@@ -137,7 +136,9 @@ def write_line(font, text: str, x0: float, y0: float, size: float, rng: np.rando
     unit = size / (BASE - CAP)
     slant = rng.normal(0.18, 0.05)  # the writer's slant (shear), line by line
     angle = np.deg2rad(rng.normal(0.0, 0.6))  # the line drifts up or down a little
-    glyphs = font.glyphs_for_text(text)
+    glyphs = list(font.glyphs_for_text(text))
+    if len(glyphs) != len(text):
+        raise ValueError(f"the font lacks characters of {text!r}")
     # positions along the line, in font units, with spacing jitter
     strokes: list[np.ndarray] = []
     char_x: list[tuple[float, float]] = []
@@ -180,7 +181,7 @@ def write_line(font, text: str, x0: float, y0: float, size: float, rng: np.rando
         q = _smooth_curve((q - (0, BASE)) * unit, step=2.0, sigma=0)
         out.append(q @ rot.T + (x0, y0))
     return LineInk(text, out, (float(x0), float(y0)), float(angle),
-                   [(a * unit, b * unit) for a, b in char_x], x * unit)
+                   [(a * unit, b * unit) for a, b in char_x])
 
 
 def line_width(font, text: str) -> float:
