@@ -236,7 +236,8 @@ def page_result(lines: list[LineInk], image: str, width: int, height: int):
     for ln in lines:
         u, _ = ln.frame()
         x = [(ln.origin[0] + a * u[0], ln.origin[0] + b * u[0]) for a, b in ln.char_u]
-        chars = [CharSpan(c, int(round(a)), max(int(round(a)), int(round(b)) - 1), 1.0) for c, (a, b) in zip(ln.text, x)]
+        chars = [CharSpan(c, int(round(a)), max(int(round(a)), int(round(b)) - 1), 1.0)
+                 for c, (a, b) in zip(ln.text, x)]
         out.append(LineResult(ln.text, 1.0, chars=chars, polygon=ln.polygon(pad=6.0), baseline=ln.baseline()))
     return Page(image=image, width=width, height=height, lines=out)
 

@@ -48,8 +48,6 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.nda
 
 def render_ink(ink: Ink, height: int = 64, rng: np.random.Generator | None = None) -> np.ndarray:
     """Draw ``ink`` as a uint8 line image (dark on light), the ink about ``height`` px tall."""
-    import cv2
-
     strokes = [np.stack([s.x, s.y], 1) for s in ink.strokes if len(s)]
     if not strokes:
         raise InputError("ink has no points to render")
