@@ -7,6 +7,9 @@ pressure), ink colour and contrast, slight rotation, shear and horizontal scale,
 blur, paper brightness, gradients, texture and sensor noise.  The same ``rng``
 state gives the same image.
 
+``render_page(ink, width, height, pen, rng)`` draws ink laid out in page pixels on a
+whole sheet with the same pen and paper variation.
+
 The result is uint8 (H, W), dark ink on light paper: the input of
 :func:`hwr.imaging.line.normalize_line`, like a scanned line.
 """
@@ -45,8 +48,6 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.nda
 
 def render_ink(ink: Ink, height: int = 64, rng: np.random.Generator | None = None) -> np.ndarray:
     """Draw ``ink`` as a uint8 line image (dark on light), the ink about ``height`` px tall."""
-    import cv2
-
     strokes = [np.stack([s.x, s.y], 1) for s in ink.strokes if len(s)]
     if not strokes:
         raise InputError("ink has no points to render")
@@ -71,10 +72,22 @@ def render_ink(ink: Ink, height: int = 64, rng: np.random.Generator | None = Non
     h = int(np.ceil(allt[:, 1].max() - lo[1])) + 2 * margin + 1
     if w > MAX_RENDER_WIDTH:
         raise InputError(f"ink too wide to render ({w} px > {MAX_RENDER_WIDTH})")
+    m = _draw(h, w, [p - lo + margin for p in pts], pen, rng)
+    if rng is None:
+        return np.clip(np.rint(255.0 * (1.0 - m)), 0, 255).astype(np.uint8)
+    return _scan(m, rng, int(max(8, target)))
+
+
+def _draw(h: int, w: int, pts: list[np.ndarray], pen: float, rng: np.random.Generator | None) -> np.ndarray:
+    """The strokes ``pts`` (canvas pixels) drawn with a pen ``pen`` px wide: float32 coverage in [0, 1].
+
+    With ``rng`` the width drifts along each stroke, like pen pressure."""
+    import cv2
+
     mask = np.zeros((h, w), np.uint8)
     shift = 3  # sub-pixel precision of the drawing: coordinates * 8
     for p in pts:
-        q = np.rint((p - lo + margin) * (1 << shift)).astype(np.int32)
+        q = np.rint(p * (1 << shift)).astype(np.int32)
         if rng is None:
             chunks = [q]
             widths = [pen]
@@ -89,14 +102,19 @@ def render_ink(ink: Ink, height: int = 64, rng: np.random.Generator | None = Non
                 cv2.circle(mask, tuple(int(v) for v in c[0]), int(wd * (1 << shift) / 2), 255, -1, cv2.LINE_AA, shift)
             else:
                 cv2.polylines(mask, [c.reshape(-1, 1, 2)], False, 255, max(1, int(round(wd))), cv2.LINE_AA, shift)
-    m = mask.astype(np.float32) / 255.0
-    if rng is None:
-        return np.clip(np.rint(255.0 * (1.0 - m)), 0, 255).astype(np.uint8)
-    # ink: colour/contrast, density varying along the line
+    return mask.astype(np.float32) / 255.0
+
+
+def _scan(m: np.ndarray, rng: np.random.Generator, cell: int) -> np.ndarray:
+    """Coverage ``m`` as a scan: blur, ink level and density (varying over ``cell`` px), paper
+    brightness, gradient, texture and sensor noise; uint8, dark ink on light paper."""
+    import cv2
+
+    h, w = m.shape
     sigma = rng.uniform(0.0, 1.3)
     if sigma > 0.3:
         m = cv2.GaussianBlur(m, (0, 0), sigma)
-    m = m * np.clip(1.0 + 0.25 * _smooth_noise(rng, h, w, int(max(8, target))), 0.5, 1.0)
+    m = m * np.clip(1.0 + 0.25 * _smooth_noise(rng, h, w, cell), 0.5, 1.0)
     paper = rng.uniform(165, 252)
     ink_level = rng.uniform(0, min(110, paper - 60))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -107,3 +125,24 @@ def render_ink(ink: Ink, height: int = 64, rng: np.random.Generator | None = Non
     img = bg - (bg - ink_level) * m
     img = img + rng.normal(0, rng.uniform(0, 7), img.shape)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def render_page(ink: Ink, width: int, height: int, pen: float, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``ink``, given in page pixels, on a ``width`` x ``height`` sheet: a scanned page.
+
+    Unlike :func:`render_ink` the strokes are neither moved nor scaled (the caller
+    lays out the page); ``pen`` is the pen width in pixels.  Pressure, blur, ink
+    level, paper, gradient, texture and noise come from ``rng`` as in
+    :func:`render_ink`.  Returns uint8 (height, width), dark ink on light paper.
+    """
+    if width < 1 or height < 1 or width * height > MAX_RENDER_WIDTH ** 2 // 4:
+        raise InputError(f"page size {width}x{height} out of range")
+    if pen <= 0:
+        raise InputError(f"pen width must be positive, not {pen}")
+    strokes = [np.stack([s.x, s.y], 1) for s in ink.strokes if len(s)]
+    if not strokes:
+        raise InputError("ink has no points to render")
+    if not all(np.all(np.isfinite(p)) for p in strokes):
+        raise InputError("ink has non-finite coordinates")
+    m = _draw(height, width, strokes, pen, rng)
+    return _scan(m, rng, int(max(8, 20 * pen)))  # density varies over about a line's height

@@ -48,3 +48,24 @@ def test_render_bad_ink():
     assert flat.shape[1] <= 40 * 64
     dot = render_ink(Ink(strokes=[Stroke([5.0], [5.0])]))  # a single point is a dot
     assert dot.min() < 128
+
+
+def test_render_page_keeps_the_layout():
+    from hwr.ink.render import render_page
+
+    ink = synth_ink("olv zj", scale=30.0)
+    for s in ink.strokes:  # place the ink at (200, 300) on the page
+        s.x += 200.0
+        s.y += 300.0
+    x0, y0, x1, y1 = ink.bounds()
+    a = render_page(ink, 600, 800, pen=3.0, rng=np.random.default_rng(1))
+    assert a.shape == (800, 600) and a.dtype == np.uint8
+    assert np.array_equal(a, render_page(ink, 600, 800, pen=3.0, rng=np.random.default_rng(1)))
+    dark = np.argwhere(a < np.median(a) - 40)  # (row, col) of the ink
+    assert len(dark) > 100
+    assert dark[:, 1].min() >= x0 - 6 and dark[:, 1].max() <= x1 + 6
+    assert dark[:, 0].min() >= y0 - 6 and dark[:, 0].max() <= y1 + 6
+    with pytest.raises(InputError):
+        render_page(Ink(strokes=[]), 600, 800, pen=3.0, rng=np.random.default_rng(1))
+    with pytest.raises(InputError):
+        render_page(ink, 0, 800, pen=3.0, rng=np.random.default_rng(1))
