@@ -462,9 +462,11 @@ def gui(ctx) -> None:
 def _add_subgroups() -> None:
     from hwr.cli.lm import lm
     from hwr.cli.segment import segment
+    from hwr.cli.transcribe import transcribe
 
     cli.add_command(lm)
     cli.add_command(segment)
+    cli.add_command(transcribe)
 
 
 _add_subgroups()

@@ -1,0 +1,267 @@
+"""Folder transcription (hwr.batch, `hwr transcribe`): every input accounted for, outputs
+complete and valid, nothing lost or written twice across kills and resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import xmlschema
+from click.testing import CliRunner
+
+from synth import synth_ink
+from hwr.batch import REPORT, Options, find_inputs, read_report, transcribe
+from hwr.cli.main import cli
+from hwr.ink.io import write_inkml, write_json
+
+SCHEMAS = Path(__file__).parent / "formats" / "schemas"
+WORDS = "the quick letters of a long day were sent home by the evening post".split()
+FORMATS = ("txt", "json", "alto", "page")
+
+
+def _page(seed: int, n_lines: int = 3) -> np.ndarray:
+    """A small grey page with ``n_lines`` lines of script text."""
+    rng = np.random.default_rng(seed)
+    h, w = 120 + 110 * n_lines, 900
+    page = np.full((h, w), 225, np.uint8)
+    for i in range(n_lines):
+        x, y = 60, 120 + 110 * i
+        for _ in range(4):
+            word = WORDS[int(rng.integers(0, len(WORDS)))]
+            cv2.putText(page, word, (x, y + int(rng.integers(-4, 5))), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3,
+                        cv2.LINE_AA)
+            x += cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
+    return page
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Good pages and ink, bad files, nested folders, non-ASCII names, ground-truth sidecars."""
+    d = tmp_path / "in"
+    (d / "sub" / "deeper").mkdir(parents=True)
+    cv2.imwrite(str(d / "page1.png"), _page(1))
+    cv2.imwrite(str(d / "sub" / "page2.jpg"), _page(2))
+    cv2.imwrite(str(d / "sub" / "deeper" / "straße é.png"), _page(3, 2))
+    write_inkml(synth_ink("olv zj"), d / "note.inkml")
+    write_json(synth_ink("zz ol"), d / "sub" / "note2.json")
+    (d / "empty.png").write_bytes(b"")
+    good = (d / "page1.png").read_bytes()
+    (d / "truncated.png").write_bytes(good[: len(good) // 3])
+    (d / "text.png").write_text("this is not an image\n")
+    (d / "doc.docx").write_bytes(b"PK\x03\x04 not really")
+    (d / "page1.gt.txt").write_text("ground truth, not an input\n")
+    (d / "page1.xml").write_text('<?xml version="1.0"?><PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/'
+                                 'pagecontent/2019-07-15"><Page/></PcGts>')
+    (d / ".hidden.png").write_bytes(good)
+    return d
+
+
+GOOD = {"page1.png", "sub/page2.jpg", "sub/deeper/straße é.png", "note.inkml", "sub/note2.json"}
+BAD = {"empty.png", "truncated.png", "text.png", "doc.docx"}
+
+
+def _expected_outputs(out: Path) -> set[str]:
+    names = set()
+    for rel in GOOD:
+        p = Path(rel)
+        fmts = FORMATS if p.suffix in (".png", ".jpg") else ("txt", "json")
+        suffix = {"txt": ".txt", "json": ".json", "alto": ".alto.xml", "page": ".page.xml"}
+        names |= {(p.parent / (p.stem + suffix[f])).as_posix() for f in fmts}
+    return names
+
+
+def _files(out: Path) -> set[str]:
+    return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def schemas():
+    alto = xmlschema.XMLSchema(str(SCHEMAS / "alto-4-4.xsd"),
+                               locations={"http://www.w3.org/1999/xlink": str(SCHEMAS / "xlink.xsd")},
+                               allow="sandbox")
+    page = xmlschema.XMLSchema(str(SCHEMAS / "pagecontent-2019-07-15.xsd"), allow="sandbox")
+    return {"alto": alto, "page": page}
+
+
+def _check_complete(out: Path, schemas) -> list[dict]:
+    """Exactly the expected outputs (no temporaries, nothing twice), each complete and valid,
+    and a report with one record per input."""
+    assert _files(out) == _expected_outputs(out) | {REPORT}
+    for rel in _expected_outputs(out):
+        p = out / rel
+        if rel.endswith(".json"):
+            obj = json.loads(p.read_text(encoding="utf-8"))
+            assert {"input", "text", "lines"} <= set(obj)
+        elif rel.endswith(".alto.xml"):
+            schemas["alto"].validate(str(p))
+        elif rel.endswith(".page.xml"):
+            schemas["page"].validate(str(p))
+    records = [json.loads(line) for line in (out / REPORT).read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["input"] for r in records) == sorted(GOOD | BAD)
+    by = {r["input"]: r for r in records}
+    for rel in GOOD:
+        assert by[rel]["status"] == "done", by[rel]
+        assert by[rel]["lines"] >= 1
+    for rel in BAD:
+        assert by[rel]["status"] == "error" and rel in by[rel]["error"]
+    return records
+
+
+def test_every_input_accounted_for(folder, tmp_path, schemas):
+    out = tmp_path / "out"
+    s = transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"))
+    assert (s.total, s.done, s.skipped, s.failed) == (9, 5, 0, 4)
+    records = _check_complete(out, schemas)
+    by = {r["input"]: r for r in records}
+    assert "unsupported" in by["doc.docx"]["error"]
+    assert by["page1.png"]["lines"] == 3 and 0 <= by["page1.png"]["mean_confidence"] <= 1
+    assert by["sub/page2.jpg"]["outputs"] == ["sub/page2.txt", "sub/page2.json", "sub/page2.alto.xml",
+                                              "sub/page2.page.xml"]
+    text = (out / "page1.txt").read_text(encoding="utf-8").splitlines()
+    assert len(text) == 3 and all(t.strip() for t in text)
+    # a second run has nothing to do and changes nothing
+    before = {p: (out / p).stat().st_mtime_ns for p in _expected_outputs(out)}
+    s2 = transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"))
+    assert (s2.done, s2.skipped, s2.failed) == (0, 5, 4)
+    assert before == {p: (out / p).stat().st_mtime_ns for p in _expected_outputs(out)}
+    _check_complete(out, schemas)
+
+
+def test_not_recursive_reads_only_the_top_folder(folder, tmp_path):
+    jobs = find_inputs(folder, tmp_path / "out", ("txt",), recursive=False)
+    assert {j.rel for j in jobs} == {"page1.png", "note.inkml"} | BAD
+
+
+def test_same_stem_keeps_full_names_and_output_folder_is_skipped(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    cv2.imwrite(str(d / "a.png"), _page(1, 1))
+    cv2.imwrite(str(d / "a.jpg"), _page(2, 1))
+    jobs = find_inputs(d, d / "out", ("txt",), recursive=True)
+    assert sorted(j.outputs["txt"].name for j in jobs) == ["a.jpg.txt", "a.png.txt"]
+    (d / "out").mkdir()
+    cv2.imwrite(str(d / "out" / "c.png"), _page(3, 1))  # the output folder inside the input folder
+    assert len(find_inputs(d, d / "out", ("txt",), recursive=True)) == 2
+    with pytest.raises(Exception, match="must not be the input folder"):
+        transcribe(d, d)
+
+
+class _Crash(BaseException):
+    """Stands for a kill: not an Exception, so nothing in hwr catches it."""
+
+
+def test_resume_after_crashes_at_every_stage(folder, tmp_path, monkeypatch, schemas):
+    """Crash at the k-th output write (after the temporary file is written, before the
+    rename), and in the journal append after an input's outputs; resume each time."""
+    import hwr.batch as batch
+    import hwr.formats._common as common
+
+    out = tmp_path / "out"
+    real_replace, real_append = os.replace, batch._Journal.append
+    calls = {"n": 0}
+    crashes = 0
+    for k in (1, 5, 2, 3):
+        calls["n"] = 0
+
+        def replace(src, dst, _k=k):
+            calls["n"] += 1
+            if calls["n"] == _k:
+                raise _Crash()  # the temporary file stays behind, as after a kill
+            real_replace(src, dst)
+
+        monkeypatch.setattr(common.os, "replace", replace)
+        try:
+            transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"))
+        except _Crash:
+            crashes += 1
+        monkeypatch.setattr(common.os, "replace", real_replace)
+    assert crashes == 4  # every run above stopped inside its work
+    (out / ".page1.txt.x1y2.tmp").write_text("half an outp")  # what a SIGKILL mid-write leaves
+    # a kill between the last output and the report record
+    state = {"n": 0}
+
+    def append(self, rec):
+        if rec.get("status") == "done":
+            state["n"] += 1
+            if state["n"] == 1:
+                raise _Crash()
+        real_append(self, rec)
+
+    monkeypatch.setattr(batch._Journal, "append", append)
+    with pytest.raises(_Crash):
+        transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"))
+    monkeypatch.setattr(batch._Journal, "append", real_append)
+    s = transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"))
+    assert s.done + s.skipped == 5 and s.failed == 4
+    _check_complete(out, schemas)
+
+
+def test_stop_event_and_resume(folder, tmp_path, schemas):
+    out = tmp_path / "out"
+    stop = threading.Event()
+    seen = []
+
+    def progress(rec, finished, total):
+        seen.append((rec["input"], finished, total))
+        if rec["status"] == "done":
+            stop.set()
+
+    s = transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"), progress=progress, stop=stop)
+    assert s.cancelled and not s.ok and s.done == 1
+    s = transcribe(folder, out, Options(formats=FORMATS, recursive=True, decoder="greedy"))
+    assert (s.done, s.skipped) == (4, 1)
+    _check_complete(out, schemas)
+
+
+def test_two_workers_give_the_same_outputs(folder, tmp_path, schemas):
+    one, two = tmp_path / "one", tmp_path / "two"
+    transcribe(folder, one, Options(formats=FORMATS, recursive=True, decoder="greedy", workers=1))
+    s = transcribe(folder, two, Options(formats=FORMATS, recursive=True, decoder="greedy", workers=2))
+    assert (s.done, s.failed) == (5, 4)
+    _check_complete(two, schemas)
+    for rel in _expected_outputs(one):
+        if rel.endswith(".txt"):
+            assert (one / rel).read_text(encoding="utf-8") == (two / rel).read_text(encoding="utf-8"), rel
+
+
+def test_cli_exit_status_and_summary(folder, tmp_path):
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["transcribe", str(folder), "--out", str(out), "-r", "--workers", "1",
+                                 "--formats", "txt,page"])
+    assert r.exit_code == 1, r.output
+    assert "9 inputs: 5 transcribed, 0 already done, 4 failed" in r.output
+    assert (out / "sub" / "deeper" / "straße é.page.xml").is_file()
+    good = tmp_path / "good"
+    good.mkdir()
+    cv2.imwrite(str(good / "p.png"), _page(5, 2))
+    r = CliRunner().invoke(cli, ["transcribe", str(good), "--out", str(tmp_path / "out2"), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["transcribe", str(good), "--out", str(tmp_path / "out3"), "--formats", "pdf"])
+    assert r.exit_code == 2 and "pdf" in r.output
+
+
+def test_killed_process_resumes(folder, tmp_path, schemas):
+    """Real SIGKILLs of `hwr transcribe` at random moments, then a run to the end."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from hwr.cli.main import main; main()", "transcribe", str(folder), "--out",
+           str(out), "-r", "--workers", "1", "-q", "--decoder", "greedy", "--formats", ",".join(FORMATS)]
+    rng = random.Random(7)
+    for _ in range(2):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 5.0))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr  # the bad inputs
+    _check_complete(out, schemas)
+    assert len(read_report(out / REPORT)) == 9
