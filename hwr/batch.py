@@ -88,9 +88,16 @@ class Job:
     outputs: dict[str, Path] = field(default_factory=dict)
     reason: str = ""  # why an unsupported file is not read
 
-    def finished(self, record: dict | None) -> bool:
-        return (record is not None and record.get("status") == "done"
-                and all(p.is_file() for p in self.outputs.values()))
+    def finished(self, record: dict | None, out_dir: Path) -> bool:
+        """Done by an earlier run: the report says so, with every format asked for now,
+        and every output it lists is there (outputs are written atomically: one that
+        exists is complete)."""
+        if record is None or record.get("status") != "done":
+            return False
+        if not set(self.outputs) <= set(record.get("formats") or ()):
+            return False
+        outs = record.get("outputs") or []
+        return bool(outs) and all((out_dir / o).is_file() for o in outs)
 
 
 @dataclass
@@ -249,32 +256,84 @@ class _Worker:
                                                 kind=None if model else kind)
         return self.recognizers[kind]
 
-    def page(self, job: Job):
+    def pages(self, job: Job) -> list:
+        """The recognised pages of one input (an ink file is one page without an image)."""
         from hwr.types import Page
 
         if job.kind == "image":
-            return self.recognizer("image").recognize_page(job.path)
+            from hwr.imaging.load import count_pages, load_page
+
+            rec = self.recognizer("image")
+            n = count_pages(job.path)
+            if n == 1:
+                return [rec.recognize_page(job.path)]
+            pages = []
+            for i in range(n):  # a multi-page TIFF: one page in memory at a time
+                page = rec.recognize_page(load_page(job.path, i), name=str(job.path))
+                page.image, page.number = str(job.path), i + 1
+                pages.append(page)
+            return pages
         from hwr.ink.io import load_ink
 
         ink = load_ink(job.path)
         res = self.recognizer("ink").recognize_ink(ink)
         x0, y0, x1, y1 = ink.bounds() if ink.num_points else (0, 0, 0, 0)
-        return Page(image=str(job.path), width=max(int(x1 - x0) + 1, 1), height=max(int(y1 - y0) + 1, 1),
-                    lines=[res])
+        return [Page(image=str(job.path), width=max(int(x1 - x0) + 1, 1), height=max(int(y1 - y0) + 1, 1),
+                     lines=[res])]
+
+    @staticmethod
+    def write(pages: list, fmt: str, dest: Path) -> list[Path]:
+        """Write ``pages`` (one input) as ``fmt`` at ``dest``; returns the files written.
+        Several pages: text with a form-feed line between pages, one JSON object with
+        ``"pages"`` (the count) and every line with its ``"page"``, one ALTO document with a Page each, one PAGE XML per page
+        (``STEM.pN.page.xml``)."""
+        import io
+
+        from hwr.formats import FORMATS, page_dict
+        from hwr.formats._common import write_output
+        from hwr.pipeline import PAGE_BREAK
+
+        if len(pages) == 1:
+            FORMATS[fmt].write(pages[0], dest)
+            return [dest]
+        if fmt == "alto":
+            FORMATS[fmt].write(pages, dest)
+            return [dest]
+        if fmt == "page":
+            stem = dest.name[: -len(FORMATS[fmt].suffix)]
+            outs = [dest.with_name(f"{stem}.p{p.number}{FORMATS[fmt].suffix}") for p in pages]
+            for p, d in zip(pages, outs):
+                FORMATS[fmt].write(p, d)
+            return outs
+        if fmt == "txt":
+            texts = []
+            for p in pages:
+                buf = io.BytesIO()
+                FORMATS["txt"].write(p, buf)
+                texts.append(buf.getvalue().decode("utf-8").rstrip("\n"))
+            write_output(dest, (PAGE_BREAK.join(texts) + "\n").encode("utf-8", errors="replace"))
+            return [dest]
+        lines = [ln | {"page": p.number} for p in pages for ln in page_dict(p)["lines"]]
+        obj = {"input": pages[0].image, "text": PAGE_BREAK.join(page_dict(p)["text"] for p in pages),
+               "pages": len(pages), "lines": lines}
+        write_output(dest, (json.dumps(obj, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+        return [dest]
 
     def run(self, job: Job) -> dict:
-        from hwr.formats import FORMATS
-
         t0 = time.perf_counter()
         rec: dict[str, Any] = {"input": job.rel, "kind": job.kind}
         try:
-            page = self.page(job)
+            pages = self.pages(job)
+            outputs: list[str] = []
             for fmt, dest in job.outputs.items():
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                FORMATS[fmt].write(page, dest)
-            confs = [ln.confidence for ln in page.lines if ln.text]
-            rec.update(status="done", lines=len(page.lines),
+                outputs += [str(p) for p in self.write(pages, fmt, dest)]
+            lines = [ln for p in pages for ln in p.lines]
+            confs = [ln.confidence for ln in lines if ln.text]
+            rec.update(status="done", lines=len(lines), outputs=outputs,
                        mean_confidence=round(sum(confs) / len(confs), 4) if confs else None)
+            if len(pages) > 1:
+                rec["pages"] = len(pages)
         except HwrError as e:
             rec.update(status="error", error=str(e))
         except MemoryError:
@@ -332,7 +391,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         if j.kind is None:
             records[j.rel] = {"input": j.rel, "kind": None, "status": "error", "error": f"{j.rel}: {j.reason}",
                               "seconds": 0.0}
-        elif not options.overwrite and j.finished(records.get(j.rel)):
+        elif not options.overwrite and j.finished(records.get(j.rel), out_dir.resolve()):
             summary.skipped += 1
         else:
             todo.append(j)
@@ -343,7 +402,8 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         nonlocal finished
         job = by_rel[rec["input"]]
         if rec["status"] == "done":
-            rec["outputs"] = [p.relative_to(out_dir.resolve()).as_posix() for p in job.outputs.values()]
+            rec["formats"] = list(job.outputs)
+            rec["outputs"] = [Path(p).relative_to(out_dir.resolve()).as_posix() for p in rec["outputs"]]
             summary.done += 1
         records[rec["input"]] = rec
         journal.append(rec)

@@ -265,3 +265,26 @@ def test_killed_process_resumes(folder, tmp_path, schemas):
     assert r.returncode == 1, r.stderr  # the bad inputs
     _check_complete(out, schemas)
     assert len(read_report(out / REPORT)) == 9
+
+
+def test_multipage_tiff(tmp_path, schemas):
+    d = tmp_path / "in"
+    d.mkdir()
+    assert cv2.imwritemulti(str(d / "scan.tif"), [_page(1, 2), _page(2, 3)])
+    out = tmp_path / "out"
+    s = transcribe(d, out, Options(formats=FORMATS, decoder="greedy"))
+    assert (s.done, s.failed) == (1, 0)
+    assert _files(out) == {"scan.txt", "scan.json", "scan.alto.xml", "scan.p1.page.xml", "scan.p2.page.xml", REPORT}
+    pages = (out / "scan.txt").read_text(encoding="utf-8").split("\n\f\n")
+    assert [len(p.strip("\n").split("\n")) for p in pages] == [2, 3]
+    obj = json.loads((out / "scan.json").read_text(encoding="utf-8"))
+    assert obj["pages"] == 2 and [ln["page"] for ln in obj["lines"]] == [1, 1, 2, 2, 2]
+    schemas["alto"].validate(str(out / "scan.alto.xml"))
+    for k in (1, 2):
+        schemas["page"].validate(str(out / f"scan.p{k}.page.xml"))
+    rec = read_report(out / REPORT)["scan.tif"]
+    assert rec["pages"] == 2 and rec["lines"] == 5 and len(rec["outputs"]) == 5
+    assert transcribe(d, out, Options(formats=FORMATS)).skipped == 1  # finished, all five files there
+    (out / "scan.p2.page.xml").unlink()
+    assert transcribe(d, out, Options(formats=FORMATS, decoder="greedy")).done == 1  # one missing: redone
+    assert transcribe(d, out, Options(formats=("txt", "json", "alto", "page"))).skipped == 1
