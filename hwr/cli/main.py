@@ -163,6 +163,50 @@ def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: i
         click.echo(f"skipped: {p}", err=True)
 
 
+@import_.command("lines")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Line dataset (.h5).")
+@click.option("--val-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a validation dataset of the lines --val-fraction picks.")
+@click.option("--val-fraction", default=0.1, show_default=True, type=click.FloatRange(0, 0.9),
+              help="With --val-out: the share of lines held back (chosen by file name, so always the same).")
+@click.option("--collection", default="", help="Collection name stored with every line (default: the folder's name).")
+@click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+def import_lines(folders: tuple[Path, ...], out: Path, val_out: Path | None, val_fraction: float,
+                 collection: str, height: int) -> None:
+    """Import folders of line images with LINE.gt.txt transcriptions beside them (the
+    kraken/Tesseract convention; also the desktop app's page-line corrections) into a
+    normalised line dataset."""
+    from hwr.data.linefolder import is_validation, iter_line_folder
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.errors import InputError
+    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+
+    prep = line_preprocessing(height=height)
+    problems: list[str] = []
+    kept: list[list[LineSample]] = [[], []]
+    for folder in folders:
+        coll = collection or folder.resolve().name
+        for img_path, text, gray in iter_line_folder(folder, problems.append):
+            try:
+                img = to_uint8(normalize_line(gray, prep, str(img_path)))
+            except InputError as e:
+                problems.append(str(e))
+                continue
+            rel = img_path.relative_to(folder).as_posix()
+            side = 1 if val_out is not None and is_validation(f"{coll}/{rel}", val_fraction) else 0
+            kept[side].append(LineSample(img, text, writer=coll, source=rel, collection=coll, id=f"{coll}/{rel}"))
+    for p in problems:
+        click.echo(f"skipped: {p}", err=True)
+    if not kept[0]:
+        raise click.ClickException(f"no usable line image + .gt.txt pair in {', '.join(map(str, folders))}")
+    n = write_lineset(out, kept[0], prep, split="train")
+    click.echo(f"train: {n} lines -> {out}", err=True)
+    if val_out is not None:
+        n = write_lineset(val_out, kept[1], prep, split="val")
+        click.echo(f"val: {n} lines -> {val_out}", err=True)
+
+
 @import_.command("rendered-ink")
 @click.argument("ink_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Line dataset (.h5).")

@@ -1,0 +1,75 @@
+"""Folders of line images with ``.gt.txt`` transcriptions (the kraken / Tesseract
+convention: ``line_0001.png`` + ``line_0001.gt.txt``), as written by the desktop app's
+page corrections, by kraken's ``ketos extract`` and by many ground-truth tools."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from hwr.errors import InputError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+MAX_GT_BYTES = 64 * 1024  # one line of text: anything larger is not a line's transcription
+
+
+def find_line_pairs(folder: str | os.PathLike, on_error: Callable[[str], None] = lambda m: None
+                    ) -> list[tuple[Path, Path]]:
+    """``(image, gt.txt)`` pairs under ``folder`` (recursively, sorted). A ``.gt.txt`` with no
+    image beside it is reported through ``on_error``; images without one are not lines of
+    ground truth and are passed over silently."""
+    folder = Path(folder)
+    pairs = []
+    for gt in sorted(folder.rglob("*.gt.txt")):
+        if any(part.startswith(".") for part in gt.relative_to(folder).parts):
+            continue
+        stem = gt.name[: -len(".gt.txt")]
+        images = [gt.with_name(stem + s) for s in IMAGE_SUFFIXES if gt.with_name(stem + s).is_file()]
+        if not images:
+            on_error(f"{gt}: no line image beside it ({stem}.png, .jpg, ...)")
+            continue
+        pairs.append((images[0], gt))
+    return pairs
+
+
+def read_gt(path: Path) -> str:
+    """The transcription in a ``.gt.txt``: UTF-8 (a BOM allowed), one line, surrounding
+    white space removed. Raises InputError for an unreadable, non-UTF-8 or oversized file."""
+    try:
+        if path.stat().st_size > MAX_GT_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes is not one line of text")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    return " ".join(text.split())
+
+
+def is_validation(name: str, fraction: float) -> bool:
+    """A deterministic split by file name (the same line is always on the same side)."""
+    if fraction <= 0:
+        return False
+    h = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+    return h / 2 ** 64 < fraction
+
+
+def iter_line_folder(folder: str | os.PathLike, on_error: Callable[[str], None] = lambda m: None
+                     ) -> Iterator[tuple[Path, str, "object"]]:
+    """``(image path, text, grayscale image)`` for every readable pair with a non-empty text;
+    problems (unreadable image or text, empty transcription) go to ``on_error``."""
+    from hwr.imaging.load import load_image
+
+    for img, gt in find_line_pairs(folder, on_error):
+        try:
+            text = read_gt(gt)
+            if not text:
+                on_error(f"{gt}: empty transcription")
+                continue
+            yield img, text, load_image(img)
+        except InputError as e:
+            on_error(str(e))
