@@ -264,13 +264,19 @@ def _resolve_device(device: str) -> str:
 @click.option("--kind", type=click.Choice(["ink", "image"]),
               help="Model kind (default: image if a --data file is a line dataset, else ink). "
                    "An image model renders ink datasets to images on the fly.")
-@click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Training dataset (.h5 from `hwr import`). Repeatable.")
-@click.option("--val", "val", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Validation dataset (.h5). Repeatable.")
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True),
+              help="Training data, repeatable: a dataset (.h5 from `hwr import`), or a folder of line images "
+                   "with .gt.txt files, of page images with PAGE/ALTO XML, or of ink files with transcriptions "
+                   "(the app's corrections are such folders).")
+@click.option("--val", "val", multiple=True, type=click.Path(exists=True),
+              help="Validation data (the same kinds), repeatable. Default: --val-fraction of --data is held out "
+                   "(the same lines every time).")
+@click.option("--val-fraction", default=0.1, show_default=True, type=click.FloatRange(0.01, 0.5),
+              help="Without --val: the share of lines (of pages, for page folders) held out for validation.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (.safetensors; a .json is written beside it).")
-@click.option("--base", type=click.Path(exists=True, dir_okay=False), help="Fine-tune this model instead of starting afresh.")
+@click.option("--base", help="Fine-tune this model (a file, or an embedded model: ink_default, image_default) "
+              "instead of starting afresh.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Checkpoint folder (default: OUT.run). A run found there is resumed.")
 @click.option("--restart", is_flag=True, help="Ignore a checkpoint in the run folder and start afresh.")
@@ -296,16 +302,41 @@ def _resolve_device(device: str) -> str:
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
-def train(kind, data, val, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes, anneal,
-          hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers, amp) -> None:
-    """Train a recogniser on HDF5 datasets, with validation CER, checkpoints and resume."""
+def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
+          anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
+          amp) -> None:
+    """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
+    with validation CER, checkpoints and resume."""
     _set_threads(threads)
-    from hwr.data.lineset import dataset_format
+    from hwr.errors import InputError
     from hwr.training.ink import train_ink
+    from hwr.training.sources import prepare_sources
     from hwr.training.trainer import TrainConfig
 
-    if kind is None:
-        kind = "image" if any(dataset_format(d) == "hwr-lineset" for d in data) else "ink"
+    if base is not None:
+        from hwr.errors import ModelError
+        from hwr.pipeline import resolve_model
+
+        try:
+            base = str(resolve_model(base))
+        except ModelError as e:
+            raise click.BadParameter(str(e), param_hint="--base") from e
+    line_height = height
+    if line_height is None and base is not None:
+        from hwr.models.checkpoint import read_info
+
+        try:
+            line_height = int((read_info(base).preprocessing or {}).get("height", 0)) or None
+        except Exception:
+            line_height = None
+    try:
+        src = prepare_sources(data, val, kind=kind, height=line_height or 48, val_fraction=val_fraction,
+                              on_message=lambda m: click.echo(m, err=True))
+    except InputError as e:
+        raise click.ClickException(str(e)) from e
+    for note in src.notes:
+        click.echo(note, err=True)
+    kind, data, val = src.kind, [str(p) for p in src.train], [str(p) for p in src.val]
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,

@@ -1,0 +1,101 @@
+"""`hwr train --data` takes folders (line images + .gt.txt, PAGE pages, ink) and holds out
+validation lines by itself when no --val is given."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from synth import synth_ink
+from hwr.cli.main import cli
+from hwr.data.inkset import InkSet, write_inkset
+from hwr.data.lineset import LineSet
+from hwr.errors import InputError
+from hwr.ink.io import write_inkml
+from hwr.models.checkpoint import read_info
+from hwr.training.sources import folder_contents, prepare_sources
+
+WORDS = "the quick letters of a long day were sent home by the evening post".split()
+
+
+def _line(text: str) -> np.ndarray:
+    img = np.full((60, 40 + 24 * len(text)), 230, np.uint8)
+    cv2.putText(img, text, (15, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 30, 2, cv2.LINE_AA)
+    return img
+
+
+@pytest.fixture
+def lines(tmp_path):
+    d = tmp_path / "lines"
+    d.mkdir()
+    for i in range(40):
+        t = " ".join(WORDS[(i + k) % len(WORDS)] for k in range(2))
+        cv2.imwrite(str(d / f"l{i:03d}.png"), _line(t))
+        (d / f"l{i:03d}.gt.txt").write_text(t + "\n")
+    return d
+
+
+@pytest.fixture
+def inks(tmp_path):
+    d = tmp_path / "inks"
+    d.mkdir()
+    for i in range(30):
+        write_inkml(synth_ink(["olv", "zj o", "lvz", "oo jl"][i % 4], seed=i), d / f"i{i:02d}.inkml")
+    return d
+
+
+def test_line_folder_is_split_and_cached(lines, tmp_path):
+    msgs = []
+    s = prepare_sources([lines], height=32, on_message=msgs.append)
+    assert s.kind == "image" and len(s.train) == len(s.val) == 1
+    tr, va = LineSet(s.train[0]), LineSet(s.val[0])
+    assert len(tr) + len(va) == 40 and 1 <= len(va) <= 10 and tr.height == 32
+    assert not {tr[i].id for i in range(len(tr))} & {va[i].id for i in range(len(va))}
+    assert any("importing lines" in m for m in msgs)
+    msgs.clear()
+    s2 = prepare_sources([lines], height=32, on_message=msgs.append)
+    assert s2.train == s.train and s2.val == s.val and not any("importing" in m for m in msgs)  # cached
+    (lines / "l000.gt.txt").write_text("changed text\n")
+    s3 = prepare_sources([lines], height=32, on_message=msgs.append)
+    assert s3.train != s.train  # a changed folder is imported again
+
+
+def test_given_val_folder_holds_nothing_out(lines, inks):
+    s = prepare_sources([lines], [lines], height=32)
+    assert len(LineSet(s.train[0])) == 40 and len(LineSet(s.val[0])) == 40
+
+
+def test_ink_folder_and_dataset_split(inks, tmp_path):
+    assert folder_contents(inks) == {"ink"}
+    s = prepare_sources([inks])
+    assert s.kind == "ink"
+    assert len(InkSet(s.train[0])) + len(InkSet(s.val[0])) == 30
+    h5 = tmp_path / "all.h5"
+    write_inkset(h5, [(f"x/{i}", synth_ink("olv", seed=i)) for i in range(50)])
+    s = prepare_sources([h5], val_fraction=0.2)
+    n_tr, n_va = len(InkSet(s.train[0])), len(InkSet(s.val[0]))
+    assert n_tr + n_va == 50 and 3 <= n_va <= 20
+
+
+def test_unusable_sources(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match="holds no line images"):
+        prepare_sources([empty])
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5")
+    with pytest.raises(InputError, match="not a dataset"):
+        prepare_sources([bad])
+
+
+def test_train_cli_on_a_line_folder(lines, tmp_path):
+    out = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(cli, ["train", "--data", str(lines), "--out", str(out), "--epochs", "1", "--device", "cpu",
+                                 "--channels", "4,8,8", "--hidden", "8", "--layers", "1", "--height", "32"])
+    assert r.exit_code == 0, r.output
+    assert "held out for validation" in r.output
+    info = read_info(out)
+    assert info.kind == "image" and info.config["height"] == 32
