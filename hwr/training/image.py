@@ -13,7 +13,7 @@ from hwr.models.checkpoint import ModelInfo, load_model
 from hwr.models.registry import build
 from hwr.training.imagedata import ImageLines, collate_images, open_source, width_sampler
 from hwr.training.ink import BASE_CHARS
-from hwr.training.trainer import Progress, TrainConfig, check_base_alphabet, fit_and_write
+from hwr.training.trainer import Progress, TrainConfig, extend_base_alphabet, fit_and_write
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,14 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
         if not isinstance(s, LineSet):
             s.load_all()
     texts = [t for s in train_sets for t in s.texts]
+    added: list[str] = []
     if base:
         net, base_info = load_model(base)
         if base_info.kind != "image":
             raise ValueError(f"{base}: is a {base_info.kind} model, not an image model")
-        alphabet = Alphabet(base_info.alphabet)
-        check_base_alphabet(alphabet, texts)
+        alphabet, added = extend_base_alphabet(net, Alphabet(base_info.alphabet), texts)
+        if added:
+            log.info("characters added to the base model's alphabet: %s", "".join(added))
         prep = base_info.preprocessing
         arch = base_info.arch
         for s in train_sets + val_sets:
@@ -65,7 +67,7 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
     info = ModelInfo(
         arch=arch, kind="image", config=net.cfg.to_dict(), alphabet=alphabet.to_list(), preprocessing=prep,
         training={"data": [_describe(s) for s in train_sets], "validation": [_describe(s) for s in val_sets],
-                  "base": str(base) if base else None},
+                  "base": str(base) if base else None, "added_characters": "".join(added)},
         name=name or Path(out).stem,
     )
     train_ds = ImageLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)

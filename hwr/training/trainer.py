@@ -319,8 +319,31 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     return save_model(final, final_info, out)
 
 
-def check_base_alphabet(alphabet: Alphabet, texts) -> None:
-    """Fine-tuning keeps the base model's alphabet: refuse data with characters it lacks."""
+def extend_base_alphabet(net, alphabet: Alphabet, texts) -> tuple[Alphabet, list[str]]:
+    """Fine-tuning on data with characters the base model lacks: append them to the
+    alphabet (the known characters keep their labels) and grow the output layer ``net.head``
+    with one row each, its weights small and its bias at the mean of the known characters',
+    so the model starts out as before and learns the new characters from the data.
+    Returns the alphabet to train with and the added characters."""
+    import torch
+    from torch import nn
+
     missing = [c for c in Alphabet.from_texts(texts).chars if c not in alphabet]
-    if missing:
-        raise ValueError("the new data has characters the base model lacks: " + "".join(missing))
+    if not missing:
+        return alphabet, []
+    head = getattr(net, "head", None)
+    if not isinstance(head, nn.Linear) or head.out_features != len(alphabet):
+        raise ValueError("the new data has characters the base model lacks (" + "".join(missing)
+                         + ") and its output layer cannot be extended")
+    new = Alphabet(alphabet.chars + missing)
+    grown = nn.Linear(head.in_features, len(new)).to(head.weight.device, head.weight.dtype)
+    with torch.no_grad():
+        grown.weight[: head.out_features] = head.weight
+        grown.bias[: head.out_features] = head.bias
+        gen = torch.Generator().manual_seed(len(new))
+        std = float(head.weight[1:].std()) * 0.1
+        grown.weight[head.out_features:] = torch.randn(len(missing), head.in_features, generator=gen) * std
+        grown.bias[head.out_features:] = head.bias[1:].mean()
+    net.head = grown
+    net.cfg.num_classes = len(new)
+    return new, missing

@@ -1,0 +1,52 @@
+"""Fine-tuning on data with new characters extends the base model's alphabet."""
+
+import string
+
+import numpy as np
+import torch
+
+from synth import synth_ink
+from hwr.alphabet import Alphabet
+from hwr.data.inkset import write_inkset
+from hwr.models.checkpoint import ModelInfo, load_model, save_model
+from hwr.models.registry import build
+from hwr.training.ink import train_ink
+from hwr.training.trainer import TrainConfig, extend_base_alphabet
+
+
+def _net(chars):
+    torch.manual_seed(0)
+    return build("ink-blstm", dict(num_features=4, num_classes=len(chars) + 1, hidden=16, layers=1, conv_channels=8))
+
+
+def test_extension_keeps_old_outputs_and_adds_rows():
+    chars = list("olv ")
+    net = _net(chars).eval()
+    x = torch.randn(1, 60, 4)
+    with torch.no_grad():
+        before, _ = net(x, torch.tensor([60]))
+    alph, added = extend_base_alphabet(net, Alphabet(chars), ["olv zj", "jo"])
+    assert added == ["j", "z"] and alph.chars == chars + ["j", "z"] and net.head.out_features == 7
+    assert alph.encode("olv") == Alphabet(chars).encode("olv")  # old labels unchanged
+    with torch.no_grad():
+        after, _ = net(x, torch.tensor([60]))
+    assert after.shape[-1] == 7
+    assert torch.equal(before.argmax(-1), after[..., :5].argmax(-1))  # the same best paths as before
+    assert float(after[..., 5:].exp().max()) < 0.5  # new characters start unlikely
+    same, none = extend_base_alphabet(net, alph, ["zoj"])
+    assert none == [] and same is alph
+
+
+def test_fine_tune_with_new_characters(tmp_path):
+    chars = list("olv ")
+    net = _net(chars)
+    base = save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=chars,
+                                     preprocessing={"spacing": 0.3}), tmp_path / "base.safetensors")
+    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
+    write_inkset(tmp_path / "d.h5", [(f"s{i}", synth_ink(texts[i % 4], seed=i)) for i in range(16)])
+    out = train_ink([tmp_path / "d.h5"], [tmp_path / "d.h5"], tmp_path / "new.safetensors",
+                    TrainConfig(epochs=2, batch_size=8, device="cpu"), base=base)
+    net2, info = load_model(out)
+    assert info.alphabet == chars + ["j", "z"] and info.config["num_classes"] == 7
+    assert info.training["added_characters"] == "jz"
+    assert net2.head.out_features == 7
