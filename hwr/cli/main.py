@@ -337,6 +337,9 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     for note in src.notes:
         click.echo(note, err=True)
     kind, data, val = src.kind, [str(p) for p in src.train], [str(p) for p in src.val]
+    if base is not None and Path(base).resolve() == Path(out).resolve():
+        raise click.BadParameter("write the new model next to its base, not over it: the base stays the "
+                                 "one in use until you choose the new one", param_hint="--out")
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
@@ -362,11 +365,21 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
                                restart=restart, height=height, arch=arch, callbacks=[report])
         except ValueError as e:
             raise click.ClickException(str(e)) from e
-        click.echo(f"wrote {path}", err=True)
+        _report_written(path)
         return
     path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4}, base=base,
                      run_dir=run_dir, restart=restart, features=features, callbacks=[report])
-    click.echo(f"wrote {path}", err=True)
+    _report_written(path)
+
+
+def _report_written(path) -> None:
+    from hwr.models.checkpoint import read_info
+    from hwr.training.card import verdict
+
+    click.echo(f"wrote {path} and its model card {Path(path).with_suffix('.md')}", err=True)
+    v = verdict(read_info(path))
+    if v:
+        click.echo(f"the new model is {v}", err=True)
 
 
 # ---------------------------------------------------------------------------------- recognize

@@ -85,6 +85,7 @@ class _State:
     seconds: float = 0.0
     history: list = field(default_factory=list)
     config_fingerprint: str = ""
+    base_cer: float | None = None  # the base model's CER on the same validation lines (fine-tuning)
 
 
 def _atomic_json(path: Path, obj) -> None:
@@ -184,12 +185,21 @@ class Trainer:
 
     def _info_with_figures(self) -> ModelInfo:
         tr = dict(self.info.training)
+        if self.state.base_cer is not None:
+            tr["base_val_cer"] = self.state.base_cer
         tr.update({"epochs": self.state.epoch, "steps": self.state.step, "best_val_cer": self.state.best_cer,
                    "train_seconds": round(self.state.seconds, 1), "history": self.state.history[-200:],
                    "train_config": {k: v for k, v in asdict(self.cfg).items() if k not in ("device", "workers")}})
         return ModelInfo(arch=self.info.arch, kind=self.info.kind, config=self.info.config,
                          alphabet=self.info.alphabet, preprocessing=self.info.preprocessing,
                          training=tr, name=self.info.name)
+
+    def validate(self) -> ErrorRates:
+        """CER/WER of the network as it is now on the validation lines (greedy decoding)."""
+        val_sampler = self.sampler_factory(self.val_set, 64, False, 0)
+        loader = DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
+                            num_workers=self.cfg.workers)
+        return evaluate_net(self.net, loader, self.alphabet, self.device)
 
     # ------------------------------------------------------------------ training
     def _run_fraction(self) -> float:
@@ -308,15 +318,24 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
     trainer = Trainer(net, info, train, val, cfg, run_dir, collate, sampler)
     trainer.callbacks.extend(callbacks)
-    if not restart and trainer.resume():
+    resumed = not restart and trainer.resume()
+    if resumed:
         log.info("resuming from %s", run_dir)
+    elif info.training.get("base"):
+        # the yardstick of a fine-tuning: the base model on the same validation lines
+        trainer.state.base_cer = trainer.validate().cer
+        log.info("base model: validation CER %.2f %%", 100 * trainer.state.base_cer)
     state = trainer.fit()
     best = run_dir / "best.safetensors"
     if not best.exists():
         raise RuntimeError("training stopped before the first epoch finished; nothing to write")
     final, final_info = load_model(best)
     final_info.training["stopped_at_epoch"] = state.epoch
-    return save_model(final, final_info, out)
+    path = save_model(final, final_info, out)
+    from hwr.training.card import write_card
+
+    write_card(final_info, Path(out).with_suffix(".md"))
+    return path
 
 
 def extend_base_alphabet(net, alphabet: Alphabet, texts) -> tuple[Alphabet, list[str]]:

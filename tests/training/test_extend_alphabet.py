@@ -50,3 +50,29 @@ def test_fine_tune_with_new_characters(tmp_path):
     assert info.alphabet == chars + ["j", "z"] and info.config["num_classes"] == 7
     assert info.training["added_characters"] == "jz"
     assert net2.head.out_features == 7
+
+
+def test_fine_tune_card_compares_with_the_base(tmp_path):
+    from click.testing import CliRunner
+
+    from hwr.cli.main import cli
+
+    chars = list("olvzj ")
+    net = _net(chars)
+    base = save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=chars,
+                                     preprocessing={"spacing": 0.3}), tmp_path / "base.safetensors")
+    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
+    write_inkset(tmp_path / "d.h5", [(f"s{i}", synth_ink(texts[i % 4], seed=i)) for i in range(24)])
+    out = tmp_path / "new.safetensors"
+    r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(tmp_path / "d.h5"), "--val",
+                                 str(tmp_path / "d.h5"), "--out", str(out), "--epochs", "3", "--device", "cpu",
+                                 "--batch-size", "8", "--lr", "0.01"])
+    assert r.exit_code == 0, r.output
+    _, info = load_model(out)
+    base_cer, new_cer = info.training["base_val_cer"], info.training["best_val_cer"]
+    assert 0 <= new_cer and base_cer > 0.5  # a random network reads nothing
+    card = out.with_suffix(".md").read_text()
+    assert "fine-tuned from | `base.safetensors`" in card and f"{100 * base_cer:.2f} %" in card
+    assert ("better than its base" in r.output) or ("NOT better" in r.output)
+    r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(tmp_path / "d.h5"), "--out", str(base)])
+    assert r.exit_code == 2 and "next to its base" in r.output

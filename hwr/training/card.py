@@ -1,0 +1,72 @@
+"""A model card (Markdown) written beside every trained model: what it is, the data it
+saw, how it was trained and how it validates — against its base model on the same
+validation lines when it was fine-tuned."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+from hwr.models.checkpoint import ModelInfo
+
+
+def verdict(info: ModelInfo) -> str | None:
+    """One sentence comparing a fine-tuned model with its base, or None (not fine-tuned)."""
+    tr = info.training
+    base, new = tr.get("base_val_cer"), tr.get("best_val_cer")
+    if base is None or new is None:
+        return None
+    if new < base:
+        return (f"better than its base on the same validation lines: CER {100 * base:.2f} % → {100 * new:.2f} % "
+                f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors)")
+    return (f"NOT better than its base on the same validation lines (CER {100 * base:.2f} % → {100 * new:.2f} %): "
+            "keep using the base model")
+
+
+def _data_rows(items) -> list[str]:
+    rows = []
+    for d in items or []:
+        srcs = ", ".join(str(s) for s in (d.get("sources") or [])[:5])
+        rows.append(f"| {d.get('file', '')} | {d.get('kind', 'ink')} | {d.get('lines', '')} | {srcs} |")
+    return rows
+
+
+def card_text(info: ModelInfo) -> str:
+    tr = info.training
+    lines = [f"# Model card: `{info.name}`", "",
+             f"An hwr {info.kind} model (`{info.arch}`), trained "
+             f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d')} with `hwr train`.", "",
+             "| | |", "| --- | --- |",
+             f"| kind | {info.kind} ({'pen strokes' if info.kind == 'ink' else 'images of text lines'}) |",
+             f"| architecture | `{info.arch}` {info.config} |",
+             f"| alphabet | {len(info.alphabet)} characters + CTC blank |"]
+    if tr.get("base"):
+        lines.append(f"| fine-tuned from | `{os.path.basename(str(tr['base']))}` |")
+    if tr.get("added_characters"):
+        lines.append(f"| characters added to the base's alphabet | `{tr['added_characters']}` |")
+    lines.append(f"| training | {tr.get('epochs', '?')} epochs, {tr.get('steps', '?')} steps, "
+                 f"{float(tr.get('train_seconds', 0)) / 60:.1f} minutes |")
+    lines += ["", "## Figures", ""]
+    if tr.get("best_val_cer") is not None:
+        lines.append(f"Validation CER (greedy decoding): **{100 * float(tr['best_val_cer']):.2f} %** "
+                     "(the best epoch, which is the one kept).")
+    v = verdict(info)
+    if v:
+        lines += ["", f"This model is {v}."]
+    lines += ["", "## Data", "", "| file | kind | lines | sources |", "| --- | --- | --- | --- |"]
+    lines += _data_rows(tr.get("data"))
+    lines += ["", "Validation:", "", "| file | kind | lines | sources |", "| --- | --- | --- | --- |"]
+    lines += _data_rows(tr.get("validation"))
+    lines += ["", "## Licence", "",
+              "A model inherits the terms of the data it was trained on (and of its base model): "
+              "check them before sharing it.", ""]
+    return "\n".join(lines)
+
+
+def write_card(info: ModelInfo, path: str | os.PathLike) -> Path:
+    from hwr.formats._common import write_output
+
+    path = Path(path)
+    write_output(path, card_text(info).encode("utf-8"))
+    return path
