@@ -330,11 +330,14 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
         except Exception:
             line_height = None
     try:
+        from hwr.training.distributed import world
+
+        quiet = world()[0] != 0
         src = prepare_sources(data, val, kind=kind, height=line_height or 48, val_fraction=val_fraction,
-                              on_message=lambda m: click.echo(m, err=True))
+                              on_message=lambda m: None if quiet else click.echo(m, err=True))
     except InputError as e:
         raise click.ClickException(str(e)) from e
-    for note in src.notes:
+    for note in src.notes if not quiet else ():
         click.echo(note, err=True)
     kind, data, val = src.kind, [str(p) for p in src.train], [str(p) for p in src.val]
     if base is not None and Path(base).resolve() == Path(out).resolve():
@@ -375,6 +378,10 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
 def _report_written(path) -> None:
     from hwr.models.checkpoint import read_info
     from hwr.training.card import verdict
+    from hwr.training.distributed import world
+
+    if world()[0] != 0:  # under torchrun, rank 0 reports
+        return
 
     click.echo(f"wrote {path} and its model card {Path(path).with_suffix('.md')}", err=True)
     v = verdict(read_info(path))

@@ -151,8 +151,17 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.collate_fn = collate_fn
         self.sampler_factory = sampler_factory
-        self.device = cfg.device
+        from hwr.training import distributed
+
+        self.device = distributed.setup(cfg.device)
+        self.rank, self.world_size = distributed.world()
         self.net.to(self.device)
+        self.model = self.net  # what the training step calls: the network, or its DDP wrapper
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.model = DistributedDataParallel(
+                self.net, device_ids=[torch.device(self.device).index] if self.device.startswith("cuda") else None)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.state = _State(config_fingerprint=json.dumps(info.config, sort_keys=True))
         self.callbacks: list[Callable[[Progress], None]] = []
@@ -176,6 +185,8 @@ class Trainer:
         return True
 
     def _checkpoint(self, improved: bool) -> None:
+        if self.rank != 0:
+            return
         info = self._info_with_figures()
         if improved:
             save_model(self.net, info, self.run_dir / "best.safetensors")
@@ -187,6 +198,8 @@ class Trainer:
         tr = dict(self.info.training)
         if self.state.base_cer is not None:
             tr["base_val_cer"] = self.state.base_cer
+        if self.world_size > 1:
+            tr["processes"] = self.world_size
         tr.update({"epochs": self.state.epoch, "steps": self.state.step, "best_val_cer": self.state.best_cer,
                    "train_seconds": round(self.state.seconds, 1), "history": self.state.history[-200:],
                    "train_config": {k: v for k, v in asdict(self.cfg).items() if k not in ("device", "workers")}})
@@ -196,14 +209,36 @@ class Trainer:
 
     def validate(self) -> ErrorRates:
         """CER/WER of the network as it is now on the validation lines (greedy decoding)."""
+        return self._evaluate(self._val_loader())
+
+    def _val_loader(self) -> DataLoader:
+        from hwr.training.distributed import ShardedBatches
+
         val_sampler = self.sampler_factory(self.val_set, 64, False, 0)
-        loader = DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
-                            num_workers=self.cfg.workers)
-        return evaluate_net(self.net, loader, self.alphabet, self.device)
+        if self.world_size > 1:
+            val_sampler = ShardedBatches(val_sampler, self.rank, self.world_size, even=False)
+        return DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
+                          num_workers=self.cfg.workers)
+
+    def _evaluate(self, loader) -> ErrorRates:
+        """Validation on this rank's share, error counts summed over the ranks."""
+        from hwr.training import distributed
+
+        er = evaluate_net(self.net, loader, self.alphabet, self.device)
+        if self.world_size > 1:
+            c = distributed.reduce([er.char_errors, er.chars, er.word_errors, er.words, er.lines])
+            er = ErrorRates(*(int(round(v)) for v in c))
+        return er
 
     # ------------------------------------------------------------------ training
     def _run_fraction(self) -> float:
-        """How much of this run's budget is spent: time if there is a time budget, else epochs."""
+        """How much of this run's budget is spent: time if there is a time budget, else epochs
+        (distributed: the largest over the ranks, agreed at each step)."""
+        if self.world_size > 1 and getattr(self, "_frac", None) is not None:
+            return self._frac
+        return self._local_fraction()
+
+    def _local_fraction(self) -> float:
         run = getattr(self, "_run", None)
         if run is None:
             return 0.0
@@ -224,20 +259,25 @@ class Trainer:
         torch.manual_seed(cfg.seed + self.state.epoch)
         random.seed(cfg.seed + self.state.epoch)
         np.random.seed(cfg.seed + self.state.epoch)
+        from hwr.training import distributed
+
         sampler = self.sampler_factory(self.train_set, cfg.batch_size, True, cfg.seed)
+        if self.world_size > 1:
+            sampler = distributed.ShardedBatches(sampler, self.rank, self.world_size)
         loader = DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.collate_fn,
                             num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
-        val_sampler = self.sampler_factory(self.val_set, 64, False, 0)
-        val_loader = DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
-                                num_workers=cfg.workers)
+        val_loader = self._val_loader()
         use_amp = cfg.amp and self.device.startswith("cuda")
         deadline = time.monotonic() + cfg.max_minutes * 60 if cfg.max_minutes else None
         self._run = {"start": time.monotonic(), "first_epoch": self.state.epoch, "in_epoch": 0.0}
         last_epoch_secs = 0.0
         from tqdm import tqdm
 
+        def agreed(flag: bool) -> bool:  # every rank stops together, or none does
+            return bool(distributed.reduce([float(flag)], "max")[0]) if self.world_size > 1 else flag
+
         while self.state.epoch < cfg.epochs and not self.stop_requested:
-            if deadline and time.monotonic() + last_epoch_secs > deadline:
+            if agreed(bool(deadline and time.monotonic() + last_epoch_secs > deadline)):
                 log.info("time budget reached: not starting an epoch that would not finish in it")
                 break
             epoch_start = time.monotonic()
@@ -255,11 +295,14 @@ class Trainer:
                     g["lr"] = self._lr()
                 x = x.to(self.device)
                 with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    lp, out_len = self.net(x, lengths)
+                    lp, out_len = self.model(x, lengths)
                 loss = F.ctc_loss(lp.float(), targets, out_len, tlen, blank=0, reduction="sum",
                                   zero_infinity=True) / x.shape[0]
                 self.opt.zero_grad(set_to_none=True)
-                if torch.isfinite(loss):
+                finite = bool(torch.isfinite(loss))
+                if self.world_size > 1:  # all ranks step, or none (DDP's gradient all-reduce needs everyone)
+                    finite = distributed.reduce([float(not finite)], "max")[0] == 0
+                if finite:
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.clip)
                     self.opt.step()
@@ -272,7 +315,11 @@ class Trainer:
                 if bar.disable and n_batches % 50 == 0:
                     log.info("epoch %d: %d/%d batches, loss %.3f, %.1f lines/s", epoch, n_batches, len(sampler),
                              total / max(n_lines, 1), n_lines / max(time.monotonic() - t0, 1e-9))
-                if self.stop_requested or (deadline and time.monotonic() > deadline):
+                stop = self.stop_requested or bool(deadline and time.monotonic() > deadline)
+                if self.world_size > 1:  # one decision and one learning-rate schedule for all ranks
+                    self._frac, flag = distributed.reduce([self._local_fraction(), float(stop)], "max")
+                    stop = flag > 0
+                if stop:
                     break
             secs = time.monotonic() - t0
             self.state.seconds += secs
@@ -282,7 +329,7 @@ class Trainer:
                 break
             self.state.epoch = epoch
             self._run["in_epoch"] = 0.0
-            er = evaluate_net(self.net, val_loader, self.alphabet, self.device)
+            er = self._evaluate(val_loader)
             improved = er.cer < self.state.best_cer
             if improved:
                 self.state.best_cer = er.cer
@@ -300,13 +347,13 @@ class Trainer:
             self.state.history.append({k: (float(f"{v:.6g}") if isinstance(v, float) else v)
                                        for k, v in asdict(prog).items()})
             self._checkpoint(improved)
-            for cb in self.callbacks:
+            for cb in self.callbacks if self.rank == 0 else ():
                 cb(prog)
             last_epoch_secs = time.monotonic() - epoch_start
             if self.state.bad_epochs >= cfg.patience:
                 log.info("early stop: no improvement for %d epochs", cfg.patience)
                 break
-            if deadline and time.monotonic() > deadline:
+            if agreed(bool(deadline and time.monotonic() > deadline)):
                 break
         return self.state
 
@@ -326,6 +373,11 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
         trainer.state.base_cer = trainer.validate().cer
         log.info("base model: validation CER %.2f %%", 100 * trainer.state.base_cer)
     state = trainer.fit()
+    from hwr.training import distributed
+
+    if trainer.rank != 0:  # rank 0 writes the model
+        distributed.barrier()
+        return Path(out)
     best = run_dir / "best.safetensors"
     if not best.exists():
         raise RuntimeError("training stopped before the first epoch finished; nothing to write")
@@ -335,6 +387,7 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     from hwr.training.card import write_card
 
     write_card(final_info, Path(out).with_suffix(".md"))
+    distributed.barrier()
     return path
 
 
