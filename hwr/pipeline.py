@@ -50,7 +50,13 @@ def resolve_model(model: str | os.PathLike | None, kind: str = "ink") -> Path:
     emb = MODELS_DIR / f"{model}.safetensors"
     if emb.exists():
         return emb
-    raise ModelError(f"model {model!r} not found (neither a file nor an embedded model)")
+    from hwr.paths import user_models_dir
+
+    mine = user_models_dir() / f"{model}.safetensors"
+    if os.sep not in str(model) and mine.exists():
+        return mine
+    raise ModelError(f"model {model!r} not found (neither a file, an embedded model nor one in {user_models_dir()}; "
+                     "`hwr models` lists them)")
 
 
 #: what separates the pages of a multi-page input in ``Result.text``: a line holding a form feed

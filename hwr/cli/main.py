@@ -557,11 +557,14 @@ def gui(ctx) -> None:
 def _add_subgroups() -> None:
     from hwr.cli.lm import lm
     from hwr.cli.segment import segment
+    from hwr.cli.info import doctor, models
     from hwr.cli.transcribe import transcribe
 
     cli.add_command(lm)
     cli.add_command(segment)
     cli.add_command(transcribe)
+    cli.add_command(models)
+    cli.add_command(doctor)
 
 
 _add_subgroups()
