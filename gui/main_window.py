@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from hwr.errors import HwrError
@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
 
         self.canvas.strokeStarted.connect(self.delay.stop)
         self.canvas.inkChanged.connect(self._on_ink_changed)
+        self.canvas.strokesErased.connect(self._on_erased)
         self.results.textCorrected.connect(self._on_ink_corrected)
         self.page_view.lineEdited.connect(self._on_line_corrected)
         self.tabs.currentChanged.connect(lambda _i: self._update_actions())
@@ -147,6 +148,20 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action(edit, "&Redo", self.canvas.redo, "Ctrl+Shift+Z", "Ctrl+Y")
         self.clear_action = self._action(edit, "&Clear", self.canvas.clear, "Ctrl+N")
         edit.addSeparator()
+        tools = QActionGroup(self)
+        self.pen_action = self._action(edit, "&Pen", lambda: self.canvas.set_tool("pen"), "Ctrl+Shift+P")
+        self.eraser_action = self._action(edit, "&Eraser (deletes whole strokes)",
+                                          lambda: self.canvas.set_tool("eraser"), "Ctrl+Shift+E")
+        for a in (self.pen_action, self.eraser_action):
+            a.setCheckable(True)
+            tools.addAction(a)
+        self.pen_action.setChecked(True)
+        self.canvas.toolChanged.connect(lambda t: (self.pen_action if t == "pen" else self.eraser_action).setChecked(True))
+        self.scratch_action = QAction("&Scratch-out erases", self, checkable=True, checked=self.canvas.scratch_out)
+        self.scratch_action.setToolTip("A quick horizontal zig-zag over written words erases them")
+        self.scratch_action.toggled.connect(lambda on: setattr(self.canvas, "scratch_out", on))
+        edit.addAction(self.scratch_action)
+        edit.addSeparator()
         self.correct_action = self._action(edit, "C&orrect the text…", self.start_correction, "Ctrl+R")
         self.copy_action = self._action(edit, "Copy &text", self.copy_text, "Ctrl+Shift+C")
         view = self.menuBar().addMenu("&View")
@@ -158,6 +173,12 @@ class MainWindow(QMainWindow):
             self._action(view, "Zoom &out", self.page_view.zoom_out_button.click, "Ctrl+-"),
             self._action(view, "&Fit page", self.page_view.fit_button.click, "Ctrl+0"),
         ]
+        self.write_bar = bar = self.addToolBar("Write")
+        bar.setObjectName("write-tools")
+        bar.setMovable(False)
+        for a in (self.pen_action, self.eraser_action, None, self.undo_action, self.redo_action, self.clear_action):
+            bar.addSeparator() if a is None else bar.addAction(a)
+        self.eraser_action.setIconText("Eraser")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About hwr", self.show_about)
@@ -177,6 +198,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(self.page_view.page is not None)
         for a in self.zoom_actions:
             a.setEnabled(self._on_page_tab())
+        self.write_bar.setVisible(not self._on_page_tab())
 
     # ------------------------------------------------------------------ model
 
@@ -230,6 +252,11 @@ class MainWindow(QMainWindow):
             self.results.clear("no recognition model")
         else:
             self.delay.start()
+
+    @Slot(int)
+    def _on_erased(self, n: int) -> None:
+        self.statusBar().showMessage(f"Erased {n} stroke{'s' if n != 1 else ''} (Ctrl+Z brings "
+                                     f"{'them' if n != 1 else 'it'} back)", 4000)
 
     def recognize_now(self) -> None:
         """Send the current ink to the worker (no-op without ink or model)."""
