@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.resize(1000, 640)
 
         self.last_result: LineResult | None = None
+        self.word_links: list[list[int]] = []  # the strokes of each word of the result shown
         self.model_state = "ready" if recognizer is not None else "loading"  # loading | ready | failed
         self._has_model = recognizer is not None
         self.dropped = 0  # results thrown away because the ink had changed meanwhile
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.canvas.inkChanged.connect(self._on_ink_changed)
         self.canvas.strokesErased.connect(self._on_erased)
         self.results.textCorrected.connect(self._on_ink_corrected)
+        self.results.wordHovered.connect(self._on_word_hovered)
         self.page_view.lineEdited.connect(self._on_line_corrected)
         self.tabs.currentChanged.connect(lambda _i: self._update_actions())
         self._build_menus()
@@ -242,6 +244,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ recognition
 
     def _on_ink_changed(self) -> None:
+        self.word_links = []  # until the new ink is read
         self._update_actions()
         if self.canvas.is_empty():
             self.delay.stop()
@@ -268,12 +271,13 @@ class MainWindow(QMainWindow):
         self.results.show_busy()
         self._recognizeRequested.emit(revision, self.canvas.ink())
 
-    @Slot(int, object, float)
-    def _on_recognized(self, revision: int, result: LineResult, seconds: float) -> None:
+    @Slot(int, object, float, object)
+    def _on_recognized(self, revision: int, result: LineResult, seconds: float, links: object = None) -> None:
         if revision != self.canvas.revision:
             self.dropped += 1
             return
         self.last_result = result
+        self.word_links = list(links) if links else []
         self.results.clear_error()
         self.results.show_result(result, self.canvas.ink().text)
         self._update_actions()
@@ -309,8 +313,14 @@ class MainWindow(QMainWindow):
             self.page_view.select_line(row)
             self.page_view.lines.editItem(self.page_view.lines.item(row))
 
+    @Slot(int)
+    def _on_word_hovered(self, index: int) -> None:
+        """Highlight the strokes that wrote word ``index`` (none for -1)."""
+        self.canvas.set_highlight(self.word_links[index] if 0 <= index < len(self.word_links) else ())
+
     @Slot(str, str)
     def _on_ink_corrected(self, old: str, new: str) -> None:
+        self.word_links = []  # the words no longer match the frames
         self._update_actions()
         if self.canvas.is_empty():
             return

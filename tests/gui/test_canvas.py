@@ -282,6 +282,9 @@ def test_tiny_real_model(qtbot, tmp_path):
     assert isinstance(w.last_result.text, str) and 0 <= w.last_result.confidence <= 1
     assert w.results.text == w.last_result.text
     assert not w.results.error_label.isVisible()
+    words = w.last_result.text.split()  # the real Recognizer links words to strokes
+    assert len(w.word_links) == len(words)
+    assert sorted(i for ws in w.word_links for i in ws) == ([0] if words else [])
 
 
 def test_edit_shortcuts(qtbot):
@@ -432,3 +435,57 @@ def test_window_eraser_rerecognises(qtbot):
     qtbot.waitUntil(lambda: w.results.text == "2 strokes", timeout=3000)
     w.pen_action.trigger()
     assert w.canvas.tool == "pen"
+
+
+class WordsRecognizer(FakeRecognizer):
+    """Reads "a b": word 0 wrote the strokes left of x=150, word 1 the others."""
+
+    def recognize_ink(self, ink: Ink) -> LineResult:
+        from hwr.types import CharSpan
+
+        super().recognize_ink(ink)
+        return LineResult(text="a b", confidence=0.9,
+                          chars=[CharSpan("a", 0, 0, 0.9), CharSpan(" ", 1, 1, 0.9), CharSpan("b", 2, 2, 0.9)])
+
+    def word_strokes(self, ink: Ink, result: LineResult) -> list[list[int]]:
+        left = [i for i, s in enumerate(ink.strokes) if s.x.mean() < 150]
+        return [left, [i for i in range(len(ink.strokes)) if i not in left]]
+
+
+def test_hovering_a_word_highlights_its_strokes(qtbot):
+    w = make_window(qtbot, WordsRecognizer())
+    draw(qtbot, w.canvas, zigzag(20))
+    draw(qtbot, w.canvas, zigzag(200))
+    draw(qtbot, w.canvas, zigzag(80))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.word_links == [[0, 2], [1]]
+    label = w.results.text_label
+    label.linkHovered.emit("w:0")
+    assert w.canvas.highlighted() == {0, 2}
+    label.linkHovered.emit("w:1")
+    assert w.canvas.highlighted() == {1}
+    label.linkHovered.emit("")  # the mouse left the word
+    assert w.canvas.highlighted() == set()
+    # a mouse move over the first word of the label (sent to the label alone: QTest.mouseMove would
+    # move the application's cursor and disturb later tests' drags)
+    from PySide6.QtGui import QMouseEvent
+
+    pos = QPointF(label.fontMetrics().horizontalAdvance("a") / 2 + label.contentsRect().x(), label.height() / 2)
+    QApplication.sendEvent(label, QMouseEvent(QEvent.Type.MouseMove, pos, label.mapToGlobal(pos),
+                                              Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                              Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: w.canvas.highlighted() == {0, 2}, timeout=2000)
+    w.results.apply("x y")  # a correction: the words no longer match the ink
+    label.linkHovered.emit("w:0")
+    assert w.canvas.highlighted() == set()
+
+
+def test_worker_survives_a_failing_word_link(qtbot):
+    class Bad(WordsRecognizer):
+        def word_strokes(self, ink, result):
+            raise RuntimeError("no frames")
+
+    w = make_window(qtbot, Bad())
+    draw(qtbot, w.canvas, zigzag(20))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.results.text == "a b" and w.word_links == []
