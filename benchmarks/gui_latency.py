@@ -161,7 +161,8 @@ def main() -> None:
 
     print(f"embedded ink model, CPU, 1 torch thread; {args.repeat} runs per line and delay (medians)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with the load; the worker's CPU time does not)")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} "
+          "(wall times grow with the load; the worker's CPU time does not)")
     print(f"{'line':<14} {'points':>6} {'worker CPU':>10} {'pen-up→text':>12} {'stall':>6} "
           f"{'pen-up→text':>12} {'stall':>6}")
     print(f"{'':<14} {'':>6} {'':>10} {'delay 0':>12} {'':>6} {f'delay {RECOGNITION_DELAY_MS}':>12} {'':>6}")
@@ -173,7 +174,8 @@ def main() -> None:
             runs = [one(ink, delay) for _ in range(args.repeat)]
             rows[delay] = runs
             all_stalls += [r[1] for r in runs]
-        med = {d: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)) for d, runs in rows.items()}
+        med = {d: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+               for d, runs in rows.items()}
         worker = statistics.median(r[2] for r in rows[0]) * 1000
         print(f"{path.name:<14} {ink.num_points:>6} {worker:>8.0f}ms {med[0][0]:>10.0f}ms {med[0][1]:>4}ms "
               f"{med[RECOGNITION_DELAY_MS][0]:>10.0f}ms {med[RECOGNITION_DELAY_MS][1]:>4}ms")
@@ -182,7 +184,8 @@ def main() -> None:
 
     if args.gaps:
         gaps = pen_gaps(args.gaps)
-        print(f"\npen-up gaps of {args.gaps} IAM-OnDB lines: {len(gaps)}; median {statistics.median(gaps) * 1000:.0f} ms")
+        print(f"\npen-up gaps of {args.gaps} IAM-OnDB lines: {len(gaps)}; "
+              f"median {statistics.median(gaps) * 1000:.0f} ms")
         for d in (150, 200, 250, 300, 400, 500):
             share = sum(g > d / 1000 for g in gaps) / len(gaps)
             print(f"  delay {d:>3} ms: {share:6.1%} of the gaps outlast it (a recognition starts while writing)")

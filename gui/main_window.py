@@ -20,7 +20,8 @@ from .settings import Settings, SettingsDialog
 from .workers import PageWorker, RecognitionWorker, start_worker, stop_worker
 
 TITLE = "hwr — handwriting recognition"
-RECOGNITION_DELAY_MS = 300  # after the pen lifts: outlasts 73% of the pauses between strokes (benchmarks/gui_latency.py --gaps)
+# after the pen lifts; outlasts 73% of the pauses between strokes (benchmarks/gui_latency.py --gaps)
+RECOGNITION_DELAY_MS = 300
 INK_FILTERS = "InkML (*.inkml);;hwr ink JSON (*.json)"
 OPEN_FILTERS = "Ink files (*.inkml *.json *.xml);;All files (*)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pbm", ".pgm", ".ppm")
@@ -158,7 +159,8 @@ class MainWindow(QMainWindow):
             a.setCheckable(True)
             tools.addAction(a)
         self.pen_action.setChecked(True)
-        self.canvas.toolChanged.connect(lambda t: (self.pen_action if t == "pen" else self.eraser_action).setChecked(True))
+        self.canvas.toolChanged.connect(
+            lambda t: (self.pen_action if t == "pen" else self.eraser_action).setChecked(True))
         self.scratch_action = QAction("&Scratch-out erases", self, checkable=True, checked=self.canvas.scratch_out)
         self.scratch_action.setToolTip("A quick horizontal zig-zag over written words erases them")
         self.scratch_action.toggled.connect(lambda on: setattr(self.canvas, "scratch_out", on))

@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--line", default="a01-000u-01", help="IAM-OnDB line to write (default: %(default)s)")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data",
                     help="the folder holding iam-ondb/ (default: %(default)s)")
-    ap.add_argument("--debug-shot", type=Path, help="also save a screenshot of the IAM-OnDB line read (not for the repository)")
+    ap.add_argument("--debug-shot", type=Path,
+                    help="also save a screenshot of the IAM-OnDB line read (not for the repository)")
     ap.add_argument("--no-screenshots", action="store_true", help="only write the IAM line and print the text")
     args = ap.parse_args(argv)
     for tool in ("Xvfb", "xdotool", "xclip", "xwd"):

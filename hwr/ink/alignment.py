@@ -139,7 +139,6 @@ def _by_extent(owner: np.ndarray, boxes: np.ndarray, num_words: int) -> np.ndarr
         if excess[k] <= 0:
             break
         s_ = movable[k]
-        old, new = owner[s_], int(np.argmax(cover[s_]))
-        owner[s_] = new
+        owner[s_] = int(np.argmax(cover[s_]))
         cover = covers()
     return owner
