@@ -22,7 +22,7 @@ from PySide6.QtGui import (QColor, QCursor, QPainter, QPainterPath, QPalette, QP
                            QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from hwr.ink.gestures import scratch_out_targets, strokes_hit
+from hwr.ink.gestures import scratch_out_targets, stroke_boxes, strokes_hit
 from hwr.types import Ink, Stroke
 
 PEN_WIDTH = 3.0  # on-screen pixels for a mouse stroke / a pen stroke at full pressure
@@ -145,6 +145,7 @@ class InkCanvas(QWidget):
         self._erase: list[tuple[float, float]] | None = None  # eraser path in progress (ink coordinates)
         self._erase_tablet = False
         self._erasing: set[int] = set()  # strokes the eraser path in progress has touched
+        self._erase_boxes = np.zeros((0, 4))  # the strokes' bounding boxes while erasing
         self._highlight: frozenset[int] = frozenset()
 
     # ------------------------------------------------------------------ model
@@ -326,6 +327,7 @@ class InkCanvas(QWidget):
 
     def _begin_erase(self, pos: QPointF, tablet: bool) -> None:
         self._erase, self._erase_tablet, self._erasing = [], tablet, set()
+        self._erase_boxes = stroke_boxes(self._strokes)
         self.strokeStarted.emit()
         self._erase_to(pos)
 
@@ -336,7 +338,8 @@ class InkCanvas(QWidget):
             return
         path.append(q)
         rest = [i for i in range(len(self._strokes)) if i not in self._erasing]
-        hits = strokes_hit([self._strokes[i] for i in rest], np.array(path[-2:]), ERASER_RADIUS / self._scale())
+        hits = strokes_hit([self._strokes[i] for i in rest], np.array(path[-2:]), ERASER_RADIUS / self._scale(),
+                           self._erase_boxes[rest])
         if hits:
             self._erasing.update(rest[k] for k in hits)
             self._cache = None

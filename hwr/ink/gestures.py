@@ -132,19 +132,25 @@ def segment_hits(points: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float
     return bool(np.any((d1 * d2 < 0) & (d3 * d4 < 0)))
 
 
-def strokes_hit(strokes: Sequence[Stroke], path: np.ndarray, radius: float) -> list[int]:
+def stroke_boxes(strokes: Sequence[Stroke]) -> np.ndarray:
+    """``(N, 4)`` bounding boxes (min x, min y, max x, max y) of the strokes; NaN for an empty one."""
+    out = np.full((len(strokes), 4), np.nan)
+    for i, s in enumerate(strokes):
+        if len(s):
+            out[i] = s.x.min(), s.y.min(), s.x.max(), s.y.max()
+    return out
+
+
+def strokes_hit(strokes: Sequence[Stroke], path: np.ndarray, radius: float,
+                boxes: np.ndarray | None = None) -> list[int]:
     """Indices of the ``strokes`` that the eraser ``path`` ((M, 2) points; one point: a tap)
-    touches, within ``radius``."""
+    touches, within ``radius``.  ``boxes``: the strokes' :func:`stroke_boxes`, when known."""
     path = np.asarray(path, dtype=np.float64).reshape(-1, 2)
-    if not len(path):
+    if not len(path) or not len(strokes):
         return []
     segs = list(zip(path[:-1], path[1:])) if len(path) > 1 else [(path[0], path[0])]
     lo, hi = path.min(axis=0) - radius, path.max(axis=0) + radius
-    out = []
-    for i, s in enumerate(strokes):
-        q = s.points
-        if not len(q) or np.any(q.max(axis=0) < lo) or np.any(q.min(axis=0) > hi):
-            continue
-        if any(segment_hits(q, a, b, radius) for a, b in segs):
-            out.append(i)
-    return out
+    b = stroke_boxes(strokes) if boxes is None else np.asarray(boxes, dtype=np.float64)
+    near = (b[:, 2] >= lo[0]) & (b[:, 3] >= lo[1]) & (b[:, 0] <= hi[0]) & (b[:, 1] <= hi[1])  # NaN: False
+    return [int(i) for i in np.flatnonzero(near)
+            if any(segment_hits(strokes[i].points, a, c, radius) for a, c in segs)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwr.ink.gestures import is_scratch_shape, scratch_out_targets, strokes_hit, x_reversals
+from hwr.ink.gestures import is_scratch_shape, scratch_out_targets, stroke_boxes, strokes_hit, x_reversals
 from hwr.types import Stroke
 
 
@@ -69,3 +69,7 @@ def test_strokes_hit():
     assert strokes_hit(strokes, np.array([(203, 200)]), 4) == [2]  # a tap next to a dot
     assert strokes_hit(strokes, np.array([(210, 200)]), 4) == []
     assert strokes_hit(strokes, np.array([(-10, 25), (110, 25)]), 4) == []  # between the lines
+    with_empty = strokes + [Stroke([], [])]
+    boxes = stroke_boxes(with_empty)
+    assert np.isnan(boxes[3]).all() and boxes[0].tolist() == [0, 0, 100, 0]
+    assert strokes_hit(with_empty, np.array([(50, -20), (50, 70)]), 2, boxes) == [0, 1]
