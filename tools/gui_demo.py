@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also save a screenshot of the IAM-OnDB line read (not for the repository)")
     ap.add_argument("--no-screenshots", action="store_true", help="only write the IAM line and print the text")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(REPO))  # this checkout's hwr
     for tool in ("Xvfb", "xdotool", "xclip", "xwd"):
         if not shutil.which(tool):
             print(f"gui_demo: {tool} is missing (apt-get install xvfb xdotool xclip x11-apps)", file=sys.stderr)
