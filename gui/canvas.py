@@ -6,16 +6,23 @@ downwards); ink opened from a file is shown fitted to the widget through a view
 transform, so saving it again gives back the file's coordinates.
 
 Finished strokes are painted once into a cached pixmap; each paint event draws
-that pixmap plus the stroke in progress.
+that pixmap plus the stroke in progress and any highlighted strokes.
+
+Two tools: the pen writes; the eraser (the ``tool`` property, or the eraser end of
+a tablet pen) deletes every whole stroke its path touches, as one undoable edit.
+A pen stroke that is a scratch-out over written strokes (a horizontal zig-zag,
+see :mod:`hwr.ink.gestures`) erases the strokes it covers instead of becoming ink.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPalette, QPen, QPixmap, QTransform
+from PySide6.QtGui import (QColor, QCursor, QPainter, QPainterPath, QPalette, QPen, QPixmap, QPointingDevice,
+                           QTransform)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from hwr.ink.gestures import scratch_out_targets, stroke_boxes, strokes_hit
 from hwr.types import Ink, Stroke
 
 PEN_WIDTH = 3.0  # on-screen pixels for a mouse stroke / a pen stroke at full pressure
@@ -25,6 +32,9 @@ RULE_COLOR = QColor(180, 200, 230)
 BASELINE = 220  # pixels from the top (less on a short canvas)
 X_HEIGHT = 40  # pixels between the guide lines
 MAX_UNDO = 500
+ERASER_RADIUS = 8.0  # on-screen pixels around the eraser's path
+HIGHLIGHT_COLOR = QColor(230, 120, 0)
+TOOLS = ("pen", "eraser")
 
 
 def _segments(xy: np.ndarray) -> list[tuple[QPointF, QPointF | None, QPointF]]:
@@ -43,6 +53,20 @@ def _segments(xy: np.ndarray) -> list[tuple[QPointF, QPointF | None, QPointF]]:
     return out
 
 
+def eraser_cursor() -> QCursor:
+    """A circle as big as the eraser."""
+    r = int(ERASER_RADIUS)
+    pix = QPixmap(2 * r + 3, 2 * r + 3)
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(60, 60, 60), 1.2))
+    painter.setBrush(QColor(255, 255, 255, 120))
+    painter.drawEllipse(QPointF(r + 1.5, r + 1.5), r, r)
+    painter.end()
+    return QCursor(pix, r + 1, r + 1)
+
+
 def _piece(path: QPainterPath, ctrl: QPointF | None, end: QPointF) -> None:
     if ctrl is None:
         path.lineTo(end)
@@ -50,14 +74,15 @@ def _piece(path: QPainterPath, ctrl: QPointF | None, end: QPointF) -> None:
         path.quadTo(ctrl, end)
 
 
-def paint_stroke(painter: QPainter, xy: np.ndarray, pressure: np.ndarray | None, width: float) -> None:
+def paint_stroke(painter: QPainter, xy: np.ndarray, pressure: np.ndarray | None, width: float,
+                 color: QColor = INK_COLOR) -> None:
     """Draw one stroke (``xy`` is ``(N, 2)``) with a round pen of ``width`` (painter units)."""
-    pen = QPen(INK_COLOR, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    pen = QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
     if len(xy) == 1 or not np.any(np.diff(xy, axis=0)):  # a dot
         p = 1.0 if pressure is None else float(pressure.max())
         r = width * (0.35 + 0.65 * p) / 2
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(INK_COLOR)
+        painter.setBrush(color)
         painter.drawEllipse(QPointF(float(xy[0, 0]), float(xy[0, 1])), r, r)
         return
     pieces = _segments(xy)
@@ -82,14 +107,18 @@ def paint_stroke(painter: QPainter, xy: np.ndarray, pressure: np.ndarray | None,
 class InkCanvas(QWidget):
     """A sheet to write on.  Mouse (left button) and tablet pens both draw.
 
-    Signals: ``strokeStarted()`` when the pen touches down, ``strokeFinished(list)``
-    with all strokes when it lifts, ``inkChanged()`` after any change of the
-    ink (stroke, undo, redo, clear, set_ink).
+    Signals: ``strokeStarted()`` when the pen (or the eraser) touches down,
+    ``strokeFinished(list)`` with all strokes when a written stroke ends,
+    ``inkChanged()`` after any change of the ink (stroke, erasure, undo, redo,
+    clear, set_ink), ``strokesErased(int)`` with the number of strokes an eraser
+    path or a scratch-out removed, ``toolChanged(str)``.
     """
 
     strokeStarted = Signal()
     strokeFinished = Signal(object)
     inkChanged = Signal()
+    strokesErased = Signal(int)
+    toolChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -111,6 +140,13 @@ class InkCanvas(QWidget):
         self._t_offset = 0.0
         self._cache: QPixmap | None = None
         self.revision = 0  # grows with every change of the ink
+        self._tool = "pen"
+        self.scratch_out = True  # a scratch-out stroke erases what it covers
+        self._erase: list[tuple[float, float]] | None = None  # eraser path in progress (ink coordinates)
+        self._erase_tablet = False
+        self._erasing: set[int] = set()  # strokes the eraser path in progress has touched
+        self._erase_boxes = np.zeros((0, 4))  # the strokes' bounding boxes while erasing
+        self._highlight: frozenset[int] = frozenset()
 
     # ------------------------------------------------------------------ model
 
@@ -124,6 +160,38 @@ class InkCanvas(QWidget):
 
     def is_empty(self) -> bool:
         return not self._strokes
+
+    @property
+    def tool(self) -> str:
+        return self._tool
+
+    def set_tool(self, tool: str) -> None:
+        """``"pen"`` or ``"eraser"`` (for the mouse and the pen's tip; a pen's eraser end always erases)."""
+        if tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r}")
+        if tool != self._tool:
+            self._tool = tool
+            self.setCursor(eraser_cursor() if tool == "eraser" else Qt.CursorShape.CrossCursor)
+            self.toolChanged.emit(tool)
+
+    def highlighted(self) -> frozenset[int]:
+        return self._highlight
+
+    def set_highlight(self, indices) -> None:
+        """Draw the strokes with these indices in the highlight colour (none: ``()``)."""
+        new = frozenset(i for i in indices if 0 <= i < len(self._strokes))
+        if new != self._highlight:
+            self._highlight = new
+            self.update()
+
+    def erase_strokes(self, indices) -> int:
+        """Delete the strokes with these indices (one undoable edit); returns how many went."""
+        gone = {i for i in indices if 0 <= i < len(self._strokes)}
+        if gone:
+            self._meta.pop("text", None)
+            self._change([s for i, s in enumerate(self._strokes) if i not in gone])
+            self.strokesErased.emit(len(gone))
+        return len(gone)
 
     def can_undo(self) -> bool:
         return bool(self._undo)
@@ -143,6 +211,7 @@ class InkCanvas(QWidget):
         incremental = added is not None and self._strokes and self._cache is not None \
             and self._cache.size() == self._cache_size()
         self._strokes = strokes
+        self._highlight = frozenset()
         if incremental:
             painter = QPainter(self._cache)
             self._paint_strokes(painter, [added])
@@ -153,19 +222,23 @@ class InkCanvas(QWidget):
         self.update()
         self.inkChanged.emit()
 
+    def _busy(self) -> bool:
+        return self._cur is not None or self._erase is not None
+
     def undo(self) -> None:
-        if self._undo and self._cur is None:
+        if self._undo and not self._busy():
             self._redo.append(self._strokes)
             self._set(self._undo.pop())
 
     def redo(self) -> None:
-        if self._redo and self._cur is None:
+        if self._redo and not self._busy():
             self._undo.append(self._strokes)
             self._set(self._redo.pop())
 
     def clear(self) -> None:
         """Remove all strokes (undoable)."""
         self._cur = None
+        self._end_erase(apply=False)
         self._meta = {}
         if self._strokes:
             self._change([])
@@ -173,6 +246,7 @@ class InkCanvas(QWidget):
     def set_ink(self, ink: Ink) -> None:
         """Show ``ink`` fitted to the widget; forgets the undo history."""
         self._cur = None
+        self._end_erase(apply=False)
         self._undo.clear()
         self._redo.clear()
         self._meta = {k: getattr(ink, k) for k in ("text", "writer", "source") if getattr(ink, k) is not None}
@@ -235,13 +309,57 @@ class InkCanvas(QWidget):
         x, y, t, p = self._cur
         self._cur = None
         stroke = Stroke(np.array(x), np.array(y), np.array(t), np.array(p) if self._cur_tablet else None)
+        targets = scratch_out_targets(stroke, self._strokes) if self.scratch_out else []
+        if targets:
+            self.update()  # the zig-zag itself disappears
+            self.erase_strokes(targets)
+            return
         self._meta.pop("text", None)  # a transcription of opened ink no longer fits
         self._change(self._strokes + [stroke], added=stroke)
         self.strokeFinished.emit(list(self._strokes))
 
+    # the eraser: the strokes its path touches fade at once and go when it lifts
+
+    def _ink_point(self, pos: QPointF) -> tuple[float, float]:
+        inv, _ok = self._view.inverted()
+        q = inv.map(pos)
+        return q.x(), q.y()
+
+    def _begin_erase(self, pos: QPointF, tablet: bool) -> None:
+        self._erase, self._erase_tablet, self._erasing = [], tablet, set()
+        self._erase_boxes = stroke_boxes(self._strokes)
+        self.strokeStarted.emit()
+        self._erase_to(pos)
+
+    def _erase_to(self, pos: QPointF) -> None:
+        path = self._erase
+        q = self._ink_point(pos)
+        if path and path[-1] == q:
+            return
+        path.append(q)
+        rest = [i for i in range(len(self._strokes)) if i not in self._erasing]
+        hits = strokes_hit([self._strokes[i] for i in rest], np.array(path[-2:]), ERASER_RADIUS / self._scale(),
+                           self._erase_boxes[rest])
+        if hits:
+            self._erasing.update(rest[k] for k in hits)
+            self._cache = None
+            self.update()
+
+    def _end_erase(self, apply: bool = True) -> None:
+        if self._erase is None:
+            return
+        gone, self._erase, self._erasing = self._erasing, None, set()
+        self._cache = None
+        self.update()
+        if apply:
+            self.erase_strokes(gone)
+
     def mousePressEvent(self, e) -> None:
-        if e.button() == Qt.MouseButton.LeftButton and self._cur is None:
-            self._begin(e.position(), None)
+        if e.button() == Qt.MouseButton.LeftButton and not self._busy():
+            if self._tool == "eraser":
+                self._begin_erase(e.position(), False)
+            else:
+                self._begin(e.position(), None)
             e.accept()
         else:
             super().mousePressEvent(e)
@@ -250,21 +368,37 @@ class InkCanvas(QWidget):
         if self._cur is not None and not self._cur_tablet:
             self._add(e.position(), None)
             e.accept()
+        elif self._erase is not None and not self._erase_tablet:
+            self._erase_to(e.position())
+            e.accept()
 
     def mouseReleaseEvent(self, e) -> None:
-        if e.button() == Qt.MouseButton.LeftButton and self._cur is not None and not self._cur_tablet:
+        if e.button() != Qt.MouseButton.LeftButton:
+            return
+        if self._cur is not None and not self._cur_tablet:
             self._add(e.position(), None)
             self._end()
+            e.accept()
+        elif self._erase is not None and not self._erase_tablet:
+            self._erase_to(e.position())
+            self._end_erase()
             e.accept()
 
     def tabletEvent(self, e) -> None:
         kind = e.type()
-        if kind == QEvent.Type.TabletPress and self._cur is None:
-            self._begin(e.position(), e.pressure())
+        if kind == QEvent.Type.TabletPress and not self._busy():
+            if self._tool == "eraser" or e.pointerType() == QPointingDevice.PointerType.Eraser:
+                self._begin_erase(e.position(), True)
+            else:
+                self._begin(e.position(), e.pressure())
         elif kind == QEvent.Type.TabletMove and self._cur is not None and self._cur_tablet:
             self._add(e.position(), e.pressure())
+        elif kind == QEvent.Type.TabletMove and self._erase is not None and self._erase_tablet:
+            self._erase_to(e.position())
         elif kind == QEvent.Type.TabletRelease and self._cur is not None and self._cur_tablet:
             self._end()  # the release point has pressure 0: not added
+        elif kind == QEvent.Type.TabletRelease and self._erase is not None and self._erase_tablet:
+            self._end_erase()
         e.accept()  # no synthesised mouse events
 
     # ------------------------------------------------------------------ painting
@@ -293,7 +427,7 @@ class InkCanvas(QWidget):
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(QRect(0, base + 8, self.width(), 30), Qt.AlignmentFlag.AlignHCenter,
                              "Write on the line with the mouse or a pen")
-        self._paint_strokes(painter, self._strokes)
+        self._paint_strokes(painter, [s for i, s in enumerate(self._strokes) if i not in self._erasing])
         painter.end()
         self._cache = cache
 
@@ -302,6 +436,13 @@ class InkCanvas(QWidget):
             self._rebuild_cache()
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self._cache)
+        if self._highlight:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setTransform(self._view)
+            for i in sorted(self._highlight):
+                s = self._strokes[i]
+                paint_stroke(painter, s.points, s.pressure, 1.6 * PEN_WIDTH / self._scale(), HIGHLIGHT_COLOR)
+            painter.resetTransform()
         if self._cur is not None and self._cur[0]:
             x, y, _t, p = self._cur
             self._paint_one(painter, np.column_stack([x, y]), np.array(p) if self._cur_tablet else None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from hwr.errors import HwrError
@@ -20,7 +20,8 @@ from .settings import Settings, SettingsDialog
 from .workers import PageWorker, RecognitionWorker, start_worker, stop_worker
 
 TITLE = "hwr — handwriting recognition"
-RECOGNITION_DELAY_MS = 400  # after the pen lifts
+# after the pen lifts; outlasts 73% of the pauses between strokes (benchmarks/gui_latency.py --gaps)
+RECOGNITION_DELAY_MS = 300
 INK_FILTERS = "InkML (*.inkml);;hwr ink JSON (*.json)"
 OPEN_FILTERS = "Ink files (*.inkml *.json *.xml);;All files (*)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pbm", ".pgm", ".ppm")
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.resize(1000, 640)
 
         self.last_result: LineResult | None = None
+        self.word_links: list[list[int]] = []  # the strokes of each word of the result shown
         self.model_state = "ready" if recognizer is not None else "loading"  # loading | ready | failed
         self._has_model = recognizer is not None
         self.dropped = 0  # results thrown away because the ink had changed meanwhile
@@ -113,7 +115,9 @@ class MainWindow(QMainWindow):
 
         self.canvas.strokeStarted.connect(self.delay.stop)
         self.canvas.inkChanged.connect(self._on_ink_changed)
+        self.canvas.strokesErased.connect(self._on_erased)
         self.results.textCorrected.connect(self._on_ink_corrected)
+        self.results.wordHovered.connect(self._on_word_hovered)
         self.page_view.lineEdited.connect(self._on_line_corrected)
         self.tabs.currentChanged.connect(lambda _i: self._update_actions())
         self._build_menus()
@@ -147,6 +151,21 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action(edit, "&Redo", self.canvas.redo, "Ctrl+Shift+Z", "Ctrl+Y")
         self.clear_action = self._action(edit, "&Clear", self.canvas.clear, "Ctrl+N")
         edit.addSeparator()
+        tools = QActionGroup(self)
+        self.pen_action = self._action(edit, "&Pen", lambda: self.canvas.set_tool("pen"), "Ctrl+Shift+P")
+        self.eraser_action = self._action(edit, "&Eraser (deletes whole strokes)",
+                                          lambda: self.canvas.set_tool("eraser"), "Ctrl+Shift+E")
+        for a in (self.pen_action, self.eraser_action):
+            a.setCheckable(True)
+            tools.addAction(a)
+        self.pen_action.setChecked(True)
+        self.canvas.toolChanged.connect(
+            lambda t: (self.pen_action if t == "pen" else self.eraser_action).setChecked(True))
+        self.scratch_action = QAction("&Scratch-out erases", self, checkable=True, checked=self.canvas.scratch_out)
+        self.scratch_action.setToolTip("A quick horizontal zig-zag over written words erases them")
+        self.scratch_action.toggled.connect(lambda on: setattr(self.canvas, "scratch_out", on))
+        edit.addAction(self.scratch_action)
+        edit.addSeparator()
         self.correct_action = self._action(edit, "C&orrect the text…", self.start_correction, "Ctrl+R")
         self.copy_action = self._action(edit, "Copy &text", self.copy_text, "Ctrl+Shift+C")
         view = self.menuBar().addMenu("&View")
@@ -158,6 +177,12 @@ class MainWindow(QMainWindow):
             self._action(view, "Zoom &out", self.page_view.zoom_out_button.click, "Ctrl+-"),
             self._action(view, "&Fit page", self.page_view.fit_button.click, "Ctrl+0"),
         ]
+        self.write_bar = bar = self.addToolBar("Write")
+        bar.setObjectName("write-tools")
+        bar.setMovable(False)
+        for a in (self.pen_action, self.eraser_action, None, self.undo_action, self.redo_action, self.clear_action):
+            bar.addSeparator() if a is None else bar.addAction(a)
+        self.eraser_action.setIconText("Eraser")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About hwr", self.show_about)
@@ -177,6 +202,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(self.page_view.page is not None)
         for a in self.zoom_actions:
             a.setEnabled(self._on_page_tab())
+        self.write_bar.setVisible(not self._on_page_tab())
 
     # ------------------------------------------------------------------ model
 
@@ -220,6 +246,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ recognition
 
     def _on_ink_changed(self) -> None:
+        self.word_links = []  # until the new ink is read
         self._update_actions()
         if self.canvas.is_empty():
             self.delay.stop()
@@ -231,6 +258,11 @@ class MainWindow(QMainWindow):
         else:
             self.delay.start()
 
+    @Slot(int)
+    def _on_erased(self, n: int) -> None:
+        self.statusBar().showMessage(f"Erased {n} stroke{'s' if n != 1 else ''} (Ctrl+Z brings "
+                                     f"{'them' if n != 1 else 'it'} back)", 4000)
+
     def recognize_now(self) -> None:
         """Send the current ink to the worker (no-op without ink or model)."""
         self.delay.stop()
@@ -241,12 +273,13 @@ class MainWindow(QMainWindow):
         self.results.show_busy()
         self._recognizeRequested.emit(revision, self.canvas.ink())
 
-    @Slot(int, object, float)
-    def _on_recognized(self, revision: int, result: LineResult, seconds: float) -> None:
+    @Slot(int, object, float, object)
+    def _on_recognized(self, revision: int, result: LineResult, seconds: float, links: object = None) -> None:
         if revision != self.canvas.revision:
             self.dropped += 1
             return
         self.last_result = result
+        self.word_links = list(links) if links else []
         self.results.clear_error()
         self.results.show_result(result, self.canvas.ink().text)
         self._update_actions()
@@ -282,8 +315,14 @@ class MainWindow(QMainWindow):
             self.page_view.select_line(row)
             self.page_view.lines.editItem(self.page_view.lines.item(row))
 
+    @Slot(int)
+    def _on_word_hovered(self, index: int) -> None:
+        """Highlight the strokes that wrote word ``index`` (none for -1)."""
+        self.canvas.set_highlight(self.word_links[index] if 0 <= index < len(self.word_links) else ())
+
     @Slot(str, str)
     def _on_ink_corrected(self, old: str, new: str) -> None:
+        self.word_links = []  # the words no longer match the frames
         self._update_actions()
         if self.canvas.is_empty():
             return

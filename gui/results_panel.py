@@ -58,9 +58,14 @@ def replace_word(text: str, index: int, word: str) -> str:
 
 
 class ResultsPanel(QFrame):
-    """The recognised text, its confidence and any error.  Signal: ``textCorrected(old, new)``."""
+    """The recognised text, its confidence and any error.
+
+    Signals: ``textCorrected(old, new)``; ``wordHovered(index)`` when the mouse
+    enters word ``index`` of the text, ``-1`` when it leaves (or the text changes).
+    """
 
     textCorrected = Signal(str, str)
+    wordHovered = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -75,6 +80,7 @@ class ResultsPanel(QFrame):
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                                 | Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.text_label.linkActivated.connect(self._on_link)
+        self.text_label.linkHovered.connect(self._on_hover)
         self.editor = QLineEdit()
         self.editor.setFont(font)
         self.editor.hide()
@@ -117,6 +123,7 @@ class ResultsPanel(QFrame):
     def clear(self, placeholder: str = "nothing written yet") -> None:
         self._text = ""
         self.result = None
+        self.wordHovered.emit(-1)
         self.cancel_edit()
         self.edit_button.setEnabled(False)
         self.text_label.setText(f"<span style='color: gray'>({html.escape(placeholder)})</span>")
@@ -136,6 +143,7 @@ class ResultsPanel(QFrame):
         self.info_label.setToolTip("\n".join(f"{c.char!r}: {c.confidence:.0%}" for c in result.chars))
 
     def _render(self) -> None:
+        self.wordHovered.emit(-1)
         if not self._text:
             self.text_label.setText("<span style='color: gray'>(no text recognised)</span>")
             return
@@ -188,6 +196,9 @@ class ResultsPanel(QFrame):
         menu.addSeparator()
         menu.addAction("Correct the line…", self.start_edit)
         return menu
+
+    def _on_hover(self, link: str) -> None:
+        self.wordHovered.emit(int(link[2:]) if link.startswith("w:") else -1)
 
     def _on_link(self, link: str) -> None:
         if link.startswith("w:"):

@@ -30,7 +30,8 @@ class RecognitionWorker(QObject):
 
     loaded = Signal(str)  # description of the model
     loadFailed = Signal(str)
-    recognized = Signal(int, object, float)  # revision, LineResult, seconds
+    #: revision, LineResult, seconds, the strokes of each word (list of index lists, or None)
+    recognized = Signal(int, object, float, object)
     failed = Signal(int, str)  # revision, message
 
     def __init__(self, recognizer: object | None = None):
@@ -70,7 +71,19 @@ class RecognitionWorker(QObject):
                 log.exception("recognition failed")
             self.failed.emit(revision, _message(e))
             return
-        self.recognized.emit(revision, result, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.recognized.emit(revision, result, seconds, self._word_strokes(rec, ink, result))
+
+    @staticmethod
+    def _word_strokes(rec: object, ink: object, result: object) -> list[list[int]] | None:
+        """Which strokes wrote each word (``Recognizer.word_strokes``); None where the recogniser cannot say."""
+        if not hasattr(rec, "word_strokes"):
+            return None
+        try:
+            return rec.word_strokes(ink, result)
+        except Exception:  # noqa: BLE001 - the text is shown anyway; only the highlight is lost
+            log.exception("linking words to strokes failed")
+            return None
 
 
 class PageWorker(QObject):

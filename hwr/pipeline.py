@@ -166,6 +166,20 @@ class Recognizer:
         lp = lp.float().cpu().numpy()
         return [lp[: int(out_len[i]), i] for i in range(len(feats))]
 
+    def word_strokes(self, ink: Ink, result: LineResult) -> list[list[int]]:
+        """The strokes (indices into ``ink.strokes``) that wrote each word of ``result.text``,
+        ``result`` being this model's reading of ``ink`` (see :mod:`hwr.ink.alignment`)."""
+        import torch
+
+        from hwr.ink.alignment import input_strokes, word_strokes
+
+        if self.info.kind != "ink":
+            raise ModelError(f"{self.model_path}: word strokes need an ink model")
+        rows = input_strokes(ink, self.preprocessing)
+        frames = int(self.net.output_lengths(torch.tensor([len(rows)]))[0]) if len(rows) else 0
+        boxes = [(s.x.min(), s.y.min(), s.x.max(), s.y.max()) if len(s) else (np.nan,) * 4 for s in ink.strokes]
+        return word_strokes(rows, max(frames, 1), result.text, result.chars, len(ink.strokes), boxes)
+
     def recognize_ink(self, ink: Ink) -> LineResult:
         """Recognise one line of ink."""
         return self.recognize_inks([ink])[0]

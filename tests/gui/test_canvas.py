@@ -282,6 +282,9 @@ def test_tiny_real_model(qtbot, tmp_path):
     assert isinstance(w.last_result.text, str) and 0 <= w.last_result.confidence <= 1
     assert w.results.text == w.last_result.text
     assert not w.results.error_label.isVisible()
+    words = w.last_result.text.split()  # the real Recognizer links words to strokes
+    assert len(w.word_links) == len(words)
+    assert sorted(i for ws in w.word_links for i in ws) == ([0] if words else [])
 
 
 def test_edit_shortcuts(qtbot):
@@ -311,3 +314,178 @@ def test_bad_second_model_keeps_the_first(qtbot, tmp_path):
     draw(qtbot, w.canvas, zigzag(20))
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
     assert w.results.text == "1 strokes" and not w.results.error_label.isVisible()
+
+
+# ---------------------------------------------------------------- eraser and scratch-out
+
+
+def letter(kind, x0, base=200, h=36, w=16):
+    """Mouse points of a handwritten "m", "n" or "w" starting at ``x0`` (as a pen writes them)."""
+    if kind == "w":
+        return [(int(x0 + w * i / 2), base - h + (h if i % 2 else 0)) for i in range(5)]
+    humps = 3 if kind == "m" else 2
+    pts = [(x0, base - h)]
+    for k in range(humps):
+        x = x0 + k * w
+        pts += [(x, int(base - h + t * h)) for t in np.linspace(0.2, 1, 5)]  # down
+        if k < humps - 1:
+            pts += [(x + 1, int(base - t * h)) for t in np.linspace(0.25, 0.85, 4)]  # retrace up
+            pts += [(int(x + w / 2 + w / 2 * np.sin(a)), int(base - h - 6 * np.cos(a))) for a in
+                    np.linspace(-np.pi / 2, np.pi / 2, 6)]  # the arch
+    return pts
+
+
+def scratch(x0, x1, y, passes=6):
+    pts = []
+    for k in range(passes):
+        xs = range(x0, x1 + 1, 10) if k % 2 == 0 else range(x1, x0 - 1, -10)
+        pts += [(x, y + k * 2) for x in xs]
+    return pts
+
+
+def test_eraser_tool_deletes_whole_strokes_undoably(qtbot, canvas):
+    erased = []
+    canvas.strokesErased.connect(erased.append)
+    draw(qtbot, canvas, zigzag(20))  # x 20..62
+    draw(qtbot, canvas, zigzag(200))  # x 200..242
+    draw(qtbot, canvas, [(400, 50), (400, 150)])
+    canvas.set_tool("eraser")
+    before = canvas.revision
+    draw(qtbot, canvas, [(30, 40), (30, 60), (40, 160), (230, 160), (230, 90)])  # crosses the first two
+    assert [s.x[0] for s in canvas.strokes] == [400] and erased == [2]
+    assert canvas.revision == before + 1  # one edit
+    canvas.undo()
+    assert len(canvas.strokes) == 3
+    draw(qtbot, canvas, [(300, 30), (350, 30)])  # touches nothing: no edit
+    assert len(canvas.strokes) == 3 and erased == [2]
+    canvas.set_tool("pen")
+    draw(qtbot, canvas, [(300, 30), (350, 30)])
+    assert len(canvas.strokes) == 4
+    with pytest.raises(ValueError):
+        canvas.set_tool("brush")
+
+
+def test_tablet_eraser_end_erases(qtbot, canvas):
+    draw(qtbot, canvas, zigzag(20))
+    draw(qtbot, canvas, zigzag(200))
+    eraser = QPointingDevice("test eraser", 2, QPointingDevice.DeviceType.Stylus,
+                             QPointingDevice.PointerType.Eraser,
+                             QPointingDevice.Capability.Position | QPointingDevice.Capability.Pressure, 1, 2)
+
+    def send(kind, x, y):
+        pos = QPointF(x, y)
+        ev = QTabletEvent(kind, eraser, pos, canvas.mapToGlobal(pos), 0.5, 0, 0, 0, 0, 0,
+                          Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton)
+        QApplication.sendEvent(canvas, ev)
+
+    assert canvas.tool == "pen"
+    send(QEvent.Type.TabletPress, 210, 60)
+    send(QEvent.Type.TabletMove, 220, 100)
+    send(QEvent.Type.TabletMove, 220, 140)
+    send(QEvent.Type.TabletRelease, 220, 140)
+    assert len(canvas.strokes) == 1 and canvas.strokes[0].x[0] == 20
+
+
+def test_scratch_out_erases_the_word_under_it(qtbot, canvas):
+    for x in (100, 150):
+        draw(qtbot, canvas, letter("m", x))
+    draw(qtbot, canvas, letter("n", 260))
+    draw(qtbot, canvas, scratch(90, 200, 180))
+    assert [s.x[0] for s in canvas.strokes] == [260]  # the two "m" went, the zig-zag is no ink
+    canvas.undo()
+    assert [s.x[0] for s in canvas.strokes] == [100, 150, 260]
+    canvas.scratch_out = False
+    draw(qtbot, canvas, scratch(90, 200, 180))
+    assert len(canvas.strokes) == 4  # switched off: it is ink
+
+
+def test_writing_is_not_taken_for_a_scratch_out(qtbot, canvas):
+    draw(qtbot, canvas, [(80, 200), (420, 200)])  # an underline below everything
+    for kind, x in (("m", 100), ("w", 170), ("n", 230), ("n", 270), ("m", 100)):  # "m w nn", an "m" over the "m"
+        draw(qtbot, canvas, letter(kind, x))
+    assert len(canvas.strokes) == 6
+
+
+def test_hover_highlight_paints(qtbot, canvas):
+    draw(qtbot, canvas, [(50, 100), (150, 100)])
+    draw(qtbot, canvas, [(50, 150), (150, 150)])
+    canvas.set_highlight([1, 7])
+    assert canvas.highlighted() == {1}
+    img = canvas.grab().toImage()
+    dpr = img.devicePixelRatio()
+    c = img.pixelColor(int(100 * dpr), int(150 * dpr))
+    assert (c.red(), c.green()) == (230, 120), c.name()
+    assert img.pixelColor(int(100 * dpr), int(100 * dpr)).red() < 100  # the other stroke: ink colour
+    draw(qtbot, canvas, [(300, 50), (300, 80)])
+    assert canvas.highlighted() == set()  # a change of the ink ends the highlight
+
+
+def test_window_eraser_rerecognises(qtbot):
+    fake = FakeRecognizer()
+    w = make_window(qtbot, fake)
+    draw(qtbot, w.canvas, zigzag(20))
+    draw(qtbot, w.canvas, zigzag(200))
+    qtbot.waitUntil(lambda: w.results.text == "2 strokes", timeout=3000)
+    w.eraser_action.trigger()
+    assert w.canvas.tool == "eraser" and w.eraser_action.isChecked()
+    draw(qtbot, w.canvas, [(190, 100), (250, 100)])
+    assert "Erased 1 stroke" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: w.results.text == "1 strokes", timeout=3000)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.results.text == "2 strokes", timeout=3000)
+    w.pen_action.trigger()
+    assert w.canvas.tool == "pen"
+
+
+class WordsRecognizer(FakeRecognizer):
+    """Reads "a b": word 0 wrote the strokes left of x=150, word 1 the others."""
+
+    def recognize_ink(self, ink: Ink) -> LineResult:
+        from hwr.types import CharSpan
+
+        super().recognize_ink(ink)
+        return LineResult(text="a b", confidence=0.9,
+                          chars=[CharSpan("a", 0, 0, 0.9), CharSpan(" ", 1, 1, 0.9), CharSpan("b", 2, 2, 0.9)])
+
+    def word_strokes(self, ink: Ink, result: LineResult) -> list[list[int]]:
+        left = [i for i, s in enumerate(ink.strokes) if s.x.mean() < 150]
+        return [left, [i for i in range(len(ink.strokes)) if i not in left]]
+
+
+def test_hovering_a_word_highlights_its_strokes(qtbot):
+    w = make_window(qtbot, WordsRecognizer())
+    draw(qtbot, w.canvas, zigzag(20))
+    draw(qtbot, w.canvas, zigzag(200))
+    draw(qtbot, w.canvas, zigzag(80))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.word_links == [[0, 2], [1]]
+    label = w.results.text_label
+    label.linkHovered.emit("w:0")
+    assert w.canvas.highlighted() == {0, 2}
+    label.linkHovered.emit("w:1")
+    assert w.canvas.highlighted() == {1}
+    label.linkHovered.emit("")  # the mouse left the word
+    assert w.canvas.highlighted() == set()
+    # a mouse move over the first word of the label (sent to the label alone: QTest.mouseMove would
+    # move the application's cursor and disturb later tests' drags)
+    from PySide6.QtGui import QMouseEvent
+
+    pos = QPointF(label.fontMetrics().horizontalAdvance("a") / 2 + label.contentsRect().x(), label.height() / 2)
+    QApplication.sendEvent(label, QMouseEvent(QEvent.Type.MouseMove, pos, label.mapToGlobal(pos),
+                                              Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                              Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: w.canvas.highlighted() == {0, 2}, timeout=2000)
+    w.results.apply("x y")  # a correction: the words no longer match the ink
+    label.linkHovered.emit("w:0")
+    assert w.canvas.highlighted() == set()
+
+
+def test_worker_survives_a_failing_word_link(qtbot):
+    class Bad(WordsRecognizer):
+        def word_strokes(self, ink, result):
+            raise RuntimeError("no frames")
+
+    w = make_window(qtbot, Bad())
+    draw(qtbot, w.canvas, zigzag(20))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.results.text == "a b" and w.word_links == []
