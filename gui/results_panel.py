@@ -157,12 +157,12 @@ class ResultsPanel(QFrame):
         confs = word_confidences(result)
         out, last = [], 0
         for i, ((a, b), conf) in enumerate(zip(word_spans(text), confs)):
-            out.append(html.escape(text[last:a]).replace(" ", "&nbsp;"))
+            out.append(html.escape(text[last:a]).replace(" ", "&nbsp;").replace("\n", "<br>"))
             color = LOW_COLOR if conf < LOW_CONFIDENCE else normal
             style = f"text-decoration: none; color: {color};"
             out.append(f"<a href='w:{i}' style='{style}' title='{conf:.0%}'>{html.escape(text[a:b])}</a>")
             last = b
-        out.append(html.escape(text[last:]).replace(" ", "&nbsp;"))
+        out.append(html.escape(text[last:]).replace(" ", "&nbsp;").replace("\n", "<br>"))
         return "".join(out)
 
     def low_confidence_words(self) -> list[str]:

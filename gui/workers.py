@@ -65,22 +65,36 @@ class RecognitionWorker(QObject):
             return
         start = time.perf_counter()
         try:
-            result = rec.recognize_ink(ink)
+            if hasattr(rec, "recognize_ink_lines"):  # several lines of writing: each read on its own
+                from hwr.pipeline import join_lines
+
+                lines = rec.recognize_ink_lines(ink)
+                result = join_lines([r for _, r in lines])
+            else:
+                lines, result = None, rec.recognize_ink(ink)
         except Exception as e:  # noqa: BLE001
             if not isinstance(e, HwrError):
                 log.exception("recognition failed")
             self.failed.emit(revision, _message(e))
             return
         seconds = time.perf_counter() - start
-        self.recognized.emit(revision, result, seconds, self._word_strokes(rec, ink, result))
+        self.recognized.emit(revision, result, seconds, self._word_strokes(rec, ink, result, lines))
 
     @staticmethod
-    def _word_strokes(rec: object, ink: object, result: object) -> list[list[int]] | None:
-        """Which strokes wrote each word (``Recognizer.word_strokes``); None where the recogniser cannot say."""
+    def _word_strokes(rec: object, ink: object, result: object, lines=None) -> list[list[int]] | None:
+        """Which strokes wrote each word (``Recognizer.word_strokes``, line by line); None where
+        the recogniser cannot say."""
         if not hasattr(rec, "word_strokes"):
             return None
         try:
-            return rec.word_strokes(ink, result)
+            if not lines or len(lines) == 1:
+                return rec.word_strokes(ink, result if not lines else lines[0][1])
+            from hwr.ink.lines import line_inks
+
+            out: list[list[int]] = []
+            for (group, res), sub in zip(lines, line_inks(ink, [g for g, _ in lines])):
+                out += [[group[i] for i in word] for word in rec.word_strokes(sub, res)]
+            return out
         except Exception:  # noqa: BLE001 - the text is shown anyway; only the highlight is lost
             log.exception("linking words to strokes failed")
             return None

@@ -93,6 +93,39 @@ class Result:
         return d
 
 
+def join_lines(results: Sequence[LineResult], nbest: int = 5) -> LineResult:
+    """Several lines' results as one: texts joined by newlines (a ``"\n"`` CharSpan between
+    the lines' characters), the confidence weighted by the lines' lengths, and as
+    alternatives the best reading with one line replaced by one of its own alternatives,
+    best first."""
+    from hwr.types import Alternative, CharSpan
+
+    if len(results) == 1:
+        return results[0]
+    if not results:
+        return LineResult(text="", confidence=0.0)
+    text = "\n".join(r.text for r in results)
+    chars: list[CharSpan] = []
+    for k, r in enumerate(results):
+        if k:
+            chars.append(CharSpan("\n", -1, -1, 1.0))
+        chars.extend(r.chars)
+    weights = [max(len(r.text), 1) for r in results]
+    conf = sum(w * r.confidence for w, r in zip(weights, results)) / sum(weights)
+    best_score = 1.0
+    for r in results:
+        best_score *= r.alternatives[0].score if r.alternatives else 1.0
+    alts = [Alternative(text, best_score)]
+    for k, r in enumerate(results):
+        for a in r.alternatives[1:]:
+            texts = [x.text for x in results]
+            texts[k] = a.text
+            first = r.alternatives[0].score if r.alternatives and r.alternatives[0].score > 0 else 1.0
+            alts.append(Alternative("\n".join(texts), best_score * a.score / first))
+    alts = [alts[0]] + sorted(alts[1:], key=lambda a: -a.score)[: max(nbest - 1, 0)]
+    return LineResult(text=text, confidence=conf, chars=chars, alternatives=alts)
+
+
 class Recognizer:
     """Recognises ink with one model.  Thread-safe; load once, call many times."""
 
@@ -184,6 +217,19 @@ class Recognizer:
         """Recognise one line of ink."""
         return self.recognize_inks([ink])[0]
 
+    def recognize_ink_lines(self, ink: Ink) -> list[tuple[list[int], LineResult]]:
+        """Recognise ink that may hold several lines of writing: the strokes are grouped into
+        lines (:func:`hwr.ink.lines.split_lines`), each line is read on its own.  Returns
+        ``(stroke indices, result)`` per line, top to bottom."""
+        from hwr.ink.io import validate_ink
+        from hwr.ink.lines import line_inks, split_lines
+
+        validate_ink(ink)
+        groups = split_lines(ink)
+        if len(groups) <= 1:
+            return [(groups[0] if groups else [], self.recognize_ink(ink))]
+        return list(zip(groups, self.recognize_inks(line_inks(ink, groups))))
+
     def recognize_inks(self, inks: Sequence[Ink], batch_size: int = 32) -> list[LineResult]:
         from hwr.ink.io import validate_ink
 
@@ -213,7 +259,7 @@ class Recognizer:
                 raise InputError(f"{name}: an image; it needs an image model (hwr recognize picks the embedded "
                                  "one when no --model is given)")
             ink = load_ink(path)
-            return Result(input=name, lines=[self.recognize_ink(ink)])
+            return Result(input=name, lines=[res for _, res in self.recognize_ink_lines(ink)])
         except (InputError, ModelError) as e:
             return Result(input=name, error=str(e))
         except MemoryError:

@@ -489,3 +489,26 @@ def test_worker_survives_a_failing_word_link(qtbot):
     draw(qtbot, w.canvas, zigzag(20))
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
     assert w.results.text == "a b" and w.word_links == []
+
+
+class LinesRecognizer(FakeRecognizer):
+    """Reads each line of the ink on its own (as hwr's Recognizer does)."""
+
+    def recognize_ink_lines(self, ink: Ink):
+        from hwr.ink.lines import line_inks, split_lines
+
+        groups = split_lines(ink)
+        return [(g, self.recognize_ink(sub)) for g, sub in zip(groups, line_inks(ink, groups))]
+
+
+def test_several_lines_of_writing_are_read_line_by_line(qtbot):
+    fake = LinesRecognizer()
+    w = make_window(qtbot, fake)
+    draw(qtbot, w.canvas, zigzag(20, y=200))  # the lower line first
+    draw(qtbot, w.canvas, zigzag(20, y=60))
+    draw(qtbot, w.canvas, zigzag(200, y=60))
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=3000)
+    assert w.results.text == "2 strokes\n1 strokes"  # top line first
+    assert "<br>" in w.results.text_label.text()
+    w.copy_text()
+    assert QGuiApplication.clipboard().text() == "2 strokes\n1 strokes"
