@@ -121,10 +121,9 @@ def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: i
                  height: int) -> None:
     """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per
     collection; each XML beside its image) into normalised line datasets, split by page."""
-    from hwr.data.lineset import LineSample, write_lineset
-    from hwr.data.pages import find_pages, iter_page_lines, split_pages
-    from hwr.errors import InputError
-    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+    from hwr.data.lineset import write_lineset
+    from hwr.data.pages import find_pages, page_line_samples, split_pages
+    from hwr.imaging.line import line_preprocessing
 
     prep = line_preprocessing(height=height)
     pages = find_pages(folder)
@@ -140,19 +139,7 @@ def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: i
         click.echo(f"{coll}: {len(tr)} training pages, {len(va)} held back: {' '.join(p.stem for p in va)}", err=True)
 
     def lines(which: int):
-        for coll, parts in split.items():
-            for xml in parts[which]:
-                try:
-                    for line, crop in iter_page_lines(xml, coll, on_error=problems.append):
-                        try:
-                            img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
-                        except InputError as e:
-                            problems.append(str(e))
-                            continue
-                        yield LineSample(img, line.text, writer=xml.stem, source=xml.name, collection=coll,
-                                         id=f"{coll}/{xml.stem}/{line.id}")
-                except InputError as e:
-                    problems.append(str(e))
+        return page_line_samples({c: parts[which] for c, parts in split.items()}, prep, problems)
 
     n = write_lineset(out, lines(0), prep, split="train")
     click.echo(f"train: {n} lines -> {out}", err=True)
@@ -177,25 +164,17 @@ def import_lines(folders: tuple[Path, ...], out: Path, val_out: Path | None, val
     """Import folders of line images with LINE.gt.txt transcriptions beside them (the
     kraken/Tesseract convention; also the desktop app's page-line corrections) into a
     normalised line dataset."""
-    from hwr.data.linefolder import is_validation, iter_line_folder
+    from hwr.data.linefolder import line_folder_samples
     from hwr.data.lineset import LineSample, write_lineset
-    from hwr.errors import InputError
-    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+    from hwr.imaging.line import line_preprocessing
 
     prep = line_preprocessing(height=height)
     problems: list[str] = []
     kept: list[list[LineSample]] = [[], []]
     for folder in folders:
-        coll = collection or folder.resolve().name
-        for img_path, text, gray in iter_line_folder(folder, problems.append):
-            try:
-                img = to_uint8(normalize_line(gray, prep, str(img_path)))
-            except InputError as e:
-                problems.append(str(e))
-                continue
-            rel = img_path.relative_to(folder).as_posix()
-            side = 1 if val_out is not None and is_validation(f"{coll}/{rel}", val_fraction) else 0
-            kept[side].append(LineSample(img, text, writer=coll, source=rel, collection=coll, id=f"{coll}/{rel}"))
+        for held, sample in line_folder_samples(folder, prep, problems, collection,
+                                                val_fraction if val_out is not None else 0.0):
+            kept[int(held)].append(sample)
     for p in problems:
         click.echo(f"skipped: {p}", err=True)
     if not kept[0]:

@@ -73,3 +73,23 @@ def iter_line_folder(folder: str | os.PathLike, on_error: Callable[[str], None] 
             yield img, text, load_image(img)
         except InputError as e:
             on_error(str(e))
+
+
+def line_folder_samples(folder: str | os.PathLike, prep: dict, problems: list[str], collection: str = "",
+                        val_fraction: float = 0.0) -> Iterator[tuple[bool, "object"]]:
+    """``(held out?, LineSample)`` for every usable line of ``folder``, normalised with
+    ``prep``; with ``val_fraction``, the lines :func:`is_validation` picks are held out."""
+    from hwr.data.lineset import LineSample
+    from hwr.imaging.line import normalize_line, to_uint8
+
+    folder = Path(folder)
+    coll = collection or folder.resolve().name
+    for img_path, text, gray in iter_line_folder(folder, problems.append):
+        try:
+            img = to_uint8(normalize_line(gray, prep, str(img_path)))
+        except InputError as e:
+            problems.append(str(e))
+            continue
+        rel = img_path.relative_to(folder).as_posix()
+        yield (is_validation(f"{coll}/{rel}", val_fraction),
+               LineSample(img, text, writer=coll, source=rel, collection=coll, id=f"{coll}/{rel}"))

@@ -143,3 +143,24 @@ def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] 
             yield line, crop_line(img, line)
         except InputError as e:
             on_error(f"{xml}: {e}")
+
+
+def page_line_samples(pages: dict[str, list[Path]], prep: dict, problems: list[str]) -> Iterator:
+    """Normalised :class:`~hwr.data.lineset.LineSample` of every transcribed line of the
+    PAGE/ALTO files in ``pages`` (collection -> XML files); problems go to ``problems``."""
+    from hwr.data.lineset import LineSample
+    from hwr.imaging.line import normalize_line, to_uint8
+
+    for coll, xmls in pages.items():
+        for xml in xmls:
+            try:
+                for line, crop in iter_page_lines(xml, coll, on_error=problems.append):
+                    try:
+                        img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
+                    except InputError as e:
+                        problems.append(str(e))
+                        continue
+                    yield LineSample(img, line.text, writer=xml.stem, source=xml.name, collection=coll,
+                                     id=f"{coll}/{xml.stem}/{line.id}")
+            except InputError as e:
+                problems.append(str(e))

@@ -77,53 +77,29 @@ def folder_contents(folder: Path) -> set[str]:
 
 
 def _import_lines(folder: Path, height: int, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
-    from hwr.data.linefolder import is_validation, iter_line_folder
-    from hwr.data.lineset import LineSample, write_lineset
-    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+    from hwr.data.linefolder import line_folder_samples
+    from hwr.data.lineset import write_lineset
+    from hwr.imaging.line import line_preprocessing
 
     prep = line_preprocessing(height=height)
-    coll = folder.resolve().name
-    sides: list[list[LineSample]] = [[], []]
-    for img_path, text, gray in iter_line_folder(folder, problems.append):
-        try:
-            img = to_uint8(normalize_line(gray, prep, str(img_path)))
-        except InputError as e:
-            problems.append(str(e))
-            continue
-        rel = img_path.relative_to(folder).as_posix()
-        sides[int(is_validation(f"{coll}/{rel}", fraction))].append(
-            LineSample(img, text, writer=coll, source=rel, collection=coll, id=f"{coll}/{rel}"))
+    sides: list[list] = [[], []]
+    for held, sample in line_folder_samples(folder, prep, problems, val_fraction=fraction):
+        sides[int(held)].append(sample)
     write_lineset(out[0], sides[0], prep, split="train")
     write_lineset(out[1], sides[1], prep, split="val")
 
 
 def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
-    from hwr.data.lineset import LineSample, write_lineset
-    from hwr.data.pages import find_pages, iter_page_lines, split_pages
-    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+    from hwr.data.lineset import write_lineset
+    from hwr.data.pages import find_pages, page_line_samples, split_pages
+    from hwr.imaging.line import line_preprocessing
 
     prep = line_preprocessing(height=height)
     pages = {c: [p for p in ps if _is_page_xml(p)] for c, ps in find_pages(folder).items()}
-    every = round(1 / fraction) if fraction > 0 else 0
-    split = split_pages(pages, every)
-
-    def lines(which: int):
-        for coll, parts in split.items():
-            for xml in parts[which]:
-                try:
-                    for line, crop in iter_page_lines(xml, coll, on_error=problems.append):
-                        try:
-                            img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
-                        except InputError as e:
-                            problems.append(str(e))
-                            continue
-                        yield LineSample(img, line.text, writer=xml.stem, source=xml.name, collection=coll,
-                                         id=f"{coll}/{xml.stem}/{line.id}")
-                except InputError as e:
-                    problems.append(str(e))
-
-    write_lineset(out[0], lines(0), prep, split="train")
-    write_lineset(out[1], lines(1), prep, split="val")
+    split = split_pages(pages, round(1 / fraction) if fraction > 0 else 0)
+    for side, o in enumerate(out):
+        write_lineset(o, page_line_samples({c: parts[side] for c, parts in split.items()}, prep, problems),
+                      prep, split=("train", "val")[side])
 
 
 def _import_ink(folder: Path, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
