@@ -220,6 +220,7 @@ class BatchDialog(QDialog):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
@@ -423,6 +424,8 @@ class BatchDialog(QDialog):
         self._this_run += 1
         self._add_record(record)
         self._show_progress()
+        if not self.open_button.isEnabled():
+            self.open_button.setEnabled(Path(self.output.text()).is_dir())
 
     def _show_progress(self) -> None:
         n, total = min(len(self._status), self._total), self._total
