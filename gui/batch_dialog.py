@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, QThread, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, QThread, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
@@ -176,7 +176,8 @@ class BatchDialog(QDialog):
         self._status: dict[str, str] = {}  # input -> "done", "done earlier" or "error"
         self._total = 0
         self._this_run = 0  # inputs read in this run (not the earlier ones, not unsupported)
-        self._t0 = 0.0
+        self._t0 = 0.0  # when the run started
+        self._eta: tuple[float, float] | None = None  # (time of the latest input, seconds left then)
 
         self.input = _FolderField("Folder to transcribe", "the folder of page images and ink files")
         self.output = _FolderField("Output folder", "where the text files go (created if needed)")
@@ -260,6 +261,8 @@ class BatchDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(820, 560)
 
+        self.ticker = QTimer(self, interval=1000)  # the elapsed time and the time left, between inputs
+        self.ticker.timeout.connect(self._show_progress)
         self.stop_event = threading.Event()
         stop = self.stop_event
         # connected before start_worker's handler (which waits for the thread): a run ends soon
@@ -370,6 +373,7 @@ class BatchDialog(QDialog):
         self._status.clear()
         self._this_run = 0
         self._total = 0
+        self._eta = None
         self.table.setRowCount(0)
         self.progress.setRange(0, 0)  # busy until the inputs are counted
         self.status.setText("Looking for inputs…")
@@ -378,6 +382,7 @@ class BatchDialog(QDialog):
         self._t0 = time.monotonic()
         self._update_buttons()
         self._start_worker()
+        self.ticker.start()
         self.runStarted.emit()
         self._runRequested.emit(folder, out, options)
         return True
@@ -423,6 +428,9 @@ class BatchDialog(QDialog):
         self._total = max(self._total, total)
         self._this_run += 1
         self._add_record(record)
+        now = time.monotonic()
+        left = self._total - min(len(self._status), self._total)
+        self._eta = (now, (now - self._t0) / self._this_run * left)
         self._show_progress()
         if not self.open_button.isEnabled():
             self.open_button.setEnabled(Path(self.output.text()).is_dir())
@@ -441,8 +449,9 @@ class BatchDialog(QDialog):
         elapsed = time.monotonic() - self._t0
         parts.append(f"{format_duration(elapsed)} elapsed")
         if self.running and 0 < n < total:
-            if self._this_run:
-                parts.append(f"about {format_duration(elapsed / self._this_run * (total - n))} left")
+            if self._eta is not None:  # the rate so far, counted down between inputs
+                at, left = self._eta
+                parts.append(f"about {format_duration(max(left - (time.monotonic() - at), 0))} left")
             else:
                 parts.append("time left: estimating…")
         if self.stop_event.is_set() and self.running:
@@ -499,6 +508,7 @@ class BatchDialog(QDialog):
     @Slot(object)
     def _on_finished(self, summary: Summary) -> None:
         self._end_worker()
+        self.ticker.stop()
         self.running = False
         self.summary = summary
         self._show_progress()
@@ -527,7 +537,12 @@ class BatchDialog(QDialog):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._end_worker()
+        self.ticker.stop()
         self.running = False
+        if not self._this_run:  # refused before any input was read (a bad pair of folders)
+            self.table.setRowCount(0)
+            self._rows.clear()
+            self._status.clear()
         self.error = message
         self.progress.setRange(0, 1)
         self.progress.setValue(0)

@@ -148,6 +148,8 @@ def test_cancel_after_the_first_input_then_resume(qtbot, qsettings, tmp_path):
         qtbot.mouseClick(d.start_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: d.table.rowCount() == 1, timeout=RUN_TIMEOUT)
         assert d.cancel_button.isEnabled() and not d.start_button.isEnabled()
+        assert d.status.text().startswith("1 of 3 inputs") and " left" in d.status.text()  # the ETA
+        assert (d.progress.value(), d.progress.maximum()) == (1, 3)
         qtbot.mouseClick(d.cancel_button, Qt.MouseButton.LeftButton)
         assert not d.cancel_button.isEnabled()
         clicked.set()
@@ -216,7 +218,8 @@ def test_defaults_and_invalid_fields(qtbot, qsettings, tmp_path):
     d.input.edit.setText(str(tmp_path))
     d.output.edit.setText(str(tmp_path))
     assert run(qtbot, d) is None and "must not be the input folder" in d.summary_label.text()
-    assert format_duration(5) == "5 s" and format_duration(125) == "2 min 05 s" and format_duration(7380) == "2 h 03 min"
+    assert d.table.rowCount() == 0
+    assert (format_duration(5), format_duration(125), format_duration(7380)) == ("5 s", "2 min 05 s", "2 h 03 min")
 
 
 class _UrlCatcher(QObject):
