@@ -568,7 +568,7 @@ class BatchDialog(QDialog):
 
     def confirm_stop(self) -> bool:
         """During a run, ask whether to stop it; True when there is no run or it is being stopped."""
-        if not self.running:
+        if not self.running or self.stop_event.is_set():
             return True
         answer = QMessageBox.question(
             self, "Stop the run?",
@@ -586,7 +586,7 @@ class BatchDialog(QDialog):
         if not self.running:
             super().reject()
             return
-        if self.stop_event.is_set() or self.confirm_stop():
+        if self.confirm_stop():
             self._close_when_done = True
 
     def done(self, result: int) -> None:
