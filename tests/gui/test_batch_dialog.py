@@ -283,9 +283,39 @@ def test_main_window_menu_opens_the_dialog_and_exit_stops_a_run(qtbot, qsettings
     d.input.edit.setText(str(folder))
     d.output.edit.setText(str(tmp_path / "text"))
     d.workers.setValue(1)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(d.start_button, Qt.MouseButton.LeftButton)
     assert d.running
     thread = d._thread
     w.close()  # asks, stops the run, waits for the input in progress, ends the threads
     assert d.stop_event.is_set() and thread is not None and not thread.isRunning()
+    assert asked == ["Stop the run?"]
+
+
+def test_quitting_during_a_run_asks_once(qtbot, qsettings, folder, tmp_path, monkeypatch):
+    """Quitting the application closes every window (the dialog, then the main window): the
+    dialog asks, the main window does not ask again, and the run's thread ends."""
+    from hwr_gui.corrections import CorrectionStore
+    from hwr_gui.main_window import MainWindow
+
+    class FakeInk:
+        def recognize_ink(self, ink):
+            raise AssertionError("not used")
+
+    w = MainWindow(recognizer=FakeInk(), settings=qsettings, corrections=CorrectionStore(tmp_path / "c"))
+    qtbot.addWidget(w)
+    w.show()
+    w.show_batch()
+    d = w._batch
+    d.input.edit.setText(str(folder))
+    d.output.edit.setText(str(tmp_path / "text"))
+    d.workers.setValue(1)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.Yes)
+    d.start()
+    thread = d._thread
+    d.close()
+    w.close()
+    assert asked == ["Stop the run?"] and d.stop_event.is_set()
+    assert not w.isVisible() and not thread.isRunning()
