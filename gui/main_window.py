@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.last_page: Page | None = None
         self.last_correction: Path | None = None  # the file written for the latest correction
         self._pending_image = ""
+        self._batch = None  # the batch dialog, made when first opened
         self._page_worker = PageWorker(page_recognizer)
         self._page_thread = start_worker(self._page_worker, self, "hwr-page")
         self._pageRequested.connect(self._page_worker.recognize)
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Open &image…", self._ask_open_image, "Ctrl+I")
         self.export_action = self._action(file_menu, "&Export page…", self._ask_export, "Ctrl+E")
+        self._action(file_menu, "&Transcribe a folder…", self.show_batch, "Ctrl+Shift+T")
         file_menu.addSeparator()
         self._action(file_menu, "&Load ink model…", self._ask_model)
         self._action(file_menu, "&Settings…", self.show_settings, "Ctrl+,")
@@ -530,15 +532,30 @@ class MainWindow(QMainWindow):
                 path += ".json" if "json" in chosen.lower() else ".inkml"
             self.save_ink(path)
 
+    def show_batch(self) -> None:
+        """File → Transcribe a folder…: one dialog, kept (with its run) while hidden."""
+        from .batch_dialog import BatchDialog
+
+        if self._batch is None:
+            self._batch = BatchDialog(self.store, lambda: self.settings, self)
+        self._batch.show()
+        self._batch.raise_()
+        self._batch.activateWindow()
+
     # ------------------------------------------------------------------ shutdown
 
     def closeEvent(self, e) -> None:
+        if self._batch is not None and not self._batch.confirm_stop():
+            e.ignore()
+            return
         self.shutdown()
         super().closeEvent(e)
 
     def shutdown(self) -> None:
         """Stop the worker thread (waits for a recognition in progress)."""
         self.delay.stop()
+        if self._batch is not None:
+            self._batch.shutdown()
         stop_worker(self._thread, self._worker)
         self._page_worker.latest = 1 << 62
         stop_worker(self._page_thread, self._page_worker)
