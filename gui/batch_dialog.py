@@ -64,7 +64,8 @@ def batch_options(settings: Settings, formats: tuple[str, ...], workers: int, re
         workers = 1
     return Options(formats=formats, workers=workers, recursive=recursive, overwrite=overwrite, device=device,
                    ink_model=settings.ink_model or None, image_model=settings.image_model or None,
-                   decoder=settings.decoder or None)
+                   decoder=settings.decoder or None,
+                   recognizer_options={k: v for k, v in settings.recognizer_options().items() if k != "decoder"})
 
 
 @dataclass

@@ -65,6 +65,8 @@ class Options:
     image_model: str | None = None
     decoder: str | None = None
     threads: int = 1  # torch threads per worker
+    #: more keyword arguments of hwr.pipeline.Recognizer (beam_width, lm, lm_weight, lexicon, ...)
+    recognizer_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from hwr.formats import FORMATS
@@ -253,7 +255,7 @@ class _Worker:
 
             model = self.options.image_model if kind == "image" else self.options.ink_model
             self.recognizers[kind] = Recognizer(model, device=self.options.device, decoder=self.options.decoder,
-                                                kind=None if model else kind)
+                                                kind=None if model else kind, **self.options.recognizer_options)
         return self.recognizers[kind]
 
     def pages(self, job: Job) -> list:

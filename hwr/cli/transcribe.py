@@ -28,9 +28,11 @@ import click
 @click.option("--ink-model", help="Ink model file or embedded name (default: the embedded ink model).")
 @click.option("--image-model", help="Image model file or embedded name (default: the embedded image model).")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), help="CTC decoder (default: each model's default).")
+@click.option("--beam-width", type=click.IntRange(1, 1024), help="Beam width (default: each model's).")
+@click.option("--lm", help="Character LM (ARPA file), or 'none' (default: each model's tuned LM).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def transcribe(folder, out_dir, formats, workers, threads, recursive, overwrite, device, ink_model, image_model,
-               decoder, quiet) -> None:
+               decoder, beam_width, lm, quiet) -> None:
     """Transcribe every page image and ink file in FOLDER into --out.
 
     Each output is written atomically. A run that is stopped (Ctrl+C, a kill, a crash) and
@@ -50,7 +52,8 @@ def transcribe(folder, out_dir, formats, workers, threads, recursive, overwrite,
     try:
         opts = Options(formats=tuple(formats.split(",")), workers=workers, recursive=recursive,
                        overwrite=overwrite, device=dev, ink_model=ink_model, image_model=image_model,
-                       decoder=decoder, threads=threads)
+                       decoder=decoder, threads=threads,
+                       recognizer_options={k: v for k, v in {"beam_width": beam_width, "lm": lm}.items() if v is not None})
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--formats") from e
     try:
