@@ -123,7 +123,14 @@ def _find(p: list[int], i: int) -> int:
     return i
 
 
-def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, join_dy: float = 1.0) -> list[Medial]:
+def _end_y(m: Medial, xh: float, right: bool, span: float = 3.0) -> float:
+    """The height of a curve at one end: the median over its last (first) ``span``
+    x-heights, so that a final flourish or a first capital does not decide it."""
+    sel = m.xs >= m.x1 - span * xh if right else m.xs <= m.x0 + span * xh
+    return float(np.median(m.ys[sel])) if sel.any() else float(m.ys[-1] if right else m.ys[0])
+
+
+def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 8.0, join_dy: float = 1.0) -> list[Medial]:
     """Merge fragments of one line: curves that overlap horizontally and run within
     ``dup`` x-heights of each other, and curves that continue one another across a gap
     of at most ``join_gap`` x-heights with ends within ``join_dy`` x-heights vertically."""
@@ -140,7 +147,7 @@ def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, 
                 xx = np.linspace(lo, hi, 5)
                 if float(np.median(np.abs(a.y_at(xx) - b.y_at(xx)))) < dup * xh:
                     parent[_find(parent, i)] = _find(parent, j)
-            elif b.x0 > a.x1 and b.x0 - a.x1 < join_gap * xh and abs(float(b.ys[0] - a.ys[-1])) < join_dy * xh:
+            elif b.x0 > a.x1 and b.x0 - a.x1 < join_gap * xh and abs(_end_y(b, xh, False) - _end_y(a, xh, True)) < join_dy * xh:
                 parent[_find(parent, i)] = _find(parent, j)
     groups: dict[int, list[int]] = {}
     for i in range(n):

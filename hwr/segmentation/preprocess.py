@@ -96,6 +96,19 @@ def sauvola(gray: np.ndarray, window: int = 31, k: float = 0.2, r: float = 128.0
     return ((g < t) & (g < m - min_contrast)).astype(np.uint8)
 
 
+def contrast_ink(gray: np.ndarray, window: int = 31, rel: float = 0.4, min_contrast: float = 18.0,
+                 mask: np.ndarray | None = None) -> np.ndarray:
+    """1 for ink: pixels darker than their neighbourhood mean by ``rel`` times the page's
+    strong ink contrast (the 99.5th percentile of that darkness, over ``mask``), and by at
+    least ``min_contrast`` grey levels.  Unlike Sauvola's threshold (relative to the local
+    mean), this keeps faint or pale writing whole when the page's ink is pale overall."""
+    g = gray.astype(np.float32)
+    m = cv2.boxFilter(g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+    d = m - g
+    strong = float(np.percentile(d[mask] if mask is not None and mask.any() else d, 99.5))
+    return (d > max(min_contrast, rel * strong)).astype(np.uint8)
+
+
 def rotation(shape: tuple[int, int], angle: float) -> tuple[np.ndarray, tuple[int, int]]:
     """2x3 matrix rotating an image of ``shape`` by ``angle`` degrees (counter-clockwise)
     around its centre onto a canvas that holds all of it; and that canvas's (w, h)."""
@@ -209,7 +222,7 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
     H, W = gray.shape
     small, s = downscale(gray, work_size)
     flat, paper = flatten(small, paper_mask=True)
-    ink = sauvola(flat) & paper.astype(np.uint8)
+    ink = contrast_ink(flat, mask=paper) & paper.astype(np.uint8)
     to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
     xh = text_height(ink)
     if xh <= 0:  # nothing that looks like writing
