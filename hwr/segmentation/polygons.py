@@ -79,7 +79,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
           pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
           min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.12,
-          max_pitch: float = 2.75, rel_ink: float = 0.6) -> list[WorkLine]:
+          max_pitch: float = 2.75, rel_ink: float = 0.6,
+          short_ink: float = 0.15) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
@@ -153,8 +154,29 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     if rel_ink > 0 and out:
         # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines
         typical = float(np.median([ln.npix for ln in out]))
-        out = [ln for ln in out if ln.npix >= rel_ink * typical]
+        full = [ln for ln in out if ln.npix >= rel_ink * typical]
+        out = [ln for ln in out if ln.npix >= rel_ink * typical
+               or (ln.npix >= short_ink * typical and _in_text(ln, full, gap, xh))]
     return out
+
+
+def _in_text(ln: WorkLine, full: list[WorkLine], gap: float, xh: float, near: float = 1.6,
+             left_tol: float = 0.15, slot: float = 0.7) -> bool:
+    """A short line that belongs to the text: a full line runs at most ``near`` line
+    spacings above or below it, and it begins at that line's left margin and ends within
+    its width (a salutation, a paragraph's last line, a date), unlike notes and stamps
+    beside or below the text; and no full line above or below it is nearer than ``slot``
+    line spacings (a fragment squeezed between lines is not a line of its own)."""
+    for f in full:  # its own slot in the line grid, not squeezed between lines
+        if f is not ln and min(f.x1, ln.x1) > max(f.x0, ln.x0) and abs(f.ymid - ln.ymid) < slot * gap:
+            return False
+    for f in full:
+        if f is ln or abs(f.ymid - ln.ymid) > near * gap:
+            continue
+        width = f.x1 - f.x0
+        if abs(ln.x0 - f.x0) <= left_tol * width and ln.x1 <= f.x1 + xh:
+            return True
+    return False
 
 
 def simplify(pts: np.ndarray, closed: bool, eps: float) -> np.ndarray:

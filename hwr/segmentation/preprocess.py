@@ -162,22 +162,43 @@ def skew_and_score(ink: np.ndarray, max_angle: float = 6.0) -> tuple[float, floa
     return float(fine[k]), float(scores[k])
 
 
-def remove_rulings(ink: np.ndarray, xheight: float) -> np.ndarray:
-    """Remove long thin horizontal and vertical strokes (ruled lines, margins, frames)."""
-    h, w = ink.shape
+def remove_rulings(ink: np.ndarray, xheight: float, bridge: float = 0.6, piece: float = 3.0) -> np.ndarray:
+    """Remove long thin horizontal and vertical strokes (ruled lines, margins, frames).
+
+    A ruling is found as straight thin pieces at least ``piece`` x-heights long (after
+    closing gaps of up to ``bridge`` x-heights: faint rulings binarise as dashes) that
+    chain into a structure at least 8 x-heights long and, across, no thicker than its
+    slope allows (a ruling on a slightly skewed scan steps by a pixel now and then, so it
+    has no long perfectly straight run)."""
     L = int(max(40, 8 * xheight))
+    S = int(max(15, piece * xheight))
     out = ink.copy()
-    for k in ((L, 1), (1, L)):
-        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
-        if not lines.any():
+    c = max(3, int(bridge * xheight))
+    t = max(3, int(0.35 * xheight))  # a ruling is at most ~0.35 x-height thick
+    for horiz in (True, False):
+        kc, ks, kt, kd = ((c, 1), (S, 1), (1, t + 2), (c, 3)) if horiz else ((1, c), (1, S), (t, 1), (3, c))
+        closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kc))
+        # thickened across by a pixel each way, so that a thin ruling's one-pixel steps
+        # do not break its straight runs (horizontal only: vertical strokes of writing,
+        # e.g. a note written up the margin, would be taken for a ruling)
+        if horiz:
+            closed = cv2.dilate(closed, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
+        segs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, ks))
+        if not segs.any():
             continue
-        # only thin structures: a ruling line is at most ~0.35 x-height thick
-        t = max(3, int(0.35 * xheight))
-        thick = cv2.morphologyEx(lines, cv2.MORPH_OPEN,
-                                 cv2.getStructuringElement(cv2.MORPH_RECT, (1, t) if k[1] == 1 else (t, 1)))
-        lines = lines & (1 - thick)
-        lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3) if k[1] == 1 else (3, 3)))
-        out[lines > 0] = 0
+        # thin pieces only (judged before going back to the ink: closed writing is thick)
+        segs = segs & (1 - cv2.morphologyEx(segs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kt))) & ink
+        chain = cv2.dilate(segs, cv2.getStructuringElement(cv2.MORPH_RECT, kd))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(chain, connectivity=8)
+        if n <= 1:
+            continue
+        length = stats[1:, cv2.CC_STAT_WIDTH if horiz else cv2.CC_STAT_HEIGHT]
+        across = stats[1:, cv2.CC_STAT_HEIGHT if horiz else cv2.CC_STAT_WIDTH]
+        rule = (length >= L) & (across <= 0.5 * xheight + 0.1 * length)
+        if not rule.any():
+            continue
+        keep = np.concatenate([[0], rule]).astype(np.uint8)[lab] & segs
+        out[cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) > 0] = 0
     return out
 
 
