@@ -78,7 +78,7 @@ def pitch(medials: list[Medial], xh: float) -> float:
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
           pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
-          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.12,
+          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.16,
           max_pitch: float = 2.75, rel_ink: float = 0.6,
           short_ink: float = 0.15) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
