@@ -62,7 +62,48 @@ def _peaks(p: np.ndarray, min_dist: int, min_height: float) -> list[int]:
     return sorted(taken)
 
 
-def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k: float = 0.6) -> list[Medial]:
+def line_period(ink: np.ndarray, xh: float, strip: float = 12.0) -> float:
+    """The page's line spacing from the autocorrelation of row profiles in vertical strips
+    ``strip`` x-heights wide (band-passed): the lag (1.2 to 10 x-heights) of its first
+    peak past the first zero crossing that is at least 60 % of the highest; 0 when there
+    is none.  It does not depend on the line finder's
+    own fragments, and not much on the x-height estimate."""
+    h, w = ink.shape
+    sw = max(8, int(strip * xh))
+    lo, hi = max(2, int(1.2 * xh)), min(h - 1, int(10 * xh))
+    if hi <= lo + 2:
+        return 0.0
+    acc = np.zeros(hi + 1)
+    for x in range(0, w, sw):
+        p = ink[:, x:x + sw].sum(1).astype(np.float64)
+        if p.sum() < 3 * xh * xh:
+            continue
+        p = _smooth(p, 0.25 * xh) - _smooth(p, 4.0 * xh)  # band-pass: lines, not the page's layout
+        f = np.fft.rfft(p, 2 * h)
+        ac = np.fft.irfft(f * np.conj(f))[:hi + 1]
+        if ac[0] > 0:
+            acc += ac / ac[0]
+    if acc[0] <= 0:
+        return 0.0
+    neg = np.nonzero(acc[:hi + 1] < 0)[0]
+    if neg.size == 0:
+        return 0.0
+    start = max(lo, int(neg[0]))
+    if start >= hi:
+        return 0.0
+    seg = acc[start:hi + 1]
+    top = float(seg.max())
+    if top <= 0:
+        return 0.0
+    # the first clear peak (multiples of the period peak as high or higher)
+    for i in range(1, seg.size - 1):
+        if seg[i] >= 0.6 * top and seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]:
+            return float(start + i)
+    return float(start + int(np.argmax(seg)))
+
+
+def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k: float = 0.6,
+               split_sep: float = 0.7, dup_sep: float = 0.35) -> list[Medial]:
     h, w = ink.shape
     f = ink.astype(np.float32)
     # reduce for speed: the blur is wide anyway
@@ -96,12 +137,14 @@ def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k:
     if not cands:
         return []
     typical = float(np.median([c[2] for c in cands]))
+    period = line_period(ink, xh)
+    min_sep = max(1.6 * xh, split_sep * period)
     for cx, cy, thick, sub, bx, by, weight in cands:
         step = max(1, int(len(cx) / max(1, (cx[-1] - cx[0]) / xh)))
         if thick > 2.2 * typical and thick > 1.8 * xh and len(cands) > 1:
             # touching lines: split at the peaks of the candidate's row profile
             prof = _smooth(weight.sum(1), 0.25 * xh / r)
-            pk = _peaks(prof, max(1, int(1.6 * xh / r)), 0.25 * float(prof.max()))
+            pk = _peaks(prof, max(1, int(min_sep / r)), 0.25 * float(prof.max()))
             if len(pk) > 1:
                 for p in pk:
                     ys = np.full(2, (by + p) * r + r / 2.0)
@@ -113,7 +156,7 @@ def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k:
             xs = np.append(xs, cx[-1])
             ys = np.append(ys, cy[-1])
         out.append(Medial(np.asarray(xs, np.float64), np.asarray(ys, np.float64)))
-    return merge(out, xh)
+    return merge(out, xh, dup=max(0.5, dup_sep * period / xh))
 
 
 def _find(p: list[int], i: int) -> int:
