@@ -26,9 +26,12 @@ from hwr.segmentation.lines import METHODS  # noqa: E402
 def _find_lines(prep, method: str):
     from hwr.segmentation.polygons import assign, build
 
-    medials = METHODS[method](prep.ink, prep.xheight)
+    from hwr.segmentation.lines import line_period
+
+    period = line_period(prep.ink, prep.xheight)
+    medials = METHODS[method](prep.ink, prep.xheight, period=period)
     ys, xs, lab = assign(prep.ink, medials, prep.xheight)
-    return build(ys, xs, lab, medials, prep.xheight)
+    return build(ys, xs, lab, medials, prep.xheight, spacing=period)
 
 
 def _line_score(lines, xh: float) -> float:

@@ -103,7 +103,7 @@ def line_period(ink: np.ndarray, xh: float, strip: float = 12.0) -> float:
 
 
 def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k: float = 0.6,
-               split_sep: float = 0.7, dup_sep: float = 0.35) -> list[Medial]:
+               split_sep: float = 0.7, dup_sep: float = 0.35, period: float | None = None) -> list[Medial]:
     h, w = ink.shape
     f = ink.astype(np.float32)
     # reduce for speed: the blur is wide anyway
@@ -137,7 +137,8 @@ def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k:
     if not cands:
         return []
     typical = float(np.median([c[2] for c in cands]))
-    period = line_period(ink, xh)
+    if period is None:
+        period = line_period(ink, xh)
     min_sep = max(1.6 * xh, split_sep * period)
     for cx, cy, thick, sub, bx, by, weight in cands:
         step = max(1, int(len(cx) / max(1, (cx[-1] - cx[0]) / xh)))
@@ -210,7 +211,8 @@ def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 8.0, 
     return out
 
 
-def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0, merge_fragments: bool = True) -> list[Medial]:
+def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0, merge_fragments: bool = True,
+                period: float | None = None) -> list[Medial]:
     h, w = ink.shape
     sw = max(8, int(strip * xh))
     n = max(1, int(np.ceil(w / sw)))

@@ -78,9 +78,9 @@ def pitch(medials: list[Medial], xh: float) -> float:
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
           pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
-          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.16,
-          max_pitch: float = 2.75, rel_ink: float = 0.6,
-          short_ink: float = 0.15) -> list[WorkLine]:
+          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.10,
+          max_pitch: float = 5.0, rel_ink: float = 0.6,
+          short_ink: float = 0.15, spacing: float = 0.0) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
@@ -88,7 +88,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     much thinner than the line); padding is ``pad_pitch`` line spacings (``pad`` x-heights
     when ``pad_pitch`` is 0): the x-height estimate is unreliable on faint pages, the
     spacing of the medial curves is not.  The spacing used is capped at ``max_pitch``
-    x-heights, so that widely spaced lines keep polygons close to their ink."""
+    x-heights, so that widely spaced lines keep polygons close to their ink.  ``spacing``
+    (the page's line spacing, ``lines.line_period``) replaces ``pitch`` when positive."""
     out: list[WorkLine] = []
     if lab.size == 0:
         return out
@@ -97,7 +98,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
     chunk = max(2.0, xh)
     padv = max(1.0, pad * xh)
-    gap = min(pitch(medials, xh), max_pitch * xh)
+    gap = min(spacing if spacing > 0 else pitch(medials, xh), max_pitch * xh)
     if pad_pitch > 0:
         padv = max(1.0, pad_pitch * gap)
     for i, m in enumerate(medials):
