@@ -253,3 +253,59 @@ def test_real_page_f1_floor():
     p, r = tp / max(1, len(page.lines)), tp / max(1, len(gt))
     f1 = 2 * p * r / max(1e-9, p + r)
     assert f1 >= 0.8, (p, r, f1)  # measured 0.97 (19 of 19 predicted, 20 truth lines)
+
+
+def test_faint_page_lines_found():
+    # pale writing (about 45 grey levels under the paper): thresholding relative to the
+    # page's own strong ink keeps the strokes whole
+    img, gt = make_page(seed=2, ruling=False)
+    faint = (215 - (215 - img.astype(np.float32)) * 0.2).astype(np.uint8)
+    assert int(215 - faint.min()) <= 45
+    page = segment_page(faint)
+    check_lines(page, gt, img.shape)
+
+
+def test_line_period_is_the_line_spacing():
+    from hwr.segmentation.lines import line_period
+    from hwr.segmentation.preprocess import prepare
+
+    img, _ = make_page(n_lines=8, seed=4)
+    prep = prepare(img)[0]
+    s = prep.to_work[0, 0]
+    assert line_period(prep.ink, prep.xheight) == pytest.approx(170 * s, abs=4)
+    assert line_period(np.zeros((400, 300), np.uint8), 10.0) == 0.0
+
+
+def test_stepped_and_dashed_rulings_removed():
+    from hwr.segmentation.preprocess import remove_rulings
+
+    ink = np.zeros((300, 900), np.uint8)
+    # a one-pixel ruling climbing a pixel every 60 columns (a slightly skewed scan)
+    for x in range(20, 880):
+        ink[100 - x // 60, x] = 1
+    # a dashed ruling: 25-pixel dashes, 5-pixel gaps
+    for x in range(20, 880, 30):
+        ink[200, x:x + 25] = 1
+    # writing: a short stroke and a blob stay
+    ink[250:262, 100:160] = 1
+    ink[40:60, 400:410] = 1
+    out = remove_rulings(ink, 12.0)
+    assert ink[80:102].sum() > 800 and out[80:102].sum() <= 20
+    assert out[198:203].sum() <= 10
+    assert out[250:262, 100:160].sum() == ink[250:262, 100:160].sum()
+    assert out[40:60, 400:410].sum() == ink[40:60, 400:410].sum()
+
+
+def test_short_line_in_the_text_is_kept():
+    # a salutation ("Dear Sir") and a paragraph's short last line are lines of the text
+    img, gt = make_page(seed=6, ruling=False)
+    h, w = img.shape
+    short = np.zeros((h, w), np.uint8)
+    y = 220 + 170 * len(gt)
+    cv2.putText(short, "held to the house", (130, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.0, 255, 3, cv2.LINE_AA)
+    img = np.minimum(img, 255 - short).astype(np.uint8)
+    pts = cv2.findNonZero(short).reshape(-1, 2)
+    gt = gt + [cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)]
+    page = segment_page(img)
+    check_lines(page, gt, img.shape)
+
