@@ -4,7 +4,10 @@ Two classic methods, measured by ``benchmarks/segmentation.py``:
 
 * ``smear``: anisotropic Gaussian blur of the ink (wide along the line, narrow across it),
   threshold, connected components = line candidates; a candidate much taller than the
-  others (touching lines) is split at the peaks of its row profile.
+  others (touching lines) is split at the peaks of its row profile, at least 0.7 line
+  spacings apart; fragments that run within 0.35 line spacings of each other are merged.
+  The line spacing is ``line_period``: the autocorrelation of row profiles in strips,
+  independent of the fragments themselves.
 * ``strips``: the page is cut into vertical strips a few x-heights wide; in each the
   smoothed row profile's peaks are line centres; peaks are linked from strip to strip
   into lines (nearest peak within half an x-height, one strip gap allowed).

@@ -8,7 +8,9 @@ from the medial curve each way, padding relative to the line spacing); its
 baseline is the median lowest ink pixel per column in each chunk, i.e. the lower ink
 contour with descenders voted out, smoothed.  Lines with too little ink are dropped, as
 are lines with under ``rel_ink`` (60 %) of the median line's ink (scraps: a stray word of
-a note, a flourish, a fragment of a stamp).
+a note, a flourish, a fragment of a stamp), unless they sit in the text's line grid: in
+their own slot, starting at the left margin of a full line next to them (a salutation,
+a paragraph's last line).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The page is never processed at full size: it is reduced (INTER_AREA) to a working
 resolution (longest side ``work_size``), flattened (divided by a background estimate),
-binarised with Sauvola's threshold, turned upright (0/90/180/270) and deskewed, and
+binarised (darker than the neighbourhood by a share of the page's strong ink contrast,
+``contrast_ink``), turned upright (0/90/180/270) and deskewed, and
 cleaned (ruling lines, specks, page borders, large blots such as stamps).  Every step
 that moves pixels is recorded in one 2x3 affine matrix ``to_work`` (original -> work
 coordinates) so that results map back to the original image exactly.
@@ -84,24 +85,13 @@ def flatten(gray: np.ndarray, paper_mask: bool = False):
     return flat
 
 
-def sauvola(gray: np.ndarray, window: int = 31, k: float = 0.2, r: float = 128.0,
-            min_contrast: float = 18.0) -> np.ndarray:
-    """Sauvola threshold via box filters; returns 1 for ink.  A pixel must also be
-    ``min_contrast`` grey levels darker than its neighbourhood mean (blank paper stays blank)."""
-    g = gray.astype(np.float32)
-    m = cv2.boxFilter(g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    m2 = cv2.boxFilter(g * g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    s = np.sqrt(np.maximum(m2 - m * m, 0))
-    t = m * (1.0 + k * (s / r - 1.0))
-    return ((g < t) & (g < m - min_contrast)).astype(np.uint8)
-
-
 def contrast_ink(gray: np.ndarray, window: int = 31, rel: float = 0.4, min_contrast: float = 18.0,
                  mask: np.ndarray | None = None) -> np.ndarray:
     """1 for ink: pixels darker than their neighbourhood mean by ``rel`` times the page's
     strong ink contrast (the 99.5th percentile of that darkness, over ``mask``), and by at
     least ``min_contrast`` grey levels.  Unlike Sauvola's threshold (relative to the local
-    mean), this keeps faint or pale writing whole when the page's ink is pale overall."""
+    mean, as Sauvola's is), this keeps faint or pale writing whole when the page's ink is
+    pale overall."""
     g = gray.astype(np.float32)
     m = cv2.boxFilter(g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     d = m - g
