@@ -26,9 +26,12 @@ from hwr.segmentation.lines import METHODS  # noqa: E402
 def _find_lines(prep, method: str):
     from hwr.segmentation.polygons import assign, build
 
-    medials = METHODS[method](prep.ink, prep.xheight)
+    from hwr.segmentation.lines import line_period
+
+    period = line_period(prep.ink, prep.xheight)
+    medials = METHODS[method](prep.ink, prep.xheight, period=period)
     ys, xs, lab = assign(prep.ink, medials, prep.xheight)
-    return build(ys, xs, lab, medials, prep.xheight)
+    return build(ys, xs, lab, medials, prep.xheight, spacing=period)
 
 
 def _line_score(lines, xh: float) -> float:
@@ -62,6 +65,12 @@ def profile_contrast(ink: np.ndarray, xheight: float) -> float:
     return best
 
 
+def _coverage(lines, ink) -> float:
+    """The share of the page's ink that its lines hold: read across its lines, text falls
+    apart into short columns, many of them too small to be kept as lines."""
+    return sum(ln.npix for ln in lines) / max(1, int(ink.sum()))
+
+
 def segment_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None) -> Page:
     """Segment a page (a path or a numpy image) into text lines.
@@ -91,8 +100,10 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
         return page
     lines = _find_lines(prep, method)
     if len(cands) > 1:  # maybe turned by 90 degrees: keep the reading whose lines hold their ink closer
+        # to their centre curves, and hold at least as much of it
         alt = _find_lines(cands[1], method)
-        if _line_score(alt, cands[1].xheight) < _line_score(lines, prep.xheight):
+        if (_line_score(alt, cands[1].xheight) < _line_score(lines, prep.xheight)
+                and _coverage(alt, cands[1].ink) >= _coverage(lines, prep.ink)):
             prep, lines = cands[1], alt
     if orientation and len(lines) >= 2:
         above = sum(ln.above for ln in lines)

@@ -4,7 +4,10 @@ Two classic methods, measured by ``benchmarks/segmentation.py``:
 
 * ``smear``: anisotropic Gaussian blur of the ink (wide along the line, narrow across it),
   threshold, connected components = line candidates; a candidate much taller than the
-  others (touching lines) is split at the peaks of its row profile.
+  others (touching lines) is split at the peaks of its row profile, at least 0.7 line
+  spacings apart; fragments that run within 0.35 line spacings of each other are merged.
+  The line spacing is ``line_period``: the autocorrelation of row profiles in strips,
+  independent of the fragments themselves.
 * ``strips``: the page is cut into vertical strips a few x-heights wide; in each the
   smoothed row profile's peaks are line centres; peaks are linked from strip to strip
   into lines (nearest peak within half an x-height, one strip gap allowed).
@@ -62,7 +65,48 @@ def _peaks(p: np.ndarray, min_dist: int, min_height: float) -> list[int]:
     return sorted(taken)
 
 
-def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k: float = 0.6) -> list[Medial]:
+def line_period(ink: np.ndarray, xh: float, strip: float = 12.0) -> float:
+    """The page's line spacing from the autocorrelation of row profiles in vertical strips
+    ``strip`` x-heights wide (band-passed): the lag (1.2 to 10 x-heights) of its first
+    peak past the first zero crossing that is at least 60 % of the highest; 0 when there
+    is none.  It does not depend on the line finder's
+    own fragments, and not much on the x-height estimate."""
+    h, w = ink.shape
+    sw = max(8, int(strip * xh))
+    lo, hi = max(2, int(1.2 * xh)), min(h - 1, int(10 * xh))
+    if hi <= lo + 2:
+        return 0.0
+    acc = np.zeros(hi + 1)
+    for x in range(0, w, sw):
+        p = ink[:, x:x + sw].sum(1).astype(np.float64)
+        if p.sum() < 3 * xh * xh:
+            continue
+        p = _smooth(p, 0.25 * xh) - _smooth(p, 4.0 * xh)  # band-pass: lines, not the page's layout
+        f = np.fft.rfft(p, 2 * h)
+        ac = np.fft.irfft(f * np.conj(f))[:hi + 1]
+        if ac[0] > 0:
+            acc += ac / ac[0]
+    if acc[0] <= 0:
+        return 0.0
+    neg = np.nonzero(acc[:hi + 1] < 0)[0]
+    if neg.size == 0:
+        return 0.0
+    start = max(lo, int(neg[0]))
+    if start >= hi:
+        return 0.0
+    seg = acc[start:hi + 1]
+    top = float(seg.max())
+    if top <= 0:
+        return 0.0
+    # the first clear peak (multiples of the period peak as high or higher)
+    for i in range(1, seg.size - 1):
+        if seg[i] >= 0.6 * top and seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]:
+            return float(start + i)
+    return float(start + int(np.argmax(seg)))
+
+
+def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k: float = 0.6,
+               split_sep: float = 0.7, dup_sep: float = 0.35, period: float | None = None) -> list[Medial]:
     h, w = ink.shape
     f = ink.astype(np.float32)
     # reduce for speed: the blur is wide anyway
@@ -96,12 +140,15 @@ def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k:
     if not cands:
         return []
     typical = float(np.median([c[2] for c in cands]))
+    if period is None:
+        period = line_period(ink, xh)
+    min_sep = max(1.6 * xh, split_sep * period)
     for cx, cy, thick, sub, bx, by, weight in cands:
         step = max(1, int(len(cx) / max(1, (cx[-1] - cx[0]) / xh)))
         if thick > 2.2 * typical and thick > 1.8 * xh and len(cands) > 1:
             # touching lines: split at the peaks of the candidate's row profile
             prof = _smooth(weight.sum(1), 0.25 * xh / r)
-            pk = _peaks(prof, max(1, int(1.6 * xh / r)), 0.25 * float(prof.max()))
+            pk = _peaks(prof, max(1, int(min_sep / r)), 0.25 * float(prof.max()))
             if len(pk) > 1:
                 for p in pk:
                     ys = np.full(2, (by + p) * r + r / 2.0)
@@ -113,7 +160,7 @@ def find_smear(ink: np.ndarray, xh: float, sx: float = 4.0, sy: float = 0.18, k:
             xs = np.append(xs, cx[-1])
             ys = np.append(ys, cy[-1])
         out.append(Medial(np.asarray(xs, np.float64), np.asarray(ys, np.float64)))
-    return merge(out, xh)
+    return merge(out, xh, dup=max(0.5, dup_sep * period / xh))
 
 
 def _find(p: list[int], i: int) -> int:
@@ -123,7 +170,14 @@ def _find(p: list[int], i: int) -> int:
     return i
 
 
-def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, join_dy: float = 1.0) -> list[Medial]:
+def _end_y(m: Medial, xh: float, right: bool, span: float = 3.0) -> float:
+    """The height of a curve at one end: the median over its last (first) ``span``
+    x-heights, so that a final flourish or a first capital does not decide it."""
+    sel = m.xs >= m.x1 - span * xh if right else m.xs <= m.x0 + span * xh
+    return float(np.median(m.ys[sel])) if sel.any() else float(m.ys[-1] if right else m.ys[0])
+
+
+def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 8.0, join_dy: float = 1.0) -> list[Medial]:
     """Merge fragments of one line: curves that overlap horizontally and run within
     ``dup`` x-heights of each other, and curves that continue one another across a gap
     of at most ``join_gap`` x-heights with ends within ``join_dy`` x-heights vertically."""
@@ -140,7 +194,7 @@ def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, 
                 xx = np.linspace(lo, hi, 5)
                 if float(np.median(np.abs(a.y_at(xx) - b.y_at(xx)))) < dup * xh:
                     parent[_find(parent, i)] = _find(parent, j)
-            elif b.x0 > a.x1 and b.x0 - a.x1 < join_gap * xh and abs(float(b.ys[0] - a.ys[-1])) < join_dy * xh:
+            elif b.x0 > a.x1 and b.x0 - a.x1 < join_gap * xh and abs(_end_y(b, xh, False) - _end_y(a, xh, True)) < join_dy * xh:
                 parent[_find(parent, i)] = _find(parent, j)
     groups: dict[int, list[int]] = {}
     for i in range(n):
@@ -160,7 +214,8 @@ def merge(ms: list[Medial], xh: float, dup: float = 0.5, join_gap: float = 4.0, 
     return out
 
 
-def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0, merge_fragments: bool = True) -> list[Medial]:
+def find_strips(ink: np.ndarray, xh: float, strip: float = 5.0, merge_fragments: bool = True,
+                period: float | None = None) -> list[Medial]:
     h, w = ink.shape
     sw = max(8, int(strip * xh))
     n = max(1, int(np.ceil(w / sw)))

@@ -8,7 +8,9 @@ from the medial curve each way, padding relative to the line spacing); its
 baseline is the median lowest ink pixel per column in each chunk, i.e. the lower ink
 contour with descenders voted out, smoothed.  Lines with too little ink are dropped, as
 are lines with under ``rel_ink`` (60 %) of the median line's ink (scraps: a stray word of
-a note, a flourish, a fragment of a stamp).
+a note, a flourish, a fragment of a stamp), unless they sit in the text's line grid: in
+their own slot, starting at the left margin of a full line next to them (a salutation,
+a paragraph's last line).
 """
 
 from __future__ import annotations
@@ -78,8 +80,9 @@ def pitch(medials: list[Medial], xh: float) -> float:
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
           pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
-          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.12,
-          max_pitch: float = 2.75, rel_ink: float = 0.6) -> list[WorkLine]:
+          min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.10,
+          max_pitch: float = 4.0, rel_ink: float = 0.6,
+          short_ink: float = 0.15, spacing: float = 0.0) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
@@ -87,7 +90,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     much thinner than the line); padding is ``pad_pitch`` line spacings (``pad`` x-heights
     when ``pad_pitch`` is 0): the x-height estimate is unreliable on faint pages, the
     spacing of the medial curves is not.  The spacing used is capped at ``max_pitch``
-    x-heights, so that widely spaced lines keep polygons close to their ink."""
+    x-heights, so that widely spaced lines keep polygons close to their ink.  ``spacing``
+    (the page's line spacing, ``lines.line_period``) replaces ``pitch`` when positive."""
     out: list[WorkLine] = []
     if lab.size == 0:
         return out
@@ -96,7 +100,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
     chunk = max(2.0, xh)
     padv = max(1.0, pad * xh)
-    gap = min(pitch(medials, xh), max_pitch * xh)
+    gap = min(spacing if spacing > 0 else pitch(medials, xh), max_pitch * xh)
     if pad_pitch > 0:
         padv = max(1.0, pad_pitch * gap)
     for i, m in enumerate(medials):
@@ -153,8 +157,29 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     if rel_ink > 0 and out:
         # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines
         typical = float(np.median([ln.npix for ln in out]))
-        out = [ln for ln in out if ln.npix >= rel_ink * typical]
+        full = [ln for ln in out if ln.npix >= rel_ink * typical]
+        out = [ln for ln in out if ln.npix >= rel_ink * typical
+               or (ln.npix >= short_ink * typical and _in_text(ln, full, gap, xh))]
     return out
+
+
+def _in_text(ln: WorkLine, full: list[WorkLine], gap: float, xh: float, near: float = 1.6,
+             left_tol: float = 0.15, slot: float = 0.7) -> bool:
+    """A short line that belongs to the text: a full line runs at most ``near`` line
+    spacings above or below it, and it begins at that line's left margin and ends within
+    its width (a salutation, a paragraph's last line, a date), unlike notes and stamps
+    beside or below the text; and no full line above or below it is nearer than ``slot``
+    line spacings (a fragment squeezed between lines is not a line of its own)."""
+    for f in full:  # its own slot in the line grid, not squeezed between lines
+        if f is not ln and min(f.x1, ln.x1) > max(f.x0, ln.x0) and abs(f.ymid - ln.ymid) < slot * gap:
+            return False
+    for f in full:
+        if f is ln or abs(f.ymid - ln.ymid) > near * gap:
+            continue
+        width = f.x1 - f.x0
+        if abs(ln.x0 - f.x0) <= left_tol * width and ln.x1 <= f.x1 + xh:
+            return True
+    return False
 
 
 def simplify(pts: np.ndarray, closed: bool, eps: float) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 The page is never processed at full size: it is reduced (INTER_AREA) to a working
 resolution (longest side ``work_size``), flattened (divided by a background estimate),
-binarised with Sauvola's threshold, turned upright (0/90/180/270) and deskewed, and
+binarised (darker than the neighbourhood by a share of the page's strong ink contrast,
+``contrast_ink``), turned upright (0/90/180/270) and deskewed, and
 cleaned (ruling lines, specks, page borders, large blots such as stamps).  Every step
 that moves pixels is recorded in one 2x3 affine matrix ``to_work`` (original -> work
 coordinates) so that results map back to the original image exactly.
@@ -85,16 +86,18 @@ def flatten(gray: np.ndarray, paper_mask: bool = False):
     return flat
 
 
-def sauvola(gray: np.ndarray, window: int = 31, k: float = 0.2, r: float = 128.0,
-            min_contrast: float = 18.0) -> np.ndarray:
-    """Sauvola threshold via box filters; returns 1 for ink.  A pixel must also be
-    ``min_contrast`` grey levels darker than its neighbourhood mean (blank paper stays blank)."""
+def contrast_ink(gray: np.ndarray, window: int = 31, rel: float = 0.4, min_contrast: float = 18.0,
+                 mask: np.ndarray | None = None) -> np.ndarray:
+    """1 for ink: pixels darker than their neighbourhood mean by ``rel`` times the page's
+    strong ink contrast (the 99.5th percentile of that darkness, over ``mask``), and by at
+    least ``min_contrast`` grey levels.  Unlike Sauvola's threshold (a fixed share of the
+    local mean), this keeps faint or pale writing whole when the page's ink is pale
+    overall.  Training pages: F1 0.697 (Sauvola) -> 0.733 (``rel`` 0.4)."""
     g = gray.astype(np.float32)
     m = cv2.boxFilter(g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    m2 = cv2.boxFilter(g * g, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    s = np.sqrt(np.maximum(m2 - m * m, 0))
-    t = m * (1.0 + k * (s / r - 1.0))
-    return ((g < t) & (g < m - min_contrast)).astype(np.uint8)
+    d = m - g
+    strong = float(np.percentile(d[mask] if mask is not None and mask.any() else d, 99.5))
+    return (d > max(min_contrast, rel * strong)).astype(np.uint8)
 
 
 def rotation(shape: tuple[int, int], angle: float) -> tuple[np.ndarray, tuple[int, int]]:
@@ -150,22 +153,43 @@ def skew_and_score(ink: np.ndarray, max_angle: float = 6.0) -> tuple[float, floa
     return float(fine[k]), float(scores[k])
 
 
-def remove_rulings(ink: np.ndarray, xheight: float) -> np.ndarray:
-    """Remove long thin horizontal and vertical strokes (ruled lines, margins, frames)."""
-    h, w = ink.shape
+def remove_rulings(ink: np.ndarray, xheight: float, bridge: float = 0.6, piece: float = 3.0) -> np.ndarray:
+    """Remove long thin horizontal and vertical strokes (ruled lines, margins, frames).
+
+    A ruling is found as straight thin pieces at least ``piece`` x-heights long (after
+    closing gaps of up to ``bridge`` x-heights: faint rulings binarise as dashes) that
+    chain into a structure at least 8 x-heights long and, across, no thicker than its
+    slope allows (a ruling on a slightly skewed scan steps by a pixel now and then, so it
+    has no long perfectly straight run)."""
     L = int(max(40, 8 * xheight))
+    S = int(max(15, piece * xheight))
     out = ink.copy()
-    for k in ((L, 1), (1, L)):
-        lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
-        if not lines.any():
+    c = max(3, int(bridge * xheight))
+    t = max(3, int(0.35 * xheight))  # a ruling is at most ~0.35 x-height thick
+    for horiz in (True, False):
+        kc, ks, kt, kd = ((c, 1), (S, 1), (1, t + 2), (c, 3)) if horiz else ((1, c), (1, S), (t, 1), (3, c))
+        closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kc))
+        # thickened across by a pixel each way, so that a thin ruling's one-pixel steps
+        # do not break its straight runs (horizontal only: vertical strokes of writing,
+        # e.g. a note written up the margin, would be taken for a ruling)
+        if horiz:
+            closed = cv2.dilate(closed, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)))
+        segs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, ks))
+        if not segs.any():
             continue
-        # only thin structures: a ruling line is at most ~0.35 x-height thick
-        t = max(3, int(0.35 * xheight))
-        thick = cv2.morphologyEx(lines, cv2.MORPH_OPEN,
-                                 cv2.getStructuringElement(cv2.MORPH_RECT, (1, t) if k[1] == 1 else (t, 1)))
-        lines = lines & (1 - thick)
-        lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3) if k[1] == 1 else (3, 3)))
-        out[lines > 0] = 0
+        # thin pieces only (judged before going back to the ink: closed writing is thick)
+        segs = segs & (1 - cv2.morphologyEx(segs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kt))) & ink
+        chain = cv2.dilate(segs, cv2.getStructuringElement(cv2.MORPH_RECT, kd))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(chain, connectivity=8)
+        if n <= 1:
+            continue
+        length = stats[1:, cv2.CC_STAT_WIDTH if horiz else cv2.CC_STAT_HEIGHT]
+        across = stats[1:, cv2.CC_STAT_HEIGHT if horiz else cv2.CC_STAT_WIDTH]
+        rule = (length >= L) & (across <= 0.5 * xheight + 0.1 * length)
+        if not rule.any():
+            continue
+        keep = np.concatenate([[0], rule]).astype(np.uint8)[lab] & segs
+        out[cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) > 0] = 0
     return out
 
 
@@ -210,7 +234,7 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
     H, W = gray.shape
     small, s = downscale(gray, work_size)
     flat, paper = flatten(small, paper_mask=True)
-    ink = sauvola(flat) & paper.astype(np.uint8)
+    ink = contrast_ink(flat, mask=paper) & paper.astype(np.uint8)
     to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
     xh = text_height(ink)
     if xh <= 0:  # nothing that looks like writing
