@@ -277,7 +277,7 @@ class TrainingDialog(QDialog):
         self.base.addItem("None: train from scratch", "scratch")
         self.base_file = QLineEdit()
         self.base_file.setPlaceholderText("a .safetensors model")
-        base_browse = QPushButton("Browse…")
+        base_browse = self.base_browse = QPushButton("Browse…")
         base_browse.clicked.connect(self._browse_base)
         brow = QHBoxLayout()
         brow.setContentsMargins(0, 0, 0, 0)
@@ -299,7 +299,7 @@ class TrainingDialog(QDialog):
         self.device.setCurrentIndex(max(self.device.findData(settings.device), 0))
 
         self.out = QLineEdit()
-        out_browse = QPushButton("Browse…")
+        out_browse = self.out_browse = QPushButton("Browse…")
         out_browse.clicked.connect(self._browse_out)
         orow = QHBoxLayout()
         orow.setContentsMargins(0, 0, 0, 0)
@@ -477,7 +477,7 @@ class TrainingDialog(QDialog):
         running = self.state == "running"
         self.base_file_row.setVisible(self.base.currentData() == "file")
         for w in (self.source, self.path, self.kind, self.base, self.base_file_row, self.minutes, self.device,
-                  self.out, self.advanced):
+                  self.out, self.out_browse, self.advanced):
             w.setEnabled(not running)
         self.browse.setEnabled(not running and not self.source.currentData().endswith("corrections"))
         self.start_button.setEnabled(not running)
@@ -544,6 +544,8 @@ class TrainingDialog(QDialog):
             return False
         self.result = None
         self.comparison.clear()
+        self.comparison.setMinimumHeight(0)
+        self.status.setMinimumHeight(0)
         self.comparison.setStyleSheet("")
         self.stderr_tail.clear()
         self._out_buf = self._err_buf = b""
@@ -618,7 +620,7 @@ class TrainingDialog(QDialog):
             ev = None
         if not isinstance(ev, dict):
             if line.strip():
-                self.log.appendPlainText(line)
+                self._log(line)
             return
         if ev.get("event") == "epoch":
             self._add_point(ev)
@@ -630,12 +632,17 @@ class TrainingDialog(QDialog):
         elif ev.get("event") == "done":
             self.result = ev
 
+    def _log(self, line: str) -> None:
+        self.log.appendPlainText(line)
+        bar = self.log.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
     def _read_stderr(self) -> None:
         lines, self._err_buf = self._lines(self._err_buf, bytes(self.process.readAllStandardError().data()))
         for line in lines:
             if line.strip():
                 self.stderr_tail.append(line)
-                self.log.appendPlainText(line)
+                self._log(line)
 
     def _on_process_error(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:
@@ -654,7 +661,7 @@ class TrainingDialog(QDialog):
                     handle(text)
                 else:
                     self.stderr_tail.append(text)
-                    self.log.appendPlainText(text)
+                    self._log(text)
         self._out_buf = self._err_buf = b""
         crashed = status == QProcess.ExitStatus.CrashExit
         if self._cancelling:
@@ -687,6 +694,7 @@ class TrainingDialog(QDialog):
     def _show_error(self, message: str) -> None:
         self.status.setStyleSheet("color: #b00020;")
         self.status.setText(message)
+        self._fit_label(self.status)
         self._update()
 
     def _show_result(self) -> None:
@@ -719,6 +727,13 @@ class TrainingDialog(QDialog):
         else:
             text = "The new model has no validation figure."
         self.comparison.setText(text)
+        self._fit_label(self.comparison)
+
+    @staticmethod
+    def _fit_label(label: QLabel) -> None:
+        """Room for every line of a word-wrapped label (layouts do not always ask for it)."""
+        label.setMinimumHeight(max(label.heightForWidth(max(label.width(), 200)),
+                                   label.fontMetrics().lineSpacing() * (label.text().count("\n") + 1)))
 
     def is_better(self) -> bool | None:
         """Whether the new model validates better than its base (None: no base, or no result)."""

@@ -141,9 +141,15 @@ def test_cancel_then_resume(qtbot, tmp_path, corrections):
     d.base.setCurrentIndex(d.base.findData("scratch"))
     assert "--base" not in d.command(restart=True)
     seen = []
-    d.progressed.connect(lambda ev: (seen.append(ev["epoch"]), d.cancel() if len(seen) == 1 else None))
+
+    def cancel_after_first(ev):
+        d.cancel()
+
+    d.progressed.connect(lambda ev: seen.append(ev["epoch"]))
+    d.progressed.connect(cancel_after_first)
     with qtbot.waitSignal(d.trainingFinished, timeout=90_000) as sig:
         assert d.start()
+    d.progressed.disconnect(cancel_after_first)
     assert sig.args == [False] and d.state == "cancelled"
     kept = d._kept_epoch()
     assert 1 <= kept < 40 and f"keeps epoch {kept}" in d.status.text()
@@ -239,3 +245,29 @@ def test_curve_plot_paints(qtbot):
     red = sum(1 for x in range(0, 500, 2) for y in range(0, 260, 2)
               if drawn.pixelColor(x, y).red() > 180 and drawn.pixelColor(x, y).green() < 80)
     assert red > 20  # the CER curve is there
+
+
+def test_tools_menu_opens_the_dialog(qtbot, tmp_path):
+    from hwr.types import LineResult
+    from hwr_gui.main_window import MainWindow
+
+    class FakeRecognizer:
+        def recognize(self, ink, **kw):
+            return LineResult("x", 1.0)
+
+    store = QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(recognizer=FakeRecognizer(), page_recognizer=object(), settings=store,
+                   corrections=CorrectionStore(tmp_path / "corr"))
+    qtbot.addWidget(w)
+    tools = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Tools")
+    (action,) = [a for a in tools.actions() if a.text() == "&Retrain model…"]
+    action.trigger()
+    d = w.training_dialog
+    assert d.isVisible() and d.store is store and d.corrections_root == tmp_path / "corr"
+    loaded = []
+    w.apply_settings = lambda new: loaded.append(new)
+    d.state, d.result = "done", {"kind": "ink", "model": str(tmp_path / "new.safetensors"),
+                                 "base_val_cer": 0.5, "best_val_cer": 0.2}
+    assert d.use_new_model()  # better than its base: no warning
+    assert [s.ink_model for s in loaded] == [str(tmp_path / "new.safetensors")]
+    w.shutdown()
