@@ -102,7 +102,7 @@ class CurvePlot(QWidget):
         self.loss: list[tuple[int, float]] = []
         self.cer: list[tuple[int, float]] = []  # percent
         self.base_cer: float | None = None  # percent
-        self.setMinimumSize(420, 220)
+        self.setMinimumSize(420, 170)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def clear(self) -> None:
@@ -334,7 +334,7 @@ class TrainingDialog(QDialog):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(500)
-        self.log.setFixedHeight(110)
+        self.log.setFixedHeight(96)
         self.log.setPlaceholderText("messages of hwr train")
 
         self.start_button = QPushButton("Start")
@@ -375,7 +375,7 @@ class TrainingDialog(QDialog):
         self.base.currentIndexChanged.connect(self._update)
         self.out.textEdited.connect(self._mark_out_edited)
         self._source_changed()
-        self.resize(760, 720)
+        self.resize(780, 760)
 
     # ------------------------------------------------------------------ choices
     def _mark_out_edited(self, _text: str = "") -> None:
@@ -512,6 +512,16 @@ class TrainingDialog(QDialog):
         base = self.base_model(kind)
         if base and Path(base).exists() and Path(base).resolve() == Path(out).resolve():
             raise ValueError("the new model must not overwrite its base: choose another file name")
+        if base and Path(base).is_file():
+            from hwr.models.checkpoint import read_info
+
+            try:
+                base_kind = read_info(base).kind
+            except Exception as e:
+                raise ValueError(f"the base model cannot be read: {e}") from e
+            if base_kind != kind:
+                raise ValueError(f"{Path(base).name} is an {base_kind} model and this data trains an {kind} model: "
+                                 "choose another base model, or train from scratch")
         try:
             extra = shlex.split(self.advanced.text())
         except ValueError as e:
@@ -719,8 +729,7 @@ class TrainingDialog(QDialog):
         self.status.setStyleSheet("")
         self.status.setText(f"Done: {name} (its model card: {Path(res['card']).name}).")
         if base is not None and new is not None:
-            text = (f"Validation CER on the same lines: base model {100 * base:.2f} % → new model {100 * new:.2f} %.\n"
-                    f"The new model is {res['verdict']}.")
+            text = f"The new model is {res['verdict']}."  # the verdict gives both figures
             self.comparison.setStyleSheet("color: #1b5e20;" if self.is_better() else "color: #b00020;")
         elif new is not None:
             text = f"Validation CER of the new model: {100 * new:.2f} % (trained from scratch: no base to compare)."

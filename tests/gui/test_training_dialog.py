@@ -101,9 +101,10 @@ def test_fine_tune_on_ink_corrections(qtbot, tmp_path, corrections, base_model, 
     assert base > 0.5 and 0 <= new <= 1  # a random base reads nothing
     assert d.plot.base_cer == pytest.approx(100 * base)
     text = d.comparison.text()
-    assert f"base model {100 * base:.2f} % → new model {100 * new:.2f} %" in text
+    assert f"same validation lines" in text and f"{100 * base:.2f} % → {100 * new:.2f} %" in text
     assert ("better than its base" in text) or ("NOT better" in text)
     if SHOTS:
+        qtbot.wait(100)  # a layout pass
         d.grab().save(str(Path(SHOTS) / "training_done.png"))
 
     warned = []
@@ -198,6 +199,13 @@ def test_output_never_over_the_base(qtbot, tmp_path, corrections, base_model):
     d.out.setText(str(base_model))
     with pytest.raises(ValueError, match="overwrite its base"):
         d.command(restart=True)
+    d.out.setText(str(tmp_path / "new.safetensors"))
+    d.kind.setCurrentIndex(d.kind.findData("image"))  # an ink base cannot start an image model
+    with pytest.raises(ValueError, match="is an ink model and this data trains an image model"):
+        d.command(restart=True)
+    assert not d.start() and "image model" in d.status.text()
+    d.kind.setCurrentIndex(d.kind.findData(""))
+    assert "--restart" in d.command(restart=True) and "--restart" not in d.command(restart=False)
     # the model in use (Settings) is the default base; the embedded one when none is set
     d.base.setCurrentIndex(d.base.findData("in-use"))
     assert d.base_model("ink") == "ink_default"
