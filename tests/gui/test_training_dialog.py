@@ -185,6 +185,8 @@ def test_bad_folder_is_shown(qtbot, tmp_path):
     assert sig.args == [False] and d.state == "failed"
     status = d.status.text()
     assert "exit status 1" in status and "nothing usable" in status  # the process's own message
+    if SHOTS:
+        d.grab().save(str(Path(SHOTS) / "training_failed.png"))
     assert not d.use_button.isEnabled() and d.start_button.isEnabled()
 
     d.set_source("ink-corrections")  # no corrections recorded yet
