@@ -149,6 +149,13 @@ class CurvePlot(QWidget):
         def sy(v: float, vmax: float) -> float:
             return plot.bottom() - v / vmax * plot.height()
 
+        if not self.loss and not self.cer:
+            p.setPen(QPen(text, 1))
+            p.drawRect(plot)
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "the curves of the training loss and the validation "
+                       "CER\nappear here after the first epoch")
+            p.end()
+            return
         # grid, ticks and labels
         p.setPen(QPen(grid, 1))
         step = _nice_step(loss_max)
@@ -205,9 +212,6 @@ class CurvePlot(QWidget):
             p.setBrush(color)
             for q in pts:
                 p.drawEllipse(q, 3, 3)
-        if not self.loss and not self.cer:
-            p.setPen(text)
-            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "the curves appear after the first epoch")
         p.end()
 
 
@@ -391,8 +395,11 @@ class TrainingDialog(QDialog):
     def _source_changed(self) -> None:
         key = self.source.currentData()
         corrections = key.endswith("corrections")
+        folders = {str(self.corrections_root / "ink"), str(self.corrections_root / "lines")}
         if corrections:
             self.path.setText(str(self.corrections_root / ("ink" if key == "ink-corrections" else "lines")))
+        elif self.path.text() in folders:  # from "my corrections" back to a folder or file of one's own
+            self.path.clear()
         self.path.setReadOnly(corrections)
         self.browse.setEnabled(not corrections)
         self._refresh_kind()
@@ -510,6 +517,8 @@ class TrainingDialog(QDialog):
         if not out.endswith(".safetensors"):
             raise ValueError("the new model's file name must end in .safetensors")
         base = self.base_model(kind)
+        if self.base.currentData() == "file" and not base:
+            raise ValueError("choose the base model's file (or another starting point)")
         if base and Path(base).exists() and Path(base).resolve() == Path(out).resolve():
             raise ValueError("the new model must not overwrite its base: choose another file name")
         if base and Path(base).is_file():
@@ -690,9 +699,11 @@ class TrainingDialog(QDialog):
             self.trainingFinished.emit(True)
             return
         self.state = "failed"
-        last = "\n".join(list(self.stderr_tail)[-12:]) or "(no message)"
+        last = self.stderr_tail[-1] if self.stderr_tail else "(no message)"  # an error, or a traceback's end
         why = "crashed" if crashed else f"stopped with exit status {code}"
-        self._show_error(f"The training {why}. Its last messages:\n{last}")
+        again = ("Start again, or Resume from the last finished epoch" if (self.run_dir() / "state.json").exists()
+                 else "Start again")
+        self._show_error(f"The training {why}: {last}\n(its messages are below; fix the cause, then {again})")
         self.trainingFinished.emit(False)
 
     def _kept_epoch(self) -> int:

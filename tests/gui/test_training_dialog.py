@@ -101,7 +101,7 @@ def test_fine_tune_on_ink_corrections(qtbot, tmp_path, corrections, base_model, 
     assert base > 0.5 and 0 <= new <= 1  # a random base reads nothing
     assert d.plot.base_cer == pytest.approx(100 * base)
     text = d.comparison.text()
-    assert f"same validation lines" in text and f"{100 * base:.2f} % → {100 * new:.2f} %" in text
+    assert "same validation lines" in text and f"{100 * base:.2f} % → {100 * new:.2f} %" in text
     assert ("better than its base" in text) or ("NOT better" in text)
     if SHOTS:
         qtbot.wait(100)  # a layout pass
@@ -186,17 +186,22 @@ def test_bad_folder_is_shown(qtbot, tmp_path):
     status = d.status.text()
     assert "exit status 1" in status and "nothing usable" in status  # the process's own message
     if SHOTS:
+        qtbot.wait(100)  # a layout pass
         d.grab().save(str(Path(SHOTS) / "training_failed.png"))
     assert not d.use_button.isEnabled() and d.start_button.isEnabled()
 
     d.set_source("ink-corrections")  # no corrections recorded yet
     assert not d.start() and "no corrections recorded yet" in d.status.text()
+    d.set_source("folder")  # back to a folder: the corrections path is not kept
+    assert d.path.text() == ""
 
 
 def test_output_never_over_the_base(qtbot, tmp_path, corrections, base_model):
     d = make_dialog(qtbot, tmp_path, corrections, "")
     d.set_source("ink-corrections")
     d.base.setCurrentIndex(d.base.findData("file"))
+    with pytest.raises(ValueError, match="choose the base model's file"):
+        d.command(restart=True)
     d.base_file.setText(str(base_model))
     d.out.setText(str(base_model))
     with pytest.raises(ValueError, match="overwrite its base"):
