@@ -286,3 +286,27 @@ def test_tools_menu_opens_the_dialog(qtbot, tmp_path):
     assert d.use_new_model()  # better than its base: no warning
     assert [s.ink_model for s in loaded] == [str(tmp_path / "new.safetensors")]
     w.shutdown()
+
+
+def test_line_corrections_train_the_image_model(qtbot, tmp_path):
+    """Page-line corrections (PNG + .gt.txt) train an image model; using it sets the image model."""
+    import numpy as np
+
+    from hwr.ink.render import render_ink
+
+    store = CorrectionStore(tmp_path / "corrections")
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        store.record_line(render_ink(synth_ink(TEXTS[i % 4], seed=i), height=40, rng=rng), TEXTS[i % 4])
+    d = make_dialog(qtbot, tmp_path, store.root, "--epochs 1 --batch-size 8 --threads 1 --hidden 16 --layers 1 "
+                                                 "--channels 4,8,8,8 --val-fraction 0.25")
+    d.set_source("line-corrections")
+    d.base.setCurrentIndex(d.base.findData("scratch"))
+    assert d.chosen_kind() == "image" and Path(d.out.text()).name.startswith("image-personal-")
+    with qtbot.waitSignal(d.trainingFinished, timeout=90_000) as sig:
+        assert d.start()
+    assert sig.args == [True], d.status.text() + "\n" + "\n".join(d.stderr_tail)
+    assert d.result["kind"] == "image" and [e for e, _ in d.plot.cer] == [1]
+    assert d.use_new_model()
+    s = Settings.load(d.store)
+    assert s.image_model == d.out.text() and s.ink_model == ""
