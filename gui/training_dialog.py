@@ -314,6 +314,16 @@ class TrainingDialog(QDialog):
         self.advanced = QLineEdit(extra_args)
         self.advanced.setPlaceholderText("more hwr train options, e.g. --hidden 64 --layers 2 --batch-size 16")
 
+        self.source.setToolTip("What to train on. Without separate validation data, a tenth of the lines "
+                               "(chosen by name, the same every time) is held out to measure the models.")
+        self.kind.setToolTip("Ink data trains the ink model, line images and pages the image model; an image "
+                             "model can also learn from ink (rendered to images).")
+        self.base.setToolTip("Fine-tune an existing model (it is measured on the same validation lines first, "
+                             "so the new one can be compared with it), or start from nothing.")
+        self.minutes.setToolTip("hwr train --max-minutes: no epoch is started that would not finish in time; "
+                                "the learning rate decays to the end of the budget (--anneal).")
+        self.out.setToolTip("A new file: the model in use is never overwritten. Its model card (.md) is "
+                            "written beside it, its checkpoints in the .run folder.")
         form = QFormLayout()
         form.addRow("Data", self.source)
         form.addRow("", path_row)
@@ -344,6 +354,7 @@ class TrainingDialog(QDialog):
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.setToolTip("Stop the training; the last finished epoch is kept and Resume goes on from it.")
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(self.resume)
