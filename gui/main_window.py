@@ -185,6 +185,8 @@ class MainWindow(QMainWindow):
         for a in (self.pen_action, self.eraser_action, None, self.undo_action, self.redo_action, self.clear_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         self.eraser_action.setIconText("Eraser")
+        tools = self.menuBar().addMenu("&Tools")
+        self._action(tools, "&Retrain model…", self.show_training)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About hwr", self.show_about)
@@ -466,6 +468,17 @@ class MainWindow(QMainWindow):
         self.load_model(new.ink_model or None, new.device)
         self._pageConfigure.emit(new.image_model or None, new.device, new.recognizer_options())
 
+    def show_training(self) -> None:
+        """Tools → Retrain model…: a non-modal dialog; a model chosen there is loaded at once."""
+        from .training_dialog import TrainingDialog
+
+        dialog = getattr(self, "training_dialog", None)
+        if dialog is None:
+            dialog = self.training_dialog = TrainingDialog(self.store, self.corrections.root, parent=self)
+            dialog.modelChosen.connect(lambda _kind, _path: self.apply_settings(Settings.load(self.store)))
+        dialog.show()
+        dialog.raise_()
+
     def shortcuts(self) -> list[tuple[str, str]]:
         """(action, keys) for every menu action with a shortcut, in menu order."""
         out = []
@@ -552,10 +565,12 @@ class MainWindow(QMainWindow):
         super().closeEvent(e)
 
     def shutdown(self) -> None:
-        """Stop the worker thread (waits for a recognition in progress)."""
+        """Stop the worker thread (waits for a recognition in progress) and a training."""
         self.delay.stop()
         if self._batch is not None:
             self._batch.shutdown()
+        if getattr(self, "training_dialog", None) is not None:
+            self.training_dialog.close()  # ends a running training; its run folder keeps the last epoch
         stop_worker(self._thread, self._worker)
         self._page_worker.latest = 1 << 62
         stop_worker(self._page_thread, self._page_worker)

@@ -281,9 +281,13 @@ def _resolve_device(device: str) -> str:
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
+@click.option("--progress-json", is_flag=True,
+              help="Also print one JSON object per line on stdout: {\"event\": \"epoch\", ...} after each epoch, "
+                   "{\"event\": \"done\", \"model\": ..., \"base_val_cer\": ..., \"best_val_cer\": ...} at the end "
+                   "(for programs such as the desktop app).")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp) -> None:
+          amp, progress_json) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -331,6 +335,10 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
                    f"WER {100 * p.val_wer:6.2f}%  lr {p.lr:.2e}  {p.lines_per_s:5.1f} lines/s  "
                    f"{p.seconds / 60:6.1f} min{'  *' if p.improved else ''}", err=True)
+        if progress_json:
+            from dataclasses import asdict
+
+            _emit_json({"event": "epoch", **asdict(p)})
 
     if kind == "image":
         from hwr.training.image import train_image
@@ -347,14 +355,28 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
                                restart=restart, height=height, arch=arch, callbacks=[report])
         except ValueError as e:
             raise click.ClickException(str(e)) from e
-        _report_written(path)
+        _report_written(path, progress_json)
         return
-    path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4}, base=base,
-                     run_dir=run_dir, restart=restart, features=features, callbacks=[report])
-    _report_written(path)
+    try:
+        path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4},
+                         base=base, run_dir=run_dir, restart=restart, features=features, callbacks=[report])
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    _report_written(path, progress_json)
 
 
-def _report_written(path) -> None:
+def _emit_json(obj: dict) -> None:
+    import json
+    import math
+
+    def clean(v):  # JSON has no infinity: an unknown figure is null
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    click.echo(json.dumps({k: clean(v) for k, v in obj.items()}, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+def _report_written(path, progress_json: bool = False) -> None:
     from hwr.models.checkpoint import read_info
     from hwr.training.card import verdict
     from hwr.training.distributed import world
@@ -363,9 +385,15 @@ def _report_written(path) -> None:
         return
 
     click.echo(f"wrote {path} and its model card {Path(path).with_suffix('.md')}", err=True)
-    v = verdict(read_info(path))
+    info = read_info(path)
+    v = verdict(info)
     if v:
         click.echo(f"the new model is {v}", err=True)
+    if progress_json:
+        tr = info.training
+        _emit_json({"event": "done", "model": str(path), "card": str(Path(path).with_suffix(".md")),
+                    "kind": info.kind, "base_val_cer": tr.get("base_val_cer"), "best_val_cer": tr.get("best_val_cer"),
+                    "epochs": tr.get("epochs"), "verdict": v})
 
 
 # ---------------------------------------------------------------------------------- recognize
