@@ -302,9 +302,11 @@ def _resolve_device(device: str) -> str:
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
 @click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
+@click.option("--freeze-norm/--update-norm", default=None,
+              help="Keep the batch-norm running statistics (default: kept when fine-tuning with --base).")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp) -> None:
+          amp, freeze_norm) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -346,7 +348,8 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
-                      max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp)
+                      max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
+                      freeze_norm=freeze_norm)
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
