@@ -16,12 +16,12 @@ the French wills); fine-tuning specialises it on this one hand.
    train`` writes no ``.decoder.json``, so on its own the new model decodes greedily).
 3. Throughput: the same fine-tuning lines, exported as ``LINE.png`` + ``LINE.gt.txt`` pairs
    (hwr's raw line crops, before normalisation), are trained on for ``--epochs`` epochs by
-   ``ketos train -f path`` (kraken's default VGSL network from scratch, batch 1, its
+   ``ketos train -f path`` (kraken's default VGSL network from scratch, batch 1 or --ketos-batch, its
    defaults) and by ``hwr train`` (the embedded model's network, batch 24, its defaults),
    with the same torch threads and data-loader workers; lines/s of the last epoch of each
    (training only, validation excluded) and their ratio are printed.
 
-    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0]
+    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
         [--pages N] [--throughput-lines N] [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
@@ -171,13 +171,13 @@ def parse_ketos_epochs(log: str) -> list[dict]:
 
 
 def ketos_train(venv: Path, images: list[Path], val_images: list[Path], epochs: int, threads: int, workers: int,
-                work: Path) -> dict:
-    """``ketos train -f path`` for ``epochs`` epochs on CPU (batch 1); returns the parsed
-    epochs and the wall seconds."""
+                work: Path, batch: int = 1) -> dict:
+    """``ketos train -f path`` for ``epochs`` epochs on CPU; returns the parsed epochs, the
+    parameter count and the wall seconds."""
     (work / "train.txt").write_text("".join(f"{p}\n" for p in images))
     (work / "val.txt").write_text("".join(f"{p}\n" for p in val_images))
     cmd = [str(venv / "bin" / "ketos"), "-d", "cpu", "--threads", str(threads), "--workers", str(workers),
-           "train", "-f", "path", "-q", "fixed", "-N", str(epochs), "-B", "1", "-o", str(work / "model"),
+           "train", "-f", "path", "-q", "fixed", "-N", str(epochs), "-B", str(batch), "-o", str(work / "model"),
            "-t", str(work / "train.txt"), "-e", str(work / "val.txt")]
     print("$ " + " ".join(cmd), file=sys.stderr)
     t = time.perf_counter()
@@ -190,7 +190,8 @@ def ketos_train(venv: Path, images: list[Path], val_images: list[Path], epochs: 
     if not eps:
         sys.stderr.write(r.stdout[-3000:])
         raise SystemExit("no finished epoch found in ketos train's output")
-    return {"epochs": eps, "wall_seconds": wall}
+    params = re.search(r"Total params: ([\d.]+ \S+)", r.stdout + r.stderr)
+    return {"epochs": eps, "wall_seconds": wall, "params": params[1] if params else "?"}
 
 
 def main() -> None:
@@ -201,6 +202,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help="data-loader worker processes of both tools")
     ap.add_argument("--pages", type=int, help="only the first N pages (smoke runs)")
     ap.add_argument("--throughput-lines", type=int, help="only the first N fine-tuning lines in the throughput runs")
+    ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -240,7 +242,7 @@ def main() -> None:
         lines_trained = n_ft * len(state["history"])
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal, {args.threads} thread(s), {args.workers} worker(s)):")
-        print(f"| model | set-aside lines | CER % greedy | CER % beam + LM (default) | training minutes | lines/s |")
+        print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) | training minutes | lines/s |")
         print("| --- | --- | --- | --- | --- | --- |")
         print(f"| image_default (embedded) | {before['greedy'][0]} | {100 * before['greedy'][1]:.2f} | "
               f"{100 * before[None][1]:.2f} | | |")
@@ -258,7 +260,10 @@ def main() -> None:
     st = hwr_train(data, aside, args.out_dir / f"throughput{tag}.safetensors", args.threads, args.workers,
                    ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1)])
     hwr_ls = st["history"][-1]["lines_per_s"]
-    rows = [("hwr train (image_default's CRNN, 1.5 M parameters, batch 24, augmentation)", hwr_ls,
+    from hwr.models.checkpoint import load_model
+
+    n_params = sum(p.numel() for p in load_model(base)[0].parameters())
+    rows = [(f"hwr train (image_default's CRNN, {n_params / 1e6:.1f} M parameters, batch 24, augmentation)", hwr_ls,
              f"{st['wall_seconds']:.0f}")]
     venv = os.environ.get("HWR_KRAKEN_VENV")
     if args.no_kraken or not venv:
@@ -269,10 +274,12 @@ def main() -> None:
             images = export_pairs(ft_pages, ids, Path(d) / "train")
             aside_ids = LineSet(aside).ids[:16]  # validation is not timed; a few lines keep it short
             val_images = export_pairs(aside_pages, aside_ids, Path(d) / "val")
-            k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers, Path(d))
-        last = k["epochs"][-1]
-        rows.append(("ketos train -f path (kraken 7 default VGSL network, 4.0 M parameters, batch 1)",
-                     last["batches"] / max(last["seconds"], 1), f"{k['wall_seconds']:.0f}"))
+            k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers, Path(d),
+                            args.ketos_batch)
+        last = k["epochs"][-1]  # every line once per epoch, in batches of --ketos-batch
+        rows.append((f"ketos train -f path (kraken's default VGSL network, {k['params']} parameters, "
+                     f"batch {args.ketos_batch})", min(len(images), last["batches"] * args.ketos_batch)
+                     / max(last["seconds"], 1), f"{k['wall_seconds']:.0f}"))
     print("| trainer | lines/s | wall s (all epochs, start-up and validation included) |")
     print("| --- | --- | --- |")
     for name, ls, wall in rows:
