@@ -285,9 +285,13 @@ def _resolve_device(device: str) -> str:
               help="Also print one JSON object per line on stdout: {\"event\": \"epoch\", ...} after each epoch, "
                    "{\"event\": \"done\", \"model\": ..., \"base_val_cer\": ..., \"best_val_cer\": ...} at the end "
                    "(for programs such as the desktop app).")
+@click.option("--freeze-norm/--update-norm", default=None,
+              help="Keep the batch-norm running statistics (default: kept when fine-tuning with --base).")
+@click.option("--warmup", type=click.IntRange(0), default=None,
+              help="Learning-rate warm-up steps (default 400; fine-tuning with --base: 50).")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp, progress_json) -> None:
+          amp, progress_json, freeze_norm, warmup) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -329,7 +333,8 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
 
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
-                      max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp)
+                      max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
+                      freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400))
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "

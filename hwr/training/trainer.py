@@ -20,7 +20,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -55,6 +55,9 @@ class TrainConfig:
     workers: int = 0
     augment: bool = True  # random distortions of the training lines
     anneal: bool = False  # cosine decay of the learning rate to the end of this run's budget (time or epochs)
+    # keep the batch-norm running statistics as they are (None: yes when fine-tuning a base model,
+    # whose other layers were trained with them; a small new data set's batches would shift them)
+    freeze_norm: bool | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
@@ -286,6 +289,8 @@ class Trainer:
             if hasattr(self.train_set, "epoch"):
                 self.train_set.epoch = epoch
             self.net.train()
+            if cfg.freeze_norm:
+                freeze_batchnorm(self.net)
             t0 = time.monotonic()
             total, n_lines, n_batches = 0.0, 0, 0
             bar = tqdm(loader, desc=f"epoch {epoch}", file=sys.stderr, leave=False, dynamic_ncols=True,
@@ -363,6 +368,8 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
                   restart: bool = False, callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
     """Train (resuming from ``run_dir`` unless ``restart``) and write the best model to ``out``."""
     run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
+    if cfg.freeze_norm is None:
+        cfg = replace(cfg, freeze_norm=bool(info.training.get("base")))
     trainer = Trainer(net, info, train, val, cfg, run_dir, collate, sampler)
     trainer.callbacks.extend(callbacks)
     resumed = not restart and trainer.resume()
@@ -387,8 +394,39 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     from hwr.training.card import write_card
 
     write_card(final_info, Path(out).with_suffix(".md"))
+    if info.training.get("base"):
+        inherit_decoder(info.training["base"], path, bool(final_info.training.get("added_characters")))
     distributed.barrier()
     return path
+
+
+def freeze_batchnorm(net: torch.nn.Module) -> int:
+    """Put the batch-norm layers of ``net`` in eval mode, so that training leaves their
+    running statistics alone (their scale and shift still learn).  Returns how many."""
+    n = 0
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            n += 1
+    return n
+
+
+def inherit_decoder(base: str | os.PathLike, model: str | os.PathLike, new_characters: bool = False) -> Path | None:
+    """A fine-tuned model decodes as its base did: the base's ``.decoder.json`` (decoder,
+    beam width, LM and its tuned weight and bonus) is written beside the new model, without
+    the base's confidence calibrations (they were fitted to the base). When characters were
+    added, the LM (which may not know them) is left out. Nothing is written when the base
+    has no decoder defaults."""
+    from dataclasses import replace as _replace
+
+    from hwr.decoding.decoder import defaults_path, load_model_defaults, save_model_defaults
+
+    if not defaults_path(base).exists():
+        return None
+    st = _replace(load_model_defaults(base), calibrations={})
+    if new_characters:
+        st = _replace(st, lm=None, lm_weight=0.0)
+    return save_model_defaults(model, st, default=st.decoder, extra={"inherited_from": os.path.basename(str(base))})
 
 
 def extend_base_alphabet(net, alphabet: Alphabet, texts) -> tuple[Alphabet, list[str]]:

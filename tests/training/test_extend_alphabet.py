@@ -76,3 +76,24 @@ def test_fine_tune_card_compares_with_the_base(tmp_path):
     assert ("better than its base" in r.output) or ("NOT better" in r.output)
     r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(tmp_path / "d.h5"), "--out", str(base)])
     assert r.exit_code == 2 and "next to its base" in r.output
+
+
+def test_fine_tuned_model_inherits_the_base_decoder(tmp_path):
+    import json
+
+    from hwr.decoding.decoder import DecoderSettings, load_model_defaults, save_model_defaults
+    from hwr.pipeline import Recognizer
+
+    chars = list("olvzj ")
+    net = _net(chars)
+    base = save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=chars,
+                                     preprocessing={"spacing": 0.3}), tmp_path / "base" / "base.safetensors")
+    save_model_defaults(base, DecoderSettings(decoder="beam", beam_width=7, insertion_bonus=0.5), default="beam")
+    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
+    write_inkset(tmp_path / "d.h5", [(f"s{i}", synth_ink(texts[i % 4], seed=i)) for i in range(16)])
+    out = train_ink([tmp_path / "d.h5"], [tmp_path / "d.h5"], tmp_path / "new.safetensors",
+                    TrainConfig(epochs=1, batch_size=8, device="cpu"), base=base)
+    st = load_model_defaults(out)
+    assert st.decoder == "beam" and st.beam_width == 7 and st.insertion_bonus == 0.5 and not st.calibrations
+    assert json.loads(out.with_name("new.decoder.json").read_text())["inherited_from"] == "base.safetensors"
+    assert Recognizer(out).decoder.settings.beam_width == 7

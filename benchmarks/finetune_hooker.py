@@ -1,0 +1,292 @@
+"""Fine-tuning the embedded image model on the Joseph Hooker letters, and training
+throughput of hwr against kraken's ``ketos train`` on the same lines (issue 8).
+
+The pages of ``../shared/data/pages/joseph-hooker-htr`` (sorted by name) are split by the
+rule of ``hwr import pages --holdout-every 5``: every 5th page is set aside for validation,
+the others are the fine-tuning pages.  The embedded image model was trained with the same
+rule, so its held-back pages are exactly the set-aside ones here, and the fine-tuning pages
+were already among its training data (with IAM-OnDB and ImadocSen rendered to images and
+the French wills); fine-tuning specialises it on this one hand.
+
+1. The line crops are imported by ``hwr import pages`` into ``$HWR_BENCH_CACHE/h5``.
+2. CER (greedy, and beam search + LM, the embedded model's default decoder) of the embedded
+   model on the set-aside lines; then ``hwr train --kind image --base image_default --data
+   FINE-TUNE --val SET-ASIDE --max-minutes M --anneal``, and the same CER of the result
+   (decoded with the base's decoder settings, which this script copies beside it: ``hwr
+   train`` writes no ``.decoder.json``, so on its own the new model decodes greedily).
+3. Throughput: the same fine-tuning lines, exported as ``LINE.png`` + ``LINE.gt.txt`` pairs
+   (hwr's raw line crops, before normalisation), are trained on for ``--epochs`` epochs by
+   ``ketos train -f path`` (kraken's default VGSL network from scratch, batch 1 or --ketos-batch, its
+   defaults) and by ``hwr train`` (the embedded model's network, batch 24, its defaults),
+   with the same torch threads and data-loader workers; lines/s of the last epoch of each
+   (training only, validation excluded) and their ratio are printed.
+
+    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
+        [--pages N] [--throughput-lines N] [--no-finetune] [--no-kraken]
+
+``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
+kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&
+kv/bin/pip install kraken==7.1.1`` (several GB: it pulls a CUDA build of torch), and point
+``$HWR_KRAKEN_VENV`` at it; without it the kraken column is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _data import CACHE, REPO, SHARED  # noqa: E402
+
+HOOKER = SHARED / "pages" / "joseph-hooker-htr"
+KRAKEN_REFERENCE = ("the kraken model published for this collection reports 11-12 % CER "
+                    "(its own test lines, not these)")
+
+
+def split_hooker(xmls: list[Path], holdout_every: int = 5, pages: int | None = None
+                 ) -> tuple[list[Path], list[Path]]:
+    """(fine-tuning pages, set-aside pages) by ``hwr import pages``'s rule (every
+    ``holdout_every``-th page in sorted order set aside), of the first ``pages`` pages only
+    when given: a prefix, so each page lands on the same side as in the full split."""
+    from hwr.data.pages import split_pages
+
+    ordered = sorted(xmls)
+    ft, aside = split_pages({"c": ordered}, holdout_every)["c"]
+    keep = set(ordered[:pages] if pages is not None else ordered)
+    return [p for p in ft if p in keep], [p for p in aside if p in keep]
+
+
+def hwr_cmd(*args: str) -> list[str]:
+    """``hwr ARGS`` run with this checkout's package."""
+    return [sys.executable, "-m", "hwr.cli.main", *args]
+
+
+def _env(threads: int) -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+            "OMP_NUM_THREADS": str(threads)}
+
+
+def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int) -> tuple[Path, Path]:
+    """Line datasets of the fine-tuning and set-aside pages, by ``hwr import pages`` on a
+    folder of links to the chosen pages (cached in ``$HWR_BENCH_CACHE/h5``)."""
+    out = CACHE / "h5" / f"hooker-finetune{tag}.h5"
+    val = CACHE / "h5" / f"hooker-setaside{tag}.h5"
+    if out.exists() and val.exists():
+        return out, val
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / HOOKER.name  # the collection's name, as under ../shared/data/pages
+        folder.mkdir()
+        for xml in ft + aside:  # the XML and its image side by side, as in the original folder
+            for f in xml.parent.glob(xml.stem + ".*"):
+                (folder / f.name).symlink_to(f.resolve())
+        subprocess.run(hwr_cmd("import", "pages", str(folder), "-o", str(out), "--val-out", str(val),
+                               "--holdout-every", "5"), check=True, env=_env(threads))
+    return out, val
+
+
+def subset_lineset(src: Path, n: int, out: Path) -> Path:
+    """The first ``n`` lines of line dataset ``src`` as a new dataset."""
+    from hwr.data.lineset import LineSample, LineSet, write_lineset
+
+    s = LineSet(src)
+    s.load_all()
+    write_lineset(out, (LineSample(s.image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
+                        for j in range(min(n, len(s)))), s.preprocessing, split=s.split)
+    return out
+
+
+def export_pairs(xmls: list[Path], ids: list[str], folder: Path) -> list[Path]:
+    """The raw crops (``hwr.data.pages.crop_line``, before normalisation) of the lines
+    ``ids`` (``COLLECTION/PAGE/LINE``, as ``hwr import pages`` names them) as PNG + .gt.txt
+    pairs, the kraken/Tesseract convention.  Returns the images, in ``ids`` order."""
+    import cv2
+
+    from hwr.data.pages import iter_page_lines
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {k: i for i, k in enumerate(ids)}
+    found: dict[int, Path] = {}
+    for xml in xmls:
+        for line, crop in iter_page_lines(xml, HOOKER.name):
+            k = wanted.get(f"{HOOKER.name}/{xml.stem}/{line.id}")
+            if k is None:
+                continue
+            img = folder / f"{k:05d}.png"
+            cv2.imwrite(str(img), crop)
+            (folder / f"{k:05d}.gt.txt").write_text(line.text, encoding="utf-8")
+            found[k] = img
+    if len(found) != len(ids):
+        raise SystemExit(f"exported {len(found)} of {len(ids)} lines: the pages changed since the import?")
+    return [found[k] for k in range(len(ids))]
+
+
+def cer(model: str | Path, data: Path, decoder: str | None) -> tuple[int, float, float]:
+    """(lines, CER, seconds) of ``model`` on line dataset ``data``."""
+    from hwr.evaluation import evaluate_image_model
+
+    t = time.perf_counter()
+    ev = evaluate_image_model(str(model), [data], decoder=decoder)
+    return ev.rates.lines, ev.rates.cer, time.perf_counter() - t
+
+
+def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extra: list[str]) -> dict:
+    """Run ``hwr train --kind image --base image_default`` (its messages pass through to
+    stderr); returns the run's ``state.json`` (per-epoch history with lines/s) and the
+    wall seconds."""
+    run_dir = out.with_suffix(".run")
+    cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
+                  "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads),
+                  "--workers", str(workers), *extra)
+    print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, env=_env(threads))
+    state = json.loads((run_dir / "state.json").read_text())
+    state["wall_seconds"] = time.perf_counter() - t
+    return state
+
+
+_KETOS_EPOCH = re.compile(r"stage (\d+)/\S+ \S+ (\d+)/(\d+) (\d+):(\d\d):(\d\d) \S+ \S+ ([\d.]+)it/s")
+
+
+def parse_ketos_epochs(log: str) -> list[dict]:
+    """One dict per finished epoch of ``ketos train``'s progress output (PyTorch Lightning's
+    rich bar, printed once per epoch when not on a terminal): ``batches``, ``seconds`` (its
+    elapsed time, whole seconds) and ``it_s`` (batches per second)."""
+    out = {}
+    for m in _KETOS_EPOCH.finditer(log):
+        done, total = int(m[2]), int(m[3])
+        if done == total:
+            out[int(m[1])] = {"batches": total, "seconds": int(m[4]) * 3600 + int(m[5]) * 60 + int(m[6]),
+                              "it_s": float(m[7])}
+    return [out[k] for k in sorted(out)]
+
+
+def ketos_train(venv: Path, images: list[Path], val_images: list[Path], epochs: int, threads: int, workers: int,
+                work: Path, batch: int = 1) -> dict:
+    """``ketos train -f path`` for ``epochs`` epochs on CPU; returns the parsed epochs, the
+    parameter count and the wall seconds."""
+    (work / "train.txt").write_text("".join(f"{p}\n" for p in images))
+    (work / "val.txt").write_text("".join(f"{p}\n" for p in val_images))
+    cmd = [str(venv / "bin" / "ketos"), "-d", "cpu", "--threads", str(threads), "--workers", str(workers),
+           "train", "-f", "path", "-q", "fixed", "-N", str(epochs), "-B", str(batch), "-o", str(work / "model"),
+           "-t", str(work / "train.txt"), "-e", str(work / "val.txt")]
+    print("$ " + " ".join(cmd), file=sys.stderr)
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_env(threads))
+    wall = time.perf_counter() - t
+    if r.returncode:
+        sys.stderr.write(r.stdout[-3000:] + r.stderr[-3000:])
+        raise SystemExit(f"ketos train failed (exit status {r.returncode})")
+    eps = parse_ketos_epochs(r.stdout + r.stderr)
+    if not eps:
+        sys.stderr.write(r.stdout[-3000:])
+        raise SystemExit("no finished epoch found in ketos train's output")
+    params = re.search(r"Total params: ([\d.]+ \S+)", r.stdout + r.stderr)
+    return {"epochs": eps, "wall_seconds": wall, "params": params[1] if params else "?"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=30, help="fine-tuning budget (hwr train --max-minutes)")
+    ap.add_argument("--epochs", type=int, default=2, help="epochs of each tool in the throughput comparison")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of both tools (default 1: 2-core machine)")
+    ap.add_argument("--workers", type=int, default=0, help="data-loader worker processes of both tools")
+    ap.add_argument("--pages", type=int, help="only the first N pages (smoke runs)")
+    ap.add_argument("--throughput-lines", type=int, help="only the first N fine-tuning lines in the throughput runs")
+    ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
+    ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
+    ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
+    ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if not HOOKER.is_dir():
+        sys.exit(f"{HOOKER} not found: set HWR_SHARED to the folder holding data/")
+    ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5, args.pages)
+    tag = f"-first{args.pages}" if args.pages else ""
+    ft, aside = import_pages(ft_pages, aside_pages, tag, args.threads)
+    from hwr.data.lineset import LineSet
+    from hwr.pipeline import resolve_model
+
+    n_ft, n_aside = len(LineSet(ft)), len(LineSet(aside))
+    smoke = "SMOKE RUN (first %d pages) " % args.pages if args.pages else ""
+    print(f"{smoke}Joseph Hooker pages, sorted by name, every 5th set aside (as `hwr import pages --holdout-every 5`):")
+    print(f"  fine-tuning: {len(ft_pages)} pages, {n_ft} lines; set aside: {len(aside_pages)} pages, {n_aside} lines "
+          f"({' '.join(p.stem for p in aside_pages)})")
+    print("  the embedded image model was trained with the same split: the set-aside pages are its held-back "
+          "pages, and it has already seen the fine-tuning pages (among its other training data)")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    base = resolve_model("image_default", "image")
+
+    if not args.no_finetune:
+        from hwr.decoding.decoder import load_model_defaults, save_model_defaults
+
+        before = {d: cer(base, aside, d) for d in ("greedy", None)}
+        out = args.out_dir / f"hooker{tag}.safetensors"
+        state = hwr_train(ft, aside, out, args.threads, args.workers,
+                          ["--max-minutes", str(args.minutes), "--anneal"])
+        base_dec = load_model_defaults(base)
+        save_model_defaults(out, base_dec, default=base_dec.decoder)  # the same decoder before and after
+        after = {d: cer(out, aside, d) for d in ("greedy", None)}
+        secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
+        lines_trained = n_ft * len(state["history"])
+        print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
+              f"--max-minutes {args.minutes:g} --anneal, {args.threads} thread(s), {args.workers} worker(s)):")
+        print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) | training minutes | lines/s |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        print(f"| image_default (embedded) | {before['greedy'][0]} | {100 * before['greedy'][1]:.2f} | "
+              f"{100 * before[None][1]:.2f} | | |")
+        print(f"| fine-tuned | {after['greedy'][0]} | {100 * after['greedy'][1]:.2f} | {100 * after[None][1]:.2f} | "
+              f"{secs / 60:.1f} ({state['wall_seconds'] / 60:.1f} wall, validation included) | "
+              f"{lines_trained / max(secs, 1e-9):.1f} |")
+        print(f"reference: {KRAKEN_REFERENCE}")
+        print(f"model: {out} (card {out.with_suffix('.md')})")
+
+    # throughput: the same lines for both tools
+    n = min(args.throughput_lines or n_ft, n_ft)
+    data = ft if n == n_ft else subset_lineset(ft, n, args.out_dir / f"throughput{tag}-{n}.h5")
+    print(f"\n{smoke}training throughput on the same {n} fine-tuning lines, {args.epochs} epoch(s) each, "
+          f"{args.threads} torch thread(s), {args.workers} worker(s); last epoch, training only:")
+    st = hwr_train(data, aside, args.out_dir / f"throughput{tag}.safetensors", args.threads, args.workers,
+                   ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1)])
+    hwr_ls = st["history"][-1]["lines_per_s"]
+    from hwr.models.checkpoint import load_model
+
+    n_params = sum(p.numel() for p in load_model(base)[0].parameters())
+    rows = [(f"hwr train (image_default's CRNN, {n_params / 1e6:.1f} M parameters, batch 24, augmentation)", hwr_ls,
+             f"{st['wall_seconds']:.0f}")]
+    venv = os.environ.get("HWR_KRAKEN_VENV")
+    if args.no_kraken or not venv:
+        print("kraken skipped" + ("" if args.no_kraken else ": $HWR_KRAKEN_VENV is not set"), file=sys.stderr)
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            ids = LineSet(data).ids
+            images = export_pairs(ft_pages, ids, Path(d) / "train")
+            aside_ids = LineSet(aside).ids[:16]  # validation is not timed; a few lines keep it short
+            val_images = export_pairs(aside_pages, aside_ids, Path(d) / "val")
+            k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers, Path(d),
+                            args.ketos_batch)
+        last = k["epochs"][-1]  # every line once per epoch, in batches of --ketos-batch
+        rows.append((f"ketos train -f path (kraken's default VGSL network, {k['params']} parameters, "
+                     f"batch {args.ketos_batch})", min(len(images), last["batches"] * args.ketos_batch)
+                     / max(last["seconds"], 1), f"{k['wall_seconds']:.0f}"))
+    print("| trainer | lines/s | wall s (all epochs, start-up and validation included) |")
+    print("| --- | --- | --- |")
+    for name, ls, wall in rows:
+        print(f"| {name} | {ls:.1f} | {wall} |")
+    if len(rows) == 2:
+        print(f"hwr / kraken: {rows[0][1] / max(rows[1][1], 1e-9):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
