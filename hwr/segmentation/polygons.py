@@ -79,7 +79,7 @@ def pitch(medials: list[Medial], xh: float) -> float:
 
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
-          pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.6,
+          pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.35,
           min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.10,
           max_pitch: float = 4.0, rel_ink: float = 0.6,
           short_ink: float = 0.15, spacing: float = 0.0) -> list[WorkLine]:
