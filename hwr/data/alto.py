@@ -7,6 +7,7 @@ the line's ``String/@CONTENT`` joined by spaces.  Only pixel units are read.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from hwr.errors import InputError
 
 
 def _f(el, name: str) -> float | None:
+    """A finite number, or None for an absent, non-numeric or non-finite attribute."""
     v = el.get(name)
     try:
-        return float(v) if v is not None else None
+        f = float(v) if v is not None else None
     except ValueError:
         return None
+    return f if f is not None and math.isfinite(f) else None
 
 
 def read_alto(path: str | os.PathLike) -> PageDoc:
@@ -50,7 +53,7 @@ def read_alto(path: str | os.PathLike) -> PageDoc:
         if base_attr:
             try:  # ALTO 2/3: one y coordinate
                 yb = float(base_attr)
-                if x is not None and w is not None:
+                if x is not None and w is not None and math.isfinite(yb):
                     base = [(x, yb), (x + w, yb)]
             except ValueError:  # ALTO 4: points
                 base = parse_points(base_attr, where)

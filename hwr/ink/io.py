@@ -406,7 +406,10 @@ def ink_from_dict(obj: Any, name: str = "ink") -> Ink:
         raise InputError(f"{name}: not hwr ink JSON (expected an object with a 'strokes' list)")
     if obj.get("format", JSON_FORMAT) != JSON_FORMAT:
         raise InputError(f"{name}: unknown JSON format {obj.get('format')!r}")
-    if int(obj.get("version", 1)) > JSON_VERSION:
+    version = obj.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or not math.isfinite(version):
+        raise InputError(f"{name}: ink JSON version {version!r} is not a number")
+    if version > JSON_VERSION:
         raise InputError(f"{name}: ink JSON version {obj.get('version')} is newer than this hwr reads ({JSON_VERSION})")
     strokes = []
     total = 0
