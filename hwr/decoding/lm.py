@@ -681,6 +681,18 @@ class _ArpaReader:
             limit = min(limit, m.end() + _HEAD_BYTES + total * _BYTES_PER_NGRAM)
         return limit
 
+    def _read_limited(self, stream) -> tuple[bytes, int]:
+        """The stream's bytes, read in blocks, stopping one block past the limit (``read(n)``
+        with a huge ``n`` would allocate ``n`` bytes at once)."""
+        head = stream.read(_HEAD_BYTES)
+        limit = self._limit(head)
+        parts, total = [head], len(head)
+        while total <= limit and len(parts[-1]):
+            block = stream.read(min(_HEAD_BYTES * 16, limit + 1 - total) or 1)
+            parts.append(block)
+            total += len(block)
+        return b"".join(parts), limit
+
     def _read_text(self) -> str:
         try:
             with open(self.path, "rb") as fh:
@@ -688,16 +700,12 @@ class _ArpaReader:
                     fh.seek(0)
                     try:
                         with gzip.GzipFile(fileobj=fh) as g:
-                            head = g.read(_HEAD_BYTES)
-                            limit = self._limit(head)
-                            data = head + g.read(max(0, limit - len(head)) + 1)
+                            data, limit = self._read_limited(g)
                     except (EOFError, OSError, zlib_error) as e:
                         raise ModelError(f"{self.path}: corrupt or truncated gzip data ({e})") from e
                 else:
                     fh.seek(0)
-                    head = fh.read(_HEAD_BYTES)
-                    limit = self._limit(head)
-                    data = head + fh.read(max(0, limit - len(head)) + 1)
+                    data, limit = self._read_limited(fh)
         except OSError as e:
             raise ModelError(f"{self.path}: cannot read language model ({e.strerror or e})") from e
         if len(data) > limit:

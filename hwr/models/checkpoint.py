@@ -112,11 +112,14 @@ def read_info(path: str | os.PathLike) -> ModelInfo:
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise ModelError(f"{path}: no such model file")
-    size = path.stat().st_size
-    if size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path}: model file too large ({size} bytes)")
-    with open(path, "rb") as f:
-        head = f.read(9)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelError(f"{path}: model file too large ({size} bytes)")
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as e:  # a folder, no permission
+        raise ModelError(f"{path}: cannot read the model file ({e.strerror or e})") from e
     # safetensors: a little-endian u64 header length, then a JSON header
     n = int.from_bytes(head[:8], "little") if len(head) >= 8 else -1
     if len(head) == 9 and head[8:9] == b"{" and 8 + n <= size:
