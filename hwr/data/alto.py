@@ -26,8 +26,9 @@ def _f(el, name: str) -> float | None:
     return f if f is not None and math.isfinite(f) else None
 
 
-def read_alto(path: str | os.PathLike) -> PageDoc:
-    root = read_xml(path)
+def read_alto(path: str | os.PathLike, root=None) -> PageDoc:
+    """Read an ALTO file (``root``: its root element when the file is parsed already)."""
+    root = read_xml(path) if root is None else root
     if local(root.tag) != "alto":
         raise InputError(f"{path}: not an ALTO file (root <{local(root.tag)}>)")
     units = [u.text.strip() for u in descendants(root, "MeasurementUnit") if u.text]

@@ -31,8 +31,9 @@ def _line_text(line) -> str:
     return ""
 
 
-def read_page_xml(path: str | os.PathLike) -> PageDoc:
-    root = read_xml(path)
+def read_page_xml(path: str | os.PathLike, root=None) -> PageDoc:
+    """Read a PAGE XML file (``root``: its root element when the file is parsed already)."""
+    root = read_xml(path) if root is None else root
     if local(root.tag) != "PcGts":
         raise InputError(f"{path}: not a PAGE XML file (root <{local(root.tag)}>)")
     pages = children(root, "Page")
