@@ -64,8 +64,9 @@ class _Watch:
 _WATCH = _Watch()
 _HOOKED = False
 # audit events that must never happen while a reader runs
+# (not ctypes.dlopen: importing torch or OpenCV lazily, on the first read, loads libraries)
 _BAD_EVENTS = ("socket.connect", "socket.getaddrinfo", "urllib.Request", "pickle.find_class", "os.system",
-               "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "ctypes.dlopen")
+               "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.fork")
 
 
 def _audit(event: str, args: tuple) -> None:
@@ -219,7 +220,7 @@ def run_case(case: Case, folder: Path, trace_memory: bool | None = None) -> Outc
         msg = str(error)
         if case.names_input and str(path) not in msg:
             return out("wrong", f"the message does not name {path}: {msg[:300]}")
-        if case.match and case.match not in msg.lower():
+        if case.match and case.match not in msg.replace(str(path), "<input>").lower():  # not in the path
             return out("wrong", f"the message lacks {case.match!r}: {msg[:300]}")
         return out("pass", f"{type(error).__name__}: {msg[:200]}")
     if case.expect == "error":
@@ -924,7 +925,7 @@ def lm_cases() -> list[Case]:
         Case("lm", "valid", writer("ok.arpa", ARPA), load, expect="ok", check=_lm_ok),
         Case("lm", "zero-bytes", writer("empty.arpa", b""), load),
         Case("lm", "binary", writer("bin.arpa", bytes(range(256)) * 16), load),
-        Case("lm", "truncated-in-section", writer("cut.arpa", ARPA[: ARPA.index("a b")]), load, match="truncated"),
+        Case("lm", "truncated-in-section", writer("cut.arpa", ARPA[: ARPA.index("a b")]), load, match="2-gram"),
         Case("lm", "truncated-no-end", writer("noend.arpa", ARPA.replace("\\end\\\n", "")), load, match="truncated"),
         Case("lm", "truncated-gzip", writer("cut.arpa.gz", lambda f: gzip.compress(ARPA.encode())[:40]), load),
         Case("lm", "counts-lie-more", writer("more.arpa", ARPA.replace("ngram 2=2", "ngram 2=1")), load),
