@@ -230,6 +230,8 @@ def run_case(case: Case, folder: Path, trace_memory: bool | None = None) -> Outc
             case.check(result, path)
         except AssertionError as e:
             return out("wrong", f"result check failed: {e}")
+        except Exception as e:  # noqa: BLE001 - the result breaks when used (e.g. a damaged LM cache)
+            return out("crash", f"using the result: {type(e).__name__}: {str(e)[:300]}")
     return out("pass", f"result {type(result).__name__}")
 
 
@@ -607,11 +609,38 @@ def xml_cases() -> list[Case]:
     return cases
 
 
+def _traversal(image_name: str) -> Callable[[Path], Path]:
+    """A PAGE file in ``sub/`` naming an image outside its folder (``secret.png`` beside ``sub/``)."""
+    def make(folder: Path) -> Path:
+        import cv2
+
+        ok, buf = cv2.imencode(".png", _page_img())
+        (folder / "secret.png").write_bytes(buf.tobytes())
+        sub = folder / "sub"
+        sub.mkdir()
+        p = sub / "p.xml"
+        p.write_text(page(page_line(), page_attrs=f'imageFilename="{image_name.format(folder=folder)}"'))
+        return p
+    return make
+
+
+def _page_image(path: Path):
+    from hwr.data.pages import page_image_path, read_page
+    from hwr.imaging.load import load_image
+
+    return load_image(page_image_path(read_page(path)))
+
+
 def page_cases() -> list[Case]:
-    """PAGE / ALTO specifics: numbers and polygons."""
+    """PAGE / ALTO specifics: numbers, polygons, the image file named by the XML."""
     from hwr.data.pages import read_page
 
     return [
+        # the image is looked for beside the XML only: a path in imageFilename is not followed
+        Case("page-xml", "image-path-traversal", _traversal("../secret.png"), _page_image, match="not found",
+             forbidden=("secret.png",)),
+        Case("page-xml", "image-absolute-path", _traversal("{folder}/secret.png"), _page_image, match="not found",
+             forbidden=("secret.png",)),
         Case("page-xml", "width-not-a-number", writer("w.xml", page(page_line(), page_attrs='imageWidth="abc" imageHeight="9"')),
              read_page, match="imagewidth"),
         Case("page-xml", "width-infinite", writer("winf.xml", page(page_line(), page_attrs='imageWidth="inf" imageHeight="9"')),
