@@ -13,10 +13,12 @@ class Alphabet:
 
     def __init__(self, chars: Iterable[str]):
         seen: list[str] = []
+        known: set[str] = set()  # a set: an alphabet of 100,000 entries must not take minutes
         for c in chars:
-            if len(c) != 1:
+            if not isinstance(c, str) or len(c) != 1:
                 raise ValueError(f"alphabet entries must be single characters, got {c!r}")
-            if c not in seen:
+            if c not in known:
+                known.add(c)
                 seen.append(c)
         if not seen:
             raise ValueError("empty alphabet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -40,11 +41,36 @@ def descendants(el: Element, name: str) -> list[Element]:
 
 
 _NUM = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+#: most points read from one polygon or baseline (a line's outline has tens to hundreds)
+MAX_POLYGON_POINTS = 100_000
 
 
 def parse_points(text: str | None, where: str) -> list[tuple[float, float]]:
-    """``"x,y x,y"`` (PAGE) or ``"x y x y"`` (ALTO) -> [(x, y), ...]."""
-    nums = [float(v) for v in _NUM.findall(text or "")]
+    """``"x,y x,y"`` (PAGE) or ``"x y x y"`` (ALTO) -> [(x, y), ...].  Raises InputError for an
+    odd count, a non-finite coordinate or more than :data:`MAX_POLYGON_POINTS` points (counted
+    before any is converted, so a 50 MB attribute costs no more than its own text)."""
+    text = text or ""
+    nums: list[float] = []
+    for k, m in enumerate(_NUM.finditer(text)):
+        if k >= 2 * MAX_POLYGON_POINTS:
+            raise InputError(f"{where}: more than {MAX_POLYGON_POINTS:,} points in one polygon")
+        v = float(m.group())
+        if not math.isfinite(v):
+            raise InputError(f"{where}: coordinate {m.group()[:40]!r} is not finite")
+        nums.append(v)
     if len(nums) % 2:
         raise InputError(f"{where}: odd number of coordinates in {text[:60]!r}")
     return list(zip(nums[0::2], nums[1::2]))
+
+
+def number(value: str | None, where: str, what: str) -> float | None:
+    """A finite number from an attribute (None when absent); InputError naming ``where`` otherwise."""
+    if value is None or not value.strip():
+        return None
+    try:
+        v = float(value)
+    except ValueError:
+        raise InputError(f"{where}: {what} {value[:40]!r} is not a number") from None
+    if not math.isfinite(v):
+        raise InputError(f"{where}: {what} {value[:40]!r} is not finite")
+    return v

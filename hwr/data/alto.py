@@ -7,6 +7,7 @@ the line's ``String/@CONTENT`` joined by spaces.  Only pixel units are read.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -16,15 +17,18 @@ from hwr.errors import InputError
 
 
 def _f(el, name: str) -> float | None:
+    """A finite number, or None for an absent, non-numeric or non-finite attribute."""
     v = el.get(name)
     try:
-        return float(v) if v is not None else None
+        f = float(v) if v is not None else None
     except ValueError:
         return None
+    return f if f is not None and math.isfinite(f) else None
 
 
-def read_alto(path: str | os.PathLike) -> PageDoc:
-    root = read_xml(path)
+def read_alto(path: str | os.PathLike, root=None) -> PageDoc:
+    """Read an ALTO file (``root``: its root element when the file is parsed already)."""
+    root = read_xml(path) if root is None else root
     if local(root.tag) != "alto":
         raise InputError(f"{path}: not an ALTO file (root <{local(root.tag)}>)")
     units = [u.text.strip() for u in descendants(root, "MeasurementUnit") if u.text]
@@ -50,7 +54,7 @@ def read_alto(path: str | os.PathLike) -> PageDoc:
         if base_attr:
             try:  # ALTO 2/3: one y coordinate
                 yb = float(base_attr)
-                if x is not None and w is not None:
+                if x is not None and w is not None and math.isfinite(yb):
                     base = [(x, yb), (x + w, yb)]
             except ValueError:  # ALTO 4: points
                 base = parse_points(base_attr, where)

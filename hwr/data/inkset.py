@@ -128,6 +128,8 @@ class InkSet(LazyDataset):
             self.sample_offsets = f["sample_offsets"][()]
             self.split = str(f.attrs.get("split", ""))
             n = len(self.texts)
+            if any(len(v) != n for v in (self.writers, self.ids, self.sources)):
+                raise InputError(f"{self.path}: texts, writers, sources and ids differ in number (corrupt dataset)")
             if len(self.sample_offsets) != n + 1 or self.sample_offsets[-1] != len(self.stroke_offsets) - 1:
                 raise InputError(f"{self.path}: inconsistent offsets (corrupt dataset)")
             if self.stroke_offsets[-1] != f["points"].shape[0]:
@@ -159,6 +161,8 @@ class InkSet(LazyDataset):
             pts = self._points_cache[p0:p1]
         else:
             pts = self._read_points(slice(p0, p1))
+        if not np.all(np.isfinite(pts[:, :2])):
+            raise InputError(f"{self.path}: sample {j} ({self.ids[j]!r}) has non-finite coordinates (corrupt dataset)")
         strokes = []
         for k in range(s0, s1):
             a, b = self.stroke_offsets[k] - p0, self.stroke_offsets[k + 1] - p0

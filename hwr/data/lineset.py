@@ -148,11 +148,19 @@ class LineSet(LazyDataset):
             self.height = int(f.attrs["height"])
             self.preprocessing = json.loads(f.attrs["preprocessing"])
             self.split = str(f.attrs.get("split", ""))
+            if not isinstance(self.preprocessing, dict):
+                raise InputError(f"{self.path}: the 'preprocessing' attribute is not a JSON object (corrupt dataset)")
+            if self.height < 1:
+                raise InputError(f"{self.path}: line height {self.height} (corrupt dataset)")
+        except RecursionError as e:  # absurdly nested JSON
+            raise InputError(f"{self.path}: the 'preprocessing' attribute is not readable JSON (corrupt dataset)") from e
         except (KeyError, ValueError, TypeError) as e:
             raise InputError(f"{self.path}: not an hwr line dataset ({e})") from e
         except OSError as e:
             raise InputError(f"{self.path}: cannot read the dataset ({e})") from e
         n = len(self.texts)
+        if len(self.widths) and self.widths.min() < 1:
+            raise InputError(f"{self.path}: line width {int(self.widths.min())} (corrupt dataset)")
         if (len(self.offsets) != n + 1 or len(self.widths) != n or self.offsets[0] != 0
                 or np.any(np.diff(self.offsets) != self.widths * self.height)
                 or self.offsets[-1] != f["pixels"].shape[0]

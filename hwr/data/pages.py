@@ -36,16 +36,17 @@ def read_page(path: str | os.PathLike) -> PageDoc:
     """Read a PAGE XML or ALTO file (told apart by the root element)."""
     from hwr.data._xml import local, read_xml
 
-    root = local(read_xml(path).tag)
-    if root == "PcGts":
+    root = read_xml(path)  # parsed once, read by the reader of its kind
+    tag = local(root.tag)
+    if tag == "PcGts":
         from hwr.data.pagexml import read_page_xml
 
-        return read_page_xml(path)
-    if root == "alto":
+        return read_page_xml(path, root)
+    if tag == "alto":
         from hwr.data.alto import read_alto
 
-        return read_alto(path)
-    raise InputError(f"{path}: neither PAGE XML nor ALTO (root <{root}>)")
+        return read_alto(path, root)
+    raise InputError(f"{path}: neither PAGE XML nor ALTO (root <{tag}>)")
 
 
 def page_image_path(doc: PageDoc) -> Path:

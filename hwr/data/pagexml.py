@@ -10,22 +10,30 @@ import os
 from pathlib import Path
 
 from hwr.data.pages import PageDoc, PageLine
-from hwr.data._xml import children, descendants, local, parse_points, read_xml
+from hwr.data._xml import children, descendants, local, number, parse_points, read_xml
 from hwr.errors import InputError
+
+
+def _index(eq) -> int:
+    try:
+        return int(eq.get("index", "0"))
+    except ValueError:  # not an integer (e.g. "1.5", or digits int() refuses such as "\u00b2")
+        return 0
 
 
 def _line_text(line) -> str:
     equivs = children(line, "TextEquiv")
     # prefer index 0 / the first TextEquiv that has a Unicode child
-    equivs.sort(key=lambda e: int(e.get("index", "0")) if e.get("index", "0").lstrip("-").isdigit() else 0)
+    equivs.sort(key=_index)
     for eq in equivs:
         for u in children(eq, "Unicode"):
             return u.text or ""
     return ""
 
 
-def read_page_xml(path: str | os.PathLike) -> PageDoc:
-    root = read_xml(path)
+def read_page_xml(path: str | os.PathLike, root=None) -> PageDoc:
+    """Read a PAGE XML file (``root``: its root element when the file is parsed already)."""
+    root = read_xml(path) if root is None else root
     if local(root.tag) != "PcGts":
         raise InputError(f"{path}: not a PAGE XML file (root <{local(root.tag)}>)")
     pages = children(root, "Page")
@@ -41,4 +49,5 @@ def read_page_xml(path: str | os.PathLike) -> PageDoc:
         base = parse_points(bl[0].get("points"), f"{path}:{lid}") if bl else []
         lines.append(PageLine(id=lid, polygon=poly, baseline=base, text=_line_text(tl)))
     return PageDoc(path=Path(path), image=page.get("imageFilename") or "", lines=lines,
-                   width=int(float(page.get("imageWidth") or 0)), height=int(float(page.get("imageHeight") or 0)))
+                   width=int(number(page.get("imageWidth"), str(path), "imageWidth") or 0),
+                   height=int(number(page.get("imageHeight"), str(path), "imageHeight") or 0))

@@ -64,6 +64,8 @@ class Lexicon:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise InputError(f"{p}: the lexicon is not UTF-8 text ({e.reason} at byte {e.start})") from e
+        except OSError as e:  # a folder, no permission
+            raise InputError(f"{p}: cannot read the lexicon: {e.strerror or e}") from e
         words = (line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#"))
         try:
             return cls(words)

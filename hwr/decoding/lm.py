@@ -37,6 +37,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -63,6 +64,9 @@ _N_SPECIAL = 3
 _PAD = "\ue000"                # internal marker of <s> (padding in cache keys); never in a vocabulary
 _EOS_MARK = "\ue001"           # internal marker of </s> while counting; never in a vocabulary
 _LOG10_ZERO = -99.0            # ARPA convention for log10(0) (the <s> unigram)
+_BYTES_PER_NGRAM = 200         # longest ARPA line hwr expects (order 10, multi-byte tokens)
+_HEAD_BYTES = 1 << 20          # text read before the \data\ counts are known
+_DATA_COUNTS = re.compile(rb"\\data\\[ \t]*\r?\n((?:[ \t]*ngram[ \t]+\d+[ \t]*=[ \t]*\d+[ \t]*\r?\n)+)")
 
 
 def _quantize(x: np.ndarray) -> np.ndarray:
@@ -461,9 +465,23 @@ def _load_cache(cache: Path) -> "CharNgramLM | None":
     try:
         with np.load(cache, allow_pickle=False) as z:
             order = int(z["order"])
-            return CharNgramLM([str(c) for c in z["vocab"]], order,
-                               [z[f"keys{n}"] for n in range(order)], [z[f"p{n}"] for n in range(order)],
-                               [z[f"bow{n}"] for n in range(order)], json.loads(str(z["meta"])))
+            if not 1 <= order <= MAX_ORDER:
+                raise ValueError(f"order {order}")
+            keys = [z[f"keys{n}"] for n in range(order)]
+            lp = [z[f"p{n}"] for n in range(order)]
+            bow = [z[f"bow{n}"] for n in range(order)]
+            vocab = [str(c) for c in z["vocab"]]
+            meta = json.loads(str(z["meta"]))
+        # a damaged or foreign cache must not give an LM that fails later, at query time
+        base = len(vocab) + _N_SPECIAL
+        for n, (k, p, b) in enumerate(zip(keys, lp, bow), 1):
+            if (k.ndim != 1 or k.dtype != np.int64 or p.shape != k.shape or b.shape != k.shape
+                    or p.dtype.kind != "f" or b.dtype.kind != "f" or not (np.all(np.isfinite(p)) and np.all(np.isfinite(b)))
+                    or (len(k) and (k[0] < 0 or k[-1] >= base ** n)) or np.any(np.diff(k) <= 0)):
+                raise ValueError(f"inconsistent arrays of order {n}")
+        if not isinstance(meta, dict):
+            raise ValueError("metadata is not an object")
+        return CharNgramLM(vocab, order, keys, lp, bow, meta)
     except Exception as e:  # noqa: BLE001 - a damaged cache is parsed again from the ARPA file
         log.debug("ignoring the LM cache %s: %s", cache, e)
         return None
@@ -652,20 +670,47 @@ class _ArpaReader:
         where = f"{self.path}, line {self.lineno}" if line else str(self.path)
         return ModelError(f"{where}: {msg}")
 
+    def _limit(self, head: bytes) -> int:
+        """Most bytes of text the file may hold: ``_BYTES_PER_NGRAM`` per n-gram announced in
+        ``\\data\\`` when the counts are in ``head``, else per n-gram of ``max_ngrams``.  So a
+        gzip bomb (a few MB expanding to GBs) is refused after what its header announces."""
+        limit = self.max_ngrams * _BYTES_PER_NGRAM
+        m = _DATA_COUNTS.search(head)
+        if m:
+            total = sum(int(c) for c in re.findall(rb"=[ \t]*(\d+)", m.group(1)))
+            limit = min(limit, m.end() + _HEAD_BYTES + total * _BYTES_PER_NGRAM)
+        return limit
+
+    def _read_limited(self, stream) -> tuple[bytes, int]:
+        """The stream's bytes, read in blocks, stopping one block past the limit (``read(n)``
+        with a huge ``n`` would allocate ``n`` bytes at once)."""
+        head = stream.read(_HEAD_BYTES)
+        limit = self._limit(head)
+        parts, total = [head], len(head)
+        while total <= limit and len(parts[-1]):
+            block = stream.read(min(_HEAD_BYTES * 16, limit + 1 - total) or 1)
+            parts.append(block)
+            total += len(block)
+        return b"".join(parts), limit
+
     def _read_text(self) -> str:
         try:
             with open(self.path, "rb") as fh:
-                data = fh.read(self.max_ngrams * 200 + 1)
+                if fh.read(2) == b"\x1f\x8b":
+                    fh.seek(0)
+                    try:
+                        with gzip.GzipFile(fileobj=fh) as g:
+                            data, limit = self._read_limited(g)
+                    except (EOFError, OSError, zlib_error) as e:
+                        raise ModelError(f"{self.path}: corrupt or truncated gzip data ({e})") from e
+                else:
+                    fh.seek(0)
+                    data, limit = self._read_limited(fh)
         except OSError as e:
             raise ModelError(f"{self.path}: cannot read language model ({e.strerror or e})") from e
-        if data[:2] == b"\x1f\x8b":
-            try:
-                with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
-                    data = g.read(self.max_ngrams * 200 + 1)
-            except (EOFError, OSError, zlib_error) as e:
-                raise ModelError(f"{self.path}: corrupt or truncated gzip data ({e})") from e
-        if len(data) > self.max_ngrams * 200:
-            raise ModelError(f"{self.path}: larger than any language model hwr accepts")
+        if len(data) > limit:
+            raise ModelError(f"{self.path}: more than {limit:,} bytes of text: larger than its \\data\\ counts "
+                             "announce, or than any language model hwr accepts")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -697,10 +742,15 @@ class _ArpaReader:
             if s.lstrip("# ").startswith(FORMAT + ":"):
                 try:
                     meta = json.loads(s.lstrip("# ")[len(FORMAT) + 1:])
-                except ValueError as e:
-                    raise self.fail(f"unreadable hwr metadata ({e})") from e
+                except (ValueError, RecursionError) as e:  # RecursionError: absurdly nested JSON
+                    raise self.fail(f"unreadable hwr metadata ({type(e).__name__})") from e
                 if not isinstance(meta, dict):
                     raise self.fail("hwr metadata is not a JSON object")
+                vocab = meta.get("vocab")
+                if vocab is not None and not (isinstance(vocab, list) and all(isinstance(c, str) for c in vocab)):
+                    raise self.fail("hwr metadata: 'vocab' is not a list of characters")
+                if not isinstance(meta.get("space_token", ""), str):
+                    raise self.fail("hwr metadata: 'space_token' is not a string")
                 v = meta.get("version")
                 if not isinstance(v, int) or v > FORMAT_VERSION:
                     raise self.fail(f"hwr language model format version {v!r} is not supported "
@@ -792,7 +842,7 @@ class _ArpaReader:
                 except ValueError:
                     self.i = start + k + 1
                     raise self.fail(f"non-numeric {what} {s[:40]!r}") from None
-            raise
+            raise self.fail(f"non-numeric {what} in the section starting at line {start + 1}") from None
         bad = ~np.isfinite(v)
         if np.any(bad):
             k = int(np.argmax(bad))

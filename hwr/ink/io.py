@@ -143,7 +143,12 @@ def load_ink(path: PathLike) -> Ink:
 
 def read_iam_ondb(path: PathLike, text: str | None = None) -> Ink:
     """Read one IAM-OnDB ``lineStrokes`` XML file (``<WhiteboardCaptureSession>``)."""
-    root = _parse_xml(_read_bytes(path), str(path))
+    data = _read_bytes(path)
+    # refuse a huge ink before building its tree (about 300 bytes of memory per <Point> element):
+    # counting the tags in the bytes is fast and allocates nothing
+    if data.count(b"<Point") > MAX_POINTS:
+        raise InputError(f"{path}: too many points (> {MAX_POINTS:,} <Point> elements); split the ink into lines")
+    root = _parse_xml(data, str(path))
     if _local(root.tag) != "WhiteboardCaptureSession":
         raise InputError(f"{path}: not an IAM-OnDB file (root element <{_local(root.tag)}>)")
     claimed = sum(1 for _ in root.iter("Point"))  # refuse a huge ink before converting its points
@@ -406,7 +411,10 @@ def ink_from_dict(obj: Any, name: str = "ink") -> Ink:
         raise InputError(f"{name}: not hwr ink JSON (expected an object with a 'strokes' list)")
     if obj.get("format", JSON_FORMAT) != JSON_FORMAT:
         raise InputError(f"{name}: unknown JSON format {obj.get('format')!r}")
-    if int(obj.get("version", 1)) > JSON_VERSION:
+    version = obj.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or not math.isfinite(version):
+        raise InputError(f"{name}: ink JSON version {version!r} is not a number")
+    if version > JSON_VERSION:
         raise InputError(f"{name}: ink JSON version {obj.get('version')} is newer than this hwr reads ({JSON_VERSION})")
     strokes = []
     total = 0

@@ -9,6 +9,7 @@ raw tensors only: a model file cannot run code.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,10 @@ class ModelInfo:
     def from_json(cls, obj: Any, where: str) -> "ModelInfo":
         if not isinstance(obj, dict) or obj.get("format") != FORMAT:
             raise ModelError(f"{where}: not an hwr model (metadata format {obj.get('format') if isinstance(obj, dict) else None!r})")
-        if int(obj.get("format_version", 0)) > FORMAT_VERSION:
+        version = obj.get("format_version", 0)
+        if isinstance(version, bool) or not isinstance(version, (int, float)) or not math.isfinite(version):
+            raise ModelError(f"{where}: model format version {version!r} is not a number")
+        if version > FORMAT_VERSION:
             raise ModelError(f"{where}: model format {obj.get('format_version')} is newer than this hwr reads ({FORMAT_VERSION})")
         try:
             info = cls(arch=str(obj["arch"]), kind=str(obj["kind"]), config=dict(obj["config"]),
@@ -53,7 +57,7 @@ class ModelInfo:
             raise ModelError(f"{where}: incomplete model metadata ({e})") from e
         try:
             Alphabet(info.alphabet)
-        except ValueError as e:
+        except (TypeError, ValueError) as e:
             raise ModelError(f"{where}: bad alphabet ({e})") from e
         if info.config.get("num_classes") != len(info.alphabet) + 1:
             raise ModelError(f"{where}: alphabet has {len(info.alphabet)} characters but the network has "
@@ -100,19 +104,22 @@ def read_info(path: str | os.PathLike) -> ModelInfo:
         raise ModelError(f"{path}: safetensors file without hwr metadata")
     try:
         obj = json.loads(meta["hwr"])
-    except json.JSONDecodeError as e:
-        raise ModelError(f"{path}: corrupt hwr metadata ({e})") from e
+    except (ValueError, RecursionError) as e:  # RecursionError: absurdly nested JSON
+        raise ModelError(f"{path}: corrupt hwr metadata ({type(e).__name__}: {str(e)[:200]})") from e
     return ModelInfo.from_json(obj, str(path))
 
 
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise ModelError(f"{path}: no such model file")
-    size = path.stat().st_size
-    if size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path}: model file too large ({size} bytes)")
-    with open(path, "rb") as f:
-        head = f.read(9)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelError(f"{path}: model file too large ({size} bytes)")
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as e:  # a folder, no permission
+        raise ModelError(f"{path}: cannot read the model file ({e.strerror or e})") from e
     # safetensors: a little-endian u64 header length, then a JSON header
     n = int.from_bytes(head[:8], "little") if len(head) >= 8 else -1
     if len(head) == 9 and head[8:9] == b"{" and 8 + n <= size:
@@ -122,28 +129,49 @@ def _check_file(path: Path) -> None:
     raise ModelError(f"{path}: not a safetensors model file")
 
 
+def _build(info: ModelInfo, path: Path):
+    """The untrained network ``info`` describes; ModelError for a configuration torch refuses."""
+    from hwr.models.registry import build
+
+    try:
+        return build(info.arch, info.config)
+    except ModelError as e:
+        raise ModelError(f"{path}: {e}") from e
+    except (TypeError, ValueError, RuntimeError, OverflowError) as e:  # e.g. sizes torch cannot build
+        raise ModelError(f"{path}: bad configuration for {info.arch} ({type(e).__name__}: {str(e)[:200]})") from e
+
+
 def load_model(path: str | os.PathLike, device: str = "cpu"):
     """Load a model: returns ``(net, info)`` with ``net`` in eval mode on ``device``."""
     import torch
+    from safetensors import safe_open
     from safetensors.torch import load_file
-
-    from hwr.models.registry import build
 
     path = Path(path)
     info = read_info(path)
-    net = build(info.arch, info.config)
+    # The configuration is checked against the tensors in the file before any memory is
+    # allocated: the network is first built on the "meta" device (shapes only), so a file
+    # whose config claims a network of 100 GB is refused, not allocated.
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:  # noqa: BLE001 - safetensors' own error types for a damaged header
+        raise ModelError(f"{path}: cannot read weights ({e})") from e
+    with torch.device("meta"):
+        expected = _build(info, path).state_dict()
+    missing = sorted(set(expected) - set(shapes))
+    extra = sorted(set(shapes) - set(expected))
+    if missing or extra:
+        raise ModelError(f"{path}: weights do not fit {info.arch} (missing {missing[:3]}, unexpected {extra[:3]})")
+    for k, shape in shapes.items():
+        if shape != tuple(expected[k].shape):
+            raise ModelError(f"{path}: weight {k} has shape {shape}, {info.arch} needs {tuple(expected[k].shape)}")
+    net = _build(info, path)
     try:
         state = load_file(str(path), device="cpu")
     except Exception as e:
         raise ModelError(f"{path}: cannot read weights ({e})") from e
-    expected = net.state_dict()
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    if missing or extra:
-        raise ModelError(f"{path}: weights do not fit {info.arch} (missing {missing[:3]}, unexpected {extra[:3]})")
     for k, v in state.items():
-        if v.shape != expected[k].shape:
-            raise ModelError(f"{path}: weight {k} has shape {tuple(v.shape)}, {info.arch} needs {tuple(expected[k].shape)}")
         if not torch.isfinite(v).all():
             raise ModelError(f"{path}: weight {k} holds NaN or infinite values")
     net.load_state_dict(state)
