@@ -17,7 +17,6 @@ Every file is written atomically (a temporary file beside it, renamed over it).
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -41,19 +40,9 @@ def _stamp() -> str:
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from hwr.formats import write_atomic
+
+    write_atomic(path, data)
 
 
 def png_bytes(gray: np.ndarray) -> bytes:

@@ -45,3 +45,23 @@ def synth_ink(text: str, scale: float = 50.0, jitter: float = 0.0, seed: int = 0
             strokes.append(Stroke(g[:, 0] * scale, g[:, 1] * scale, t))
         x += 1.3
     return Ink(strokes=strokes, text=text)
+
+
+PAGE_WORDS = "the quick letters of a long day were sent home by the evening post".split()
+
+
+def synth_page(seed: int, n_lines: int = 3):
+    """A small grey page (uint8) with ``n_lines`` lines of script text drawn by OpenCV."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = 120 + 110 * n_lines, 900
+    page = np.full((h, w), 225, np.uint8)
+    for i in range(n_lines):
+        x, y = 60, 120 + 110 * i
+        for _ in range(4):
+            word = PAGE_WORDS[int(rng.integers(0, len(PAGE_WORDS)))]
+            cv2.putText(page, word, (x, y + int(rng.integers(-4, 5))), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3,
+                        cv2.LINE_AA)
+            x += cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
+    return page

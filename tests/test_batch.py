@@ -19,29 +19,17 @@ import pytest
 import xmlschema
 from click.testing import CliRunner
 
-from synth import synth_ink
+from synth import synth_ink, synth_page
 from hwr.batch import REPORT, Options, find_inputs, read_report, transcribe
 from hwr.cli.main import cli
 from hwr.ink.io import write_inkml, write_json
 
 SCHEMAS = Path(__file__).parent / "formats" / "schemas"
-WORDS = "the quick letters of a long day were sent home by the evening post".split()
 FORMATS = ("txt", "json", "alto", "page")
 
 
 def _page(seed: int, n_lines: int = 3) -> np.ndarray:
-    """A small grey page with ``n_lines`` lines of script text."""
-    rng = np.random.default_rng(seed)
-    h, w = 120 + 110 * n_lines, 900
-    page = np.full((h, w), 225, np.uint8)
-    for i in range(n_lines):
-        x, y = 60, 120 + 110 * i
-        for _ in range(4):
-            word = WORDS[int(rng.integers(0, len(WORDS)))]
-            cv2.putText(page, word, (x, y + int(rng.integers(-4, 5))), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3,
-                        cv2.LINE_AA)
-            x += cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
-    return page
+    return synth_page(seed, n_lines)
 
 
 @pytest.fixture

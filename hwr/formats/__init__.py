@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from hwr.formats._common import write_output as write_atomic
 from hwr.formats.alto import write_alto
 from hwr.formats.pagexml import write_page
 from hwr.formats.text import page_dict, write_json, write_text
@@ -39,4 +40,4 @@ def _version() -> str | None:
         return None
 
 
-__all__ = ["FORMATS", "Format", "Page", "page_dict", "write_alto", "write_json", "write_page", "write_text"]
+__all__ = ["FORMATS", "Format", "Page", "page_dict", "write_atomic", "write_alto", "write_json", "write_page", "write_text"]

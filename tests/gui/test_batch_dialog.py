@@ -20,28 +20,17 @@ from PySide6.QtCore import QElapsedTimer, QObject, QSettings, Qt, QTimer, QUrl, 
 from PySide6.QtGui import QDesktopServices  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
+from synth import synth_page  # noqa: E402
 from hwr.batch import REPORT  # noqa: E402
 from hwr_gui.batch_dialog import BatchDialog, default_workers, format_duration  # noqa: E402
 from hwr_gui.settings import Settings  # noqa: E402
 
-WORDS = "the quick letters of a long day were sent home by the evening post".split()
 GREEDY = Settings(decoder="greedy")
 RUN_TIMEOUT = 60_000  # ms; a run of three small pages takes 1-3 s (the first loads the image model)
 
 
 def _page(seed: int, n_lines: int = 2) -> np.ndarray:
-    """A small grey page with ``n_lines`` lines of script text (as tests/test_batch.py)."""
-    rng = np.random.default_rng(seed)
-    h, w = 120 + 110 * n_lines, 900
-    page = np.full((h, w), 225, np.uint8)
-    for i in range(n_lines):
-        x, y = 60, 120 + 110 * i
-        for _ in range(4):
-            word = WORDS[int(rng.integers(0, len(WORDS)))]
-            cv2.putText(page, word, (x, y + int(rng.integers(-4, 5))), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3,
-                        cv2.LINE_AA)
-            x += cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
-    return page
+    return synth_page(seed, n_lines)
 
 
 @pytest.fixture
