@@ -210,9 +210,13 @@ class _Journal:
                     self.f.write("\n")
 
     def append(self, rec: dict) -> None:
-        self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        self.f.flush()
-        os.fsync(self.f.fileno())
+        try:
+            self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.f.flush()
+            os.fsync(self.f.fileno())
+        except OSError as e:  # the run cannot go on without its record (a full disk, a lost folder)
+            raise HwrError(f"{self.path}: cannot record progress ({e.strerror or e}); run the same command "
+                           "again when it can be written: finished inputs are kept") from e
 
     def close(self) -> None:
         self.f.close()
@@ -434,7 +438,11 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
             bar.close()
         journal.close()
         summary.cancelled = bool(stop is not None and stop.is_set() and finished < len(jobs))
-        _write_report(report_path, jobs, records)
+        try:
+            _write_report(report_path, jobs, records)
+        except OSError as e:  # disk full: the journal (appended as the run went) still holds every record
+            log.warning("%s: could not rewrite the report (%s); it keeps the records as they were appended",
+                        report_path, e.strerror or e)
     for j in jobs:
         rec = records.get(j.rel)
         if rec is not None and rec.get("status") == "error":

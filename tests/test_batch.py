@@ -276,3 +276,60 @@ def test_multipage_tiff(tmp_path, schemas):
     (out / "scan.p2.page.xml").unlink()
     assert transcribe(d, out, Options(formats=FORMATS, decoder="greedy")).done == 1  # one missing: redone
     assert transcribe(d, out, Options(formats=("txt", "json", "alto", "page"))).skipped == 1
+
+
+def test_disk_full_is_an_error_and_leaves_no_output(folder, tmp_path, monkeypatch):
+    """ENOSPC while writing: the input is recorded as an error naming the cause, no output
+    file (or temporary) is left behind as if finished, and a later run redoes it."""
+    import errno
+
+    import hwr.formats._common as common
+
+    out = tmp_path / "out"
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, k):
+            return getattr(self.f, k)
+
+    monkeypatch.setattr(common.os, "fdopen", lambda fd, mode="r", *a, **k: Full(real_fdopen(fd, mode, *a, **k)))
+    s = transcribe(folder, out, Options(formats=("txt", "page"), recursive=True, decoder="greedy"))
+    monkeypatch.setattr(common.os, "fdopen", real_fdopen)
+    assert s.done == 0 and s.failed == 9
+    recs = read_report(out / REPORT)
+    assert "No space left on device" in recs["page1.png"]["error"]
+    assert _files(out) == {REPORT}  # nothing half-written, no temporaries
+    s = transcribe(folder, out, Options(formats=("txt", "page"), recursive=True, decoder="greedy"))
+    assert s.done == 5 and s.failed == 4
+
+
+def test_report_that_cannot_be_written_stops_the_run_clearly(folder, tmp_path, monkeypatch):
+    import builtins
+    import errno
+    import io
+
+    import hwr.batch as batch
+    from hwr.errors import HwrError
+
+    class FullFile(io.StringIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fake_open(path, mode="r", *a, **k):
+        return FullFile() if mode == "a" else builtins.open(path, mode, *a, **k)
+
+    monkeypatch.setattr(batch, "open", fake_open, raising=False)
+    with pytest.raises(HwrError, match="cannot record progress.*No space left"):
+        transcribe(folder, tmp_path / "out", Options(formats=("txt",), recursive=True, decoder="greedy"))
