@@ -165,12 +165,14 @@ def main() -> None:
           "(wall times grow with the load; the worker's CPU time does not)")
     print(f"{'line':<14} {'points':>6} {'worker CPU':>10} {'pen-up→text':>12} {'stall':>6} "
           f"{'pen-up→text':>12} {'stall':>6}")
-    print(f"{'':<14} {'':>6} {'':>10} {'delay 0':>12} {'':>6} {f'delay {RECOGNITION_DELAY_MS}':>12} {'':>6}")
+    other = 300 if RECOGNITION_DELAY_MS == 0 else RECOGNITION_DELAY_MS
+    print(f"{'':<14} {'':>6} {'':>10} {'delay 0':>12} {'':>6} {f'delay {other}':>12} {'':>6}"
+          f"   (the app's delay: {RECOGNITION_DELAY_MS} ms)")
     all_stalls = []
     for path in inks:
         ink = load_ink(path)
         rows = {}
-        for delay in (0, RECOGNITION_DELAY_MS):
+        for delay in (0, other):
             runs = [one(ink, delay) for _ in range(args.repeat)]
             rows[delay] = runs
             all_stalls += [r[1] for r in runs]
@@ -178,7 +180,7 @@ def main() -> None:
                for d, runs in rows.items()}
         worker = statistics.median(r[2] for r in rows[0]) * 1000
         print(f"{path.name:<14} {ink.num_points:>6} {worker:>8.0f}ms {med[0][0]:>10.0f}ms {med[0][1]:>4}ms "
-              f"{med[RECOGNITION_DELAY_MS][0]:>10.0f}ms {med[RECOGNITION_DELAY_MS][1]:>4}ms")
+              f"{med[other][0]:>10.0f}ms {med[other][1]:>4}ms")
     print(f"longest UI stall over all runs: {max(all_stalls)} ms")
     w.shutdown()
 
