@@ -72,14 +72,29 @@ class CorrectionStore:
         return d
 
     def record_ink(self, ink: Ink, text: str) -> Path:
-        """Save ``ink`` with the corrected ``text``; returns the InkML file."""
+        """Save ``ink`` with the corrected ``text``; returns the (first) InkML file.  Several
+        lines of writing are saved as one file per line (training data is single lines), the
+        text's lines matched to the ink's lines top to bottom."""
         from hwr.ink.io import write_inkml
+        from hwr.ink.lines import line_inks, split_lines
 
         if not ink.strokes:
             raise ValueError("no ink to record")
-        path = self._folder("ink") / f"{_stamp()}.inkml"
-        write_inkml(Ink(strokes=list(ink.strokes), text=text, writer=ink.writer), path)
-        return path
+        groups = split_lines(ink)
+        texts = [t.strip() for t in text.split("\n") if t.strip()]
+        if len(groups) <= 1:
+            pieces = [(Ink(strokes=list(ink.strokes), writer=ink.writer), " ".join(texts))]
+        elif len(texts) == len(groups):
+            pieces = list(zip(line_inks(ink, groups), texts))
+        else:
+            raise ValueError(f"the text has {len(texts)} lines and the ink {len(groups)}: "
+                             "give one line of text per line of writing")
+        stamp, paths = _stamp(), []
+        for k, (line, t) in enumerate(pieces):
+            path = self._folder("ink") / (f"{stamp}.inkml" if len(pieces) == 1 else f"{stamp}-{k + 1}.inkml")
+            write_inkml(Ink(strokes=list(line.strokes), text=t, writer=ink.writer), path)
+            paths.append(path)
+        return paths[0]
 
     def record_line(self, image: np.ndarray, text: str) -> Path:
         """Save a line image and its corrected ``text``; returns the ``.gt.txt`` file."""

@@ -440,3 +440,22 @@ def test_every_menu_action_is_wired(qtbot, qsettings, store):
         for a in menu_action.menu().actions():
             if not a.isSeparator():
                 assert a.receivers("2triggered(bool)") > 0, a.text()
+
+
+def test_several_lines_of_ink_are_recorded_one_file_per_line(store):
+    from synth import synth_ink
+
+    from hwr.ink.io import load_ink
+    from hwr.types import Ink, Stroke
+
+    a, b = synth_ink("olv zj", seed=1), synth_ink("zz lo", seed=2)
+    two = Ink([Stroke(x=s.x, y=s.y, t=s.t) for s in a.strokes]
+              + [Stroke(x=s.x, y=s.y + 220, t=s.t) for s in b.strokes])
+    first = store.record_ink(two, "olv zj\nzz lo")
+    files = sorted(first.parent.glob("*.inkml"))
+    assert len(files) == 2
+    inks = [load_ink(f) for f in files]
+    assert [i.text for i in inks] == ["olv zj", "zz lo"]
+    assert [len(i.strokes) for i in inks] == [len(a.strokes), len(b.strokes)]
+    with pytest.raises(ValueError, match="one line of text per line"):
+        store.record_ink(two, "olv zj zz lo")
