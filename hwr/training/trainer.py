@@ -158,6 +158,9 @@ class Trainer:
 
         self.device = distributed.setup(cfg.device)
         self.rank, self.world_size = distributed.world()
+        if self.rank == 0:  # temporaries of a checkpoint write that a kill interrupted
+            for p in self.run_dir.glob(".*.tmp*"):
+                p.unlink(missing_ok=True)
         self.net.to(self.device)
         self.model = self.net  # what the training step calls: the network, or its DDP wrapper
         if self.world_size > 1:
