@@ -14,12 +14,13 @@ import re
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCursor, QFont, QPalette
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from hwr.types import LineResult
 
 LOW_CONFIDENCE = 0.5
+MAX_TEXT_LINES = 2  # lines of text shown; more scroll (the panel's height never changes)
 LOW_COLOR = "#c05800"
 WORD = re.compile(r"\S+")
 MAX_CHOICES = 8
@@ -89,12 +90,24 @@ class ResultsPanel(QFrame):
         self.edit_button = QPushButton("Correct…")
         self.edit_button.setToolTip("Type the right text (Ctrl+R); Enter confirms, Esc cancels")
         self.edit_button.clicked.connect(self.start_edit)
+        # several lines of writing give several lines of text: past MAX_TEXT_LINES they scroll,
+        # so a long result never squeezes the canvas (whose repaint grows with its strokes)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.text_label)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setStyleSheet("QScrollArea { background: transparent; }")
+        self.scroll.viewport().setAutoFillBackground(False)
+        self.text_label.setAutoFillBackground(False)
+        self.text_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         top = QHBoxLayout()
-        top.addWidget(self.text_label, 1)
+        top.addWidget(self.scroll, 1)
         top.addWidget(self.editor, 1)
         top.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignTop)
         self.info_label = QLabel()
         self.info_label.setStyleSheet("color: palette(placeholder-text);")
+        self.info_label.setMinimumHeight(self.info_label.fontMetrics().height())  # shown or empty: same height
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -127,8 +140,8 @@ class ResultsPanel(QFrame):
         self.cancel_edit()
         self.edit_button.setEnabled(False)
         self.text_label.setText(f"<span style='color: gray'>({html.escape(placeholder)})</span>")
+        self._fit_height()
         self.info_label.setText("")
-        self.info_label.hide()
 
     def show_result(self, result: LineResult, truth: str | None = None) -> None:
         """Show ``result``; ``truth``: the transcription stored in an opened ink file."""
@@ -146,9 +159,21 @@ class ResultsPanel(QFrame):
         self.wordHovered.emit(-1)
         if not self._text:
             self.text_label.setText("<span style='color: gray'>(no text recognised)</span>")
+            self._fit_height()
             return
         normal = self.palette().color(QPalette.ColorRole.WindowText).name()
         self.text_label.setText(self.rich(self.result, normal))
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """A fixed height of MAX_TEXT_LINES lines (more scroll): a result never resizes the
+        canvas, whose repaint from scratch grows with its strokes."""
+        line = self.text_label.fontMetrics().lineSpacing()
+        self.scroll.setFixedHeight(MAX_TEXT_LINES * line + 8)
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        self._fit_height()
 
     @staticmethod
     def rich(result: LineResult, normal: str = "#000000") -> str:
@@ -225,7 +250,7 @@ class ResultsPanel(QFrame):
         if self.result is None:
             return
         self.editor.setText(self._text)
-        self.text_label.hide()
+        self.scroll.hide()
         self.editor.show()
         self.editor.setFocus()
         self.editor.selectAll()
@@ -240,7 +265,7 @@ class ResultsPanel(QFrame):
 
     def cancel_edit(self) -> None:
         self.editor.hide()
-        self.text_label.show()
+        self.scroll.show()
 
     def eventFilter(self, obj, e) -> bool:
         from PySide6.QtCore import QEvent

@@ -470,7 +470,8 @@ def test_hovering_a_word_highlights_its_strokes(qtbot):
     # move the application's cursor and disturb later tests' drags)
     from PySide6.QtGui import QMouseEvent
 
-    pos = QPointF(label.fontMetrics().horizontalAdvance("a") / 2 + label.contentsRect().x(), label.height() / 2)
+    pos = QPointF(label.fontMetrics().horizontalAdvance("a") / 2 + label.contentsRect().x(),
+                  label.contentsRect().y() + label.fontMetrics().height() / 2)  # the text's first line
     QApplication.sendEvent(label, QMouseEvent(QEvent.Type.MouseMove, pos, label.mapToGlobal(pos),
                                               Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
                                               Qt.KeyboardModifier.NoModifier))
