@@ -1,0 +1,70 @@
+"""Peak memory of `hwr transcribe` on 50 and on 500 pages (issue 10's load case): a batch
+must run in bounded memory, whatever the number of inputs.
+
+    python benchmarks/batch_memory.py [--counts 50,500] [--workers 1]
+
+Draws small synthetic pages (4 lines of OpenCV script text, 900 x 560 px) into a temporary
+folder, runs `hwr transcribe` on the first N of them in a child process for each N (greedy
+decoding, txt + json + alto + page), and prints the child's peak RSS (from ``os.wait4``) and
+its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+WORDS = "the quick letters of a long day were sent home by the evening post".split()
+
+
+def page(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = np.full((560, 900), 225, np.uint8)
+    for i in range(4):
+        x, y = 60, 120 + 110 * i
+        for _ in range(4):
+            w = WORDS[int(rng.integers(0, len(WORDS)))]
+            cv2.putText(img, w, (x, y + int(rng.integers(-4, 5))), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3,
+                        cv2.LINE_AA)
+            x += cv2.getTextSize(w, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
+    return img
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--counts", default="50,500")
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    counts = [int(c) for c in args.counts.split(",")]
+    with tempfile.TemporaryDirectory(prefix="hwr-batch-mem-") as tmp:
+        tmp = Path(tmp)
+        print(f"| pages | workers | seconds | pages/min | peak RSS MiB (main process) | failed |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for n in counts:
+            src = tmp / f"in{n}"
+            src.mkdir()
+            for i in range(n):
+                cv2.imwrite(str(src / f"p{i:04d}.png"), page(i))
+            cmd = [sys.executable, "-c", "from hwr.cli.main import main; main()", "transcribe", str(src), "--out",
+                   str(tmp / f"out{n}"), "--workers", str(args.workers), "--decoder", "greedy", "-q",
+                   "--formats", "txt,json,alto,page"]
+            t0 = time.perf_counter()
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            _, status, usage = os.wait4(p.pid, 0)
+            secs = time.perf_counter() - t0
+            err = p.stderr.read()
+            failed = "?" if "failed" not in err else err.split(" failed")[0].split()[-1]
+            print(f"| {n} | {args.workers} | {secs:.0f} | {n / secs * 60:.0f} | {usage.ru_maxrss / 1024:.0f} | {failed} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
