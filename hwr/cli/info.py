@@ -143,8 +143,12 @@ def doctor(as_json: bool) -> None:
         return run
 
     def qt_check():
-        from PySide6 import __version__ as v  # only imported, no window
+        # hwr stays headless: the app's toolkit is looked up, never imported
+        import importlib.util
 
+        v = _version("PySide6-Essentials") or _version("PySide6")
+        if v is None or importlib.util.find_spec("PySide6") is None:
+            raise ModuleNotFoundError("PySide6 is not installed (pip install 'hwr[gui]')")
         return {"PySide6": v, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM")}
 
     _check("torch", torch_info, checks)
