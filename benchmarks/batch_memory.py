@@ -22,20 +22,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-WORDS = "the quick letters of a long day were sent home by the evening post".split()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synth import synth_page  # noqa: E402  (the tests' synthetic page: 4 lines of OpenCV script text)
 
 
 def page(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = np.full((560, 900), 225, np.uint8)
-    for i in range(4):
-        x, y = 60, 120 + 110 * i
-        for _ in range(4):
-            w = WORDS[int(rng.integers(0, len(WORDS)))]
-            cv2.putText(img, w, (x, y + int(rng.integers(-4, 5))), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3,
-                        cv2.LINE_AA)
-            x += cv2.getTextSize(w, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
-    return img
+    return synth_page(seed, 4)
 
 
 def main() -> None:

@@ -93,6 +93,16 @@ def _fmt(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.2g}" if abs(v) < 1 else f"{v:.1f}"
 
 
+
+def _row(field: QWidget, button: QWidget) -> QWidget:
+    """A text field that takes the width, with its button beside it, as one form row."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(field, 1)
+    layout.addWidget(button)
+    return row
+
 class CurvePlot(QWidget):
     """Training loss (left axis) and validation CER in % (right axis) against the epoch,
     drawn with QPainter; the base model's CER, when known, as a dashed line."""
@@ -261,12 +271,7 @@ class TrainingDialog(QDialog):
         self.path.setMinimumWidth(360)
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._browse_data)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.path, 1)
-        row.addWidget(self.browse)
-        path_row = QWidget()
-        path_row.setLayout(row)
+        path_row = _row(self.path, self.browse)
 
         self.kind = QComboBox()
         self.kind.addItem("Automatic (from the data)", "")
@@ -283,12 +288,7 @@ class TrainingDialog(QDialog):
         self.base_file.setPlaceholderText("a .safetensors model")
         base_browse = self.base_browse = QPushButton("Browse…")
         base_browse.clicked.connect(self._browse_base)
-        brow = QHBoxLayout()
-        brow.setContentsMargins(0, 0, 0, 0)
-        brow.addWidget(self.base_file, 1)
-        brow.addWidget(base_browse)
-        self.base_file_row = QWidget()
-        self.base_file_row.setLayout(brow)
+        self.base_file_row = _row(self.base_file, base_browse)
 
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(0.5, 24 * 60)
@@ -305,12 +305,7 @@ class TrainingDialog(QDialog):
         self.out = QLineEdit()
         out_browse = self.out_browse = QPushButton("Browse…")
         out_browse.clicked.connect(self._browse_out)
-        orow = QHBoxLayout()
-        orow.setContentsMargins(0, 0, 0, 0)
-        orow.addWidget(self.out, 1)
-        orow.addWidget(out_browse)
-        out_row = QWidget()
-        out_row.setLayout(orow)
+        out_row = _row(self.out, out_browse)
         self.advanced = QLineEdit(extra_args)
         self.advanced.setPlaceholderText("more hwr train options, e.g. --hidden 64 --layers 2 --batch-size 16")
 

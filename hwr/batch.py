@@ -121,23 +121,11 @@ class Summary:
 # ------------------------------------------------------------------------------ discovery
 
 
-def _sniff_xml(path: Path) -> str | None:
-    """``"ink"`` for InkML / IAM-OnDB XML (and for an unreadable file, which the reader then
-    reports), ``None`` for other XML (PAGE/ALTO ground truth, metadata): not an input."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lower()
-    except OSError:
-        return "ink"
-    if b"<whiteboardcapturesession" in head or re.search(rb"<(\w+:)?ink[\s>/]", head):
-        return "ink"
-    return None
-
-
 def find_inputs(folder: Path, out_dir: Path, formats: Iterable[str], recursive: bool = False) -> list[Job]:
     """Every file under ``folder`` (sorted; hidden files and folders, ``out_dir`` and ground
     truth sidecars left out) as a :class:`Job` with its output paths."""
     from hwr.formats import FORMATS
+    from hwr.ink.io import xml_flavour
 
     folder, out_dir = folder.resolve(), out_dir.resolve()
     formats = tuple(formats)
@@ -155,10 +143,11 @@ def find_inputs(folder: Path, out_dir: Path, formats: Iterable[str], recursive: 
             if suffix in IMAGE_SUFFIXES:
                 jobs.append(Job(p, rel, "image"))
             elif suffix in INK_SUFFIXES:
-                kind = _sniff_xml(p) if suffix == ".xml" else "ink"
-                if kind is None:
-                    continue  # XML that is not ink (ground truth, metadata): not an input
-                jobs.append(Job(p, rel, kind))
+                # XML that is not ink (ground truth, metadata) is not an input; an unreadable
+                # file is, and its reader reports it
+                if suffix == ".xml" and os.access(p, os.R_OK) and xml_flavour(p) not in ("inkml", "iam-ondb"):
+                    continue
+                jobs.append(Job(p, rel, "ink"))
             else:
                 jobs.append(Job(p, rel, None, reason=f"unsupported file type ({suffix or 'no extension'})"))
     # outputs: OUT/<relative folder>/<stem><suffix>; inputs of one folder that share a stem
@@ -386,6 +375,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
     if fr.is_relative_to(orr):
         raise InputError(f"{out_dir}: the output folder must not contain the input folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    out_abs = out_dir.resolve()
     t_start = time.perf_counter()
     _clean_temporaries(out_dir)
     jobs = find_inputs(folder, out_dir, options.formats, options.recursive)
@@ -397,7 +387,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         if j.kind is None:
             records[j.rel] = {"input": j.rel, "kind": None, "status": "error", "error": f"{j.rel}: {j.reason}",
                               "seconds": 0.0}
-        elif not options.overwrite and j.finished(records.get(j.rel), out_dir.resolve()):
+        elif not options.overwrite and j.finished(records.get(j.rel), out_abs):
             summary.skipped += 1
         else:
             todo.append(j)
@@ -409,7 +399,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         job = by_rel[rec["input"]]
         if rec["status"] == "done":
             rec["formats"] = list(job.outputs)
-            rec["outputs"] = [Path(p).relative_to(out_dir.resolve()).as_posix() for p in rec["outputs"]]
+            rec["outputs"] = [Path(p).relative_to(out_abs).as_posix() for p in rec["outputs"]]
             summary.done += 1
         records[rec["input"]] = rec
         journal.append(rec)

@@ -65,3 +65,12 @@ def synth_page(seed: int, n_lines: int = 3):
                         cv2.LINE_AA)
             x += cv2.getTextSize(word, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 3)[0][0] + 28
     return page
+
+
+def synth_line_image(text: str):
+    """A grey image (uint8) of one line of ``text`` in OpenCV's script font."""
+    import cv2
+
+    img = np.full((60, 40 + 24 * len(text)), 230, np.uint8)
+    cv2.putText(img, text, (15, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 30, 2, cv2.LINE_AA)
+    return img

@@ -92,6 +92,25 @@ def validate_ink(ink: Ink, name: str = "ink") -> Ink:
 # --------------------------------------------------------------------------- detection
 
 
+def xml_flavour(path: PathLike) -> str | None:
+    """What an XML file holds, from its first 4 KB: ``"inkml"``, ``"iam-ondb"``, ``"page"``
+    (PAGE XML ground truth), ``"alto"``, or ``None`` (other XML, or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).lower()
+    except OSError:
+        return None
+    if b"<whiteboardcapturesession" in head:
+        return "iam-ondb"
+    if re.search(rb"<(\w+:)?ink[\s>/]", head):
+        return "inkml"
+    if b"<pcgts" in head:
+        return "page"
+    if b"<alto" in head:
+        return "alto"
+    return None
+
+
 def detect_kind(path: PathLike) -> str:
     """Tell what a file holds from its first bytes.
 

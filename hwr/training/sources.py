@@ -49,12 +49,9 @@ def _listing_key(folder: Path, extra: dict) -> str:
 
 
 def _is_page_xml(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).lower()
-    except OSError:
-        return False
-    return b"<pcgts" in head or b"<alto" in head
+    from hwr.ink.io import xml_flavour
+
+    return xml_flavour(path) in ("page", "alto")
 
 
 def folder_contents(folder: Path) -> set[str]:
@@ -156,8 +153,8 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
     out = Sources(kind=kind or "ink")
     image_data = False
 
-    def convert(src: Path, is_val: bool) -> list[tuple[Path, Path | None]]:
-        """(train file, held-out file or None) per kind of content of ``src``."""
+    def convert(src: Path, is_val: bool) -> list[tuple[Path | None, Path | None]]:
+        """(train file, held-out file) per kind of content of ``src``; None for an empty one."""
         nonlocal image_data
         frac = 0.0 if is_val else fraction
         if src.is_file():
@@ -166,16 +163,16 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
                 raise InputError(f"{src}: not a dataset made by `hwr import` (nor a folder)")
             image_data |= fmt == "hwr-lineset"
             if frac <= 0:
-                return [(src, None)]
+                return [(src if _count(src) else None, None)]
             st = src.stat()
             key = hashlib.sha256(f"{src.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{frac}".encode()).hexdigest()[:24]
             pair = (cache / f"split-{key}-train.h5", cache / f"split-{key}-val.h5")
             if not all(p.exists() for p in pair):
                 cache.mkdir(parents=True, exist_ok=True)
                 _split_dataset(src, frac, pair)
-            out.notes.append(f"{src}: {_count(pair[1])} of {_count(pair[0]) + _count(pair[1])} lines held out "
-                             "for validation")
-            return [pair]
+            n_tr, n_va = _count(pair[0]), _count(pair[1])
+            out.notes.append(f"{src}: {n_va} of {n_tr + n_va} lines held out for validation")
+            return [(pair[0] if n_tr else None, pair[1] if n_va else None)]
         if not src.is_dir():
             raise InputError(f"{src}: no such file or folder")
         contents = folder_contents(src)
@@ -205,21 +202,17 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
             image_data |= what in ("lines", "pages")
             out.notes.append(f"{src}: {n_tr + n_va} {'ink lines' if what == 'ink' else 'line images'} ({what})"
                              + (f", {n_va} held out for validation" if frac > 0 else ""))
-            pairs.append((pair[0], pair[1] if frac > 0 else None))
+            pairs.append((pair[0] if n_tr else None, pair[1] if frac > 0 and n_va else None))
         if not pairs:
             raise InputError(f"{src}: nothing usable in it (see the skipped files above)")
         return pairs
 
     for d in data:
         for tr, va in convert(Path(d), False):
-            if _count(tr):
-                out.train.append(tr)
-            if va is not None and _count(va):
-                out.val.append(va)
+            out.train += [tr] if tr else []
+            out.val += [va] if va else []
     for v in val:
-        for tr, _ in convert(Path(v), True):
-            if _count(tr):
-                out.val.append(tr)
+        out.val += [tr for tr, _ in convert(Path(v), True) if tr]
     if not out.train:
         raise InputError("no training lines in --data")
     if not out.val:

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 from click.testing import CliRunner
 
+from synth import synth_line_image
 from hwr.cli.main import cli
 from hwr.data.linefolder import find_line_pairs, is_validation, read_gt
 from hwr.data.lineset import LineSet
@@ -14,9 +15,7 @@ TEXTS = ["the first line", "a second one", "and a third", "fourth of them", "the
 
 
 def _line(text: str) -> np.ndarray:
-    img = np.full((60, 40 + 24 * len(text)), 230, np.uint8)
-    cv2.putText(img, text, (15, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 30, 2, cv2.LINE_AA)
-    return img
+    return synth_line_image(text)
 
 
 def _folder(root: Path) -> Path:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from synth import synth_ink
+from synth import synth_ink, synth_line_image
 from hwr.cli.main import cli
 from hwr.data.inkset import InkSet, write_inkset
 from hwr.data.lineset import LineSet
@@ -21,9 +21,7 @@ WORDS = "the quick letters of a long day were sent home by the evening post".spl
 
 
 def _line(text: str) -> np.ndarray:
-    img = np.full((60, 40 + 24 * len(text)), 230, np.uint8)
-    cv2.putText(img, text, (15, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 30, 2, cv2.LINE_AA)
-    return img
+    return synth_line_image(text)
 
 
 @pytest.fixture
