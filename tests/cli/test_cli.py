@@ -271,3 +271,11 @@ def test_recognize_bad_blank_and_noise_pages(tmp_path):
     assert rows[2]["lines"] == [] and rows[2]["text"] == "" and "error" not in rows[2]
     assert "error" not in rows[3] and rows[3]["lines"] == [] and rows[3]["text"] == ""
     assert "2 of 4 inputs failed" in res.stderr
+
+
+def test_python_dash_m_hwr_is_the_cli():
+    import hwr
+
+    out = subprocess.run([sys.executable, "-m", "hwr", "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"hwr, version {hwr.__version__}"
