@@ -1,7 +1,9 @@
 """Reading order: lines grouped into text blocks, blocks ordered, lines top to bottom.
 
 Two lines belong to the same block when they overlap horizontally (by a third of the
-shorter one) and are at most ``gap`` x-heights apart vertically (union-find).  Main
+shorter one) and are at most ``gap`` x-heights, or 1.25 times the page's usual line
+spacing if that is more, apart vertically (union-find): widely spaced lines, and a
+salutation or date one line above the text, are still one block.  Main
 blocks (at least 40 % as wide as the widest) are read first, by column (left to right,
 a column being blocks that overlap horizontally) and top to bottom within a column;
 marginal blocks (narrower ones: notes beside or below the text) come after, top to
@@ -28,12 +30,19 @@ def blocks(lines: list[WorkLine], xh: float, gap: float = 3.0) -> list[list[int]
     if n == 0:
         return []
     parent = list(range(n))
+
+    def overlap(a: WorkLine, b: WorkLine) -> bool:
+        return min(a.x1, b.x1) - max(a.x0, b.x0) >= 0.33 * min(a.x1 - a.x0, b.x1 - b.x0)
+
+    # the usual line spacing: the median distance from a line to the nearest one below it
+    below = [min((b.ymid - a.ymid for b in lines if b.ymid > a.ymid and overlap(a, b)), default=np.inf)
+             for a in lines]
+    below = [d for d in below if np.isfinite(d)]
+    reach = max(gap * xh, 1.25 * float(np.median(below))) if below else gap * xh
     for i in range(n):
         for j in range(i + 1, n):
             a, b = lines[i], lines[j]
-            ov = min(a.x1, b.x1) - max(a.x0, b.x0)
-            short = min(a.x1 - a.x0, b.x1 - b.x0)
-            if ov >= 0.33 * short and abs(a.ymid - b.ymid) <= gap * xh:
+            if overlap(a, b) and abs(a.ymid - b.ymid) <= reach:
                 parent[_find(parent, i)] = _find(parent, j)
     groups: dict[int, list[int]] = {}
     for i in range(n):

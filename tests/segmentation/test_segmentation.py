@@ -325,3 +325,17 @@ def test_short_line_in_the_text_is_kept():
     page = segment_page(img)
     check_lines(page, gt, img.shape)
 
+
+
+def test_short_thin_line_heading_the_text_is_kept():
+    # a salutation above the first line, short and written with a thinner pen: it holds
+    # less ink than the minimum for a line anywhere else on the page, and is kept
+    img, gt = make_page(seed=7, ruling=False)
+    h, w = img.shape
+    head = np.zeros((h, w), np.uint8)
+    cv2.putText(head, "Dear Ann,", (140, 80), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.7, 255, 2, cv2.LINE_AA)
+    img = np.minimum(img, 255 - head).astype(np.uint8)
+    pts = cv2.findNonZero(head).reshape(-1, 2)
+    gt = [cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)] + gt
+    page = segment_page(img)
+    check_lines(page, gt, img.shape)
