@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Smoke test of a built bundle (packaging/build_bundle.sh), offscreen, from a temporary folder:
+#   packaging/smoke_test.sh BUNDLE_DIR          (BUNDLE_DIR: the folder holding hwr and hwr-gui)
+# 1. every shared library of the bundle finds its dependencies (ldd; catches over-trimming of
+#    pieces the offscreen run does not load, such as the xcb and wayland platform plugins);
+# 2. the CLI executable prints its version and recognises data/page.jpg and data/line1.inkml;
+# 3. the GUI executable shows its first window (offscreen) and quits with status 0;
+# 4. the bundle holds the embedded models, the LM, the schemas and the icon.
+# Runs with a private HOME (no settings, caches or user models of yours are used).
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 BUNDLE_DIR" >&2; exit 2; }
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+bundle="$(cd "$1" && pwd)"
+work="$(mktemp -d -t hwr-smoke-XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "SMOKE TEST FAILED: $*" >&2; exit 1; }
+
+[ -x "$bundle/hwr" ] && [ -x "$bundle/hwr-gui" ] || fail "$bundle lacks the executables hwr and hwr-gui"
+internal="$bundle/_internal"
+for f in hwr/models_data/ink_default.safetensors hwr/models_data/image_default.safetensors \
+         hwr/models_data/lm_en.arpa.gz hwr/models_data/ink_default.decoder.json hwr/models_data/image_default.md \
+         hwr/formats/schemas/alto-4-4.xsd hwr/formats/schemas/pagecontent-2019-07-15.xsd \
+         hwr/formats/schemas/xlink.xsd hwr/formats/schemas/README.md hwr_gui/icons/hwr-256.png; do
+  [ -f "$internal/$f" ] || fail "the bundle lacks $f"
+done
+
+if command -v ldd > /dev/null; then
+  libpath="$internal:$internal/PySide6/Qt/lib:$internal/torch/lib"
+  missing="$(find "$bundle" -name '*.so*' -type f -print0 | xargs -0 -n 50 env LD_LIBRARY_PATH="$libpath" ldd 2>/dev/null \
+             | grep 'not found' | sort -u || true)"
+  [ -z "$missing" ] || fail "libraries the bundle lacks:"$'\n'"$missing"
+  echo "libraries: every dependency found"
+fi
+
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share" \
+       XDG_CACHE_HOME="$work/home/.cache" QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1
+mkdir -p "$HOME"
+cp "$repo/data/page.jpg" "$repo/data/line1.inkml" "$work/"
+cd "$work"
+
+"$bundle/hwr" --version | grep -q '^hwr, version ' || fail "hwr --version"
+start=$(date +%s.%N)
+out="$("$bundle/hwr" recognize page.jpg line1.inkml)" || fail "hwr recognize exited with $?"
+end=$(date +%s.%N)
+echo "$out"
+# each input's text follows a "# NAME" line; both the page and the ink hold this phrase
+echo "$out" | python3 -c "
+import sys
+texts, name = {}, None
+for line in sys.stdin.read().splitlines():
+    if line.startswith('# '):
+        name = line[2:]
+        texts[name] = ''
+    elif name:
+        texts[name] += line + chr(10)
+bad = [n for n in ('page.jpg', 'line1.inkml') if 'thank you for the seeds' not in texts.get(n, '')]
+sys.exit(f'not read: {bad}' if bad else 0)" || fail "the sample page or ink was not read"
+echo "hwr recognize page + ink (bundle, fresh process): $(python3 -c "print(f'{$end - $start:.1f}')") s"
+"$bundle/hwr" recognize --format jsonl line1.inkml | python3 -c "
+import json, sys
+obj = json.loads(sys.stdin.readline())
+assert obj['text'] and 'error' not in obj, obj
+print('ink as jsonl:', obj['text'])" || fail "hwr recognize --format jsonl"
+
+gui="$(timeout 120 "$bundle/hwr-gui" --quit-after-first-window 2>"$work/gui.err")" || {
+  cat "$work/gui.err" >&2; fail "hwr-gui exited with $?"; }
+echo "$gui"
+echo "$gui" | grep -q "first window shown" || fail "hwr-gui did not show its window"
+echo "smoke test passed: $bundle"
