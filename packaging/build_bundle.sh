@@ -48,7 +48,7 @@ wheel="$(ls "$out"/wheel/hwr-*.whl)"
 
 start=$(date +%s)
 # from OUT_DIR, so that the checkout's own hwr/ is not on the path: the installed wheel is bundled
-(cd "$out" && "$py" -m PyInstaller --noconfirm --log-level WARN \
+(cd "$out" && "$py" -m PyInstaller --noconfirm --log-level "${HWR_PYI_LOG_LEVEL:-WARN}" \
    --distpath "$out" --workpath "$out/pyinstaller-work" "$repo/packaging/hwr.spec")
 echo "build: $(( $(date +%s) - start )) s"
 
