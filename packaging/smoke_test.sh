@@ -4,8 +4,9 @@
 # 1. every shared library of the bundle finds its dependencies (ldd; catches over-trimming of
 #    pieces the offscreen run does not load, such as the xcb and wayland platform plugins);
 # 2. the CLI executable prints its version and recognises data/page.jpg and data/line1.inkml;
-# 3. the GUI executable shows its first window (offscreen) and quits with status 0;
-# 4. the bundle holds the embedded models, the LM, the schemas and the icon.
+# 3. it transcribes a folder with two worker processes, and fine-tunes the ink model for one epoch on the sample ink, and the new model reads;
+# 4. the GUI executable shows its first window (offscreen) and quits with status 0;
+# 5. the bundle holds the embedded models, the LM, the schemas and the icon.
 # Runs with a private HOME (no settings, caches or user models of yours are used).
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 BUNDLE_DIR" >&2; exit 2; }
@@ -66,6 +67,25 @@ import json, sys
 obj = json.loads(sys.stdin.readline())
 assert obj['text'] and 'error' not in obj, obj
 print('ink as jsonl:', obj['text'])" || fail "hwr recognize --format jsonl"
+
+# worker processes start in the frozen app (multiprocessing spawn: the executable re-runs itself)
+mkdir batch && cp page.jpg line1.inkml batch/
+"$bundle/hwr" transcribe batch --out batch-out --workers 2 --formats txt,alto,page > batch.log 2>&1 \
+  || { tail -20 batch.log >&2; fail "hwr transcribe --workers 2 exited with $?"; }
+for f in page.txt page.alto.xml page.page.xml line1.txt; do
+  [ -s "batch-out/$f" ] || fail "hwr transcribe --workers 2 did not write $f"
+done
+grep -q "thank you for the seeds" batch-out/page.txt || fail "hwr transcribe: the page was not read"
+echo "hwr transcribe --workers 2: $(ls batch-out | tr '\n' ' ')"
+
+# training runs (torch's optimiser imports torch._dynamo / _inductor: catches over-trimming of
+# torch): one epoch of fine-tuning the ink model on the three sample lines, then the new model reads
+mkdir ink && cp "$repo"/data/line[123].inkml ink/
+"$bundle/hwr" train --data ink --val ink --base ink_default --epochs 1 --batch-size 3 --out tuned.safetensors \
+  > train.log 2>&1 || { tail -20 train.log >&2; fail "hwr train exited with $?"; }
+tuned="$("$bundle/hwr" recognize --model tuned.safetensors line1.inkml)" || fail "hwr recognize --model exited with $?"
+echo "$tuned" | grep -q "seeds" || fail "the fine-tuned model did not read line1.inkml: $tuned"
+echo "hwr train: one epoch on the sample ink, the model reads: $(echo "$tuned" | tail -1)"
 
 gui="$(timeout 120 "$bundle/hwr-gui" --quit-after-first-window 2>"$work/gui.err")" || {
   cat "$work/gui.err" >&2; fail "hwr-gui exited with $?"; }
