@@ -2,7 +2,7 @@
 # Build the one-folder desktop bundle of hwr (PyInstaller, CPU torch) into OUT_DIR:
 #   packaging/build_bundle.sh OUT_DIR
 # Gives OUT_DIR/hwr/ (the bundle: executables hwr-gui and hwr, their libraries under
-# _internal/) and OUT_DIR/hwr-<version>-<os>-<arch>.tar.gz, and prints their sizes.
+# _internal/, the .desktop file and icons under share/) and OUT_DIR/hwr-<version>-<os>-<arch>.tar.gz, and prints their sizes.
 # OUT_DIR must lie outside the checkout (or in its git-ignored dist/ or build/ folder).
 #
 # Steps: a build virtual environment (OUT_DIR/venv, reused if present) gets the CPU build of
@@ -53,6 +53,12 @@ start=$(date +%s)
 echo "build: $(( $(date +%s) - start )) s"
 
 bundle="$out/hwr"
+# desktop integration files, laid out as under /usr/share (see the README: installing the bundle)
+install -Dm644 "$repo/packaging/hwr.desktop" "$bundle/share/applications/hwr.desktop"
+for s in 48 128 256; do
+  install -Dm644 "$repo/gui/icons/hwr-$s.png" "$bundle/share/icons/hicolor/${s}x${s}/apps/hwr.png"
+done
+install -Dm644 "$repo/gui/icons/hwr.svg" "$bundle/share/icons/hicolor/scalable/apps/hwr.svg"
 version="$("$bundle/hwr" --version | awk '{print $NF}')"
 archive="$out/hwr-$version-$(uname -s | tr 'A-Z' 'a-z')-$(uname -m).tar.gz"
 tar -C "$out" -czf "$archive" hwr

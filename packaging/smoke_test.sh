@@ -25,6 +25,14 @@ for f in hwr/models_data/ink_default.safetensors hwr/models_data/image_default.s
   [ -f "$internal/$f" ] || fail "the bundle lacks $f"
 done
 
+for f in share/applications/hwr.desktop share/icons/hicolor/256x256/apps/hwr.png \
+         share/icons/hicolor/48x48/apps/hwr.png share/icons/hicolor/scalable/apps/hwr.svg; do
+  [ -f "$bundle/$f" ] || fail "the bundle lacks $f"
+done
+if command -v desktop-file-validate > /dev/null; then
+  desktop-file-validate "$bundle/share/applications/hwr.desktop" || fail "desktop-file-validate hwr.desktop"
+fi
+
 if command -v ldd > /dev/null; then
   # a missing Qt / PySide / torch / OpenCV library means the bundle was over-trimmed; other missing
   # libraries are system ones that optional plugins load when present (GTK for the gtk3 theme, ...)
