@@ -79,7 +79,7 @@ print('ink as jsonl:', obj['text'])" || fail "hwr recognize --format jsonl"
 # worker processes start in the frozen app (multiprocessing spawn: the executable re-runs itself)
 mkdir batch && cp page.jpg line1.inkml batch/
 "$bundle/hwr" transcribe batch --out batch-out --workers 2 --formats txt,alto,page > batch.log 2>&1 \
-  || { tail -20 batch.log >&2; fail "hwr transcribe --workers 2 exited with $?"; }
+  || { rc=$?; tail -20 batch.log >&2; fail "hwr transcribe --workers 2 exited with $rc"; }
 for f in page.txt page.alto.xml page.page.xml line1.txt; do
   [ -s "batch-out/$f" ] || fail "hwr transcribe --workers 2 did not write $f"
 done
@@ -90,13 +90,13 @@ echo "hwr transcribe --workers 2: $(ls batch-out | tr '\n' ' ')"
 # torch): one epoch of fine-tuning the ink model on the three sample lines, then the new model reads
 mkdir ink && cp "$repo"/data/line[123].inkml ink/
 "$bundle/hwr" train --data ink --val ink --base ink_default --epochs 1 --batch-size 3 --out tuned.safetensors \
-  > train.log 2>&1 || { tail -20 train.log >&2; fail "hwr train exited with $?"; }
+  > train.log 2>&1 || { rc=$?; tail -20 train.log >&2; fail "hwr train exited with $rc"; }
 tuned="$("$bundle/hwr" recognize --model tuned.safetensors line1.inkml)" || fail "hwr recognize --model exited with $?"
 echo "$tuned" | grep -q "seeds" || fail "the fine-tuned model did not read line1.inkml: $tuned"
 echo "hwr train: one epoch on the sample ink, the model reads: $(echo "$tuned" | tail -1)"
 
 gui="$(timeout 120 "$bundle/hwr-gui" --quit-after-first-window 2>"$work/gui.err")" || {
-  cat "$work/gui.err" >&2; fail "hwr-gui exited with $?"; }
+  rc=$?; cat "$work/gui.err" >&2; fail "hwr-gui exited with $rc"; }
 echo "$gui"
 echo "$gui" | grep -q "first window shown" || fail "hwr-gui did not show its window"
 echo "smoke test passed: $bundle"
