@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, help="bundle folder (holds hwr and hwr-gui)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-wheel", action="store_true", help="skip the wheel (size and venv timings)")
+    ap.add_argument("--no-tar", action="store_true", help="skip packing the bundle into a .tar.gz to measure it")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="hwr-startup-") as tmp_:
@@ -140,6 +141,9 @@ def main() -> None:
             print(f"  wheel {wheel.name}: {mb(wheel.stat().st_size)}")
         if args.bundle:
             raw, n = folder_size(args.bundle)
+            if args.no_tar:
+                print(f"  bundle {args.bundle}: {mb(raw)} in {n} files")
+        if args.bundle and not args.no_tar:
             archive = tmp / "bundle.tar.gz"
             t0 = time.perf_counter()
             with tarfile.open(archive, "w:gz") as tar:
