@@ -16,15 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import xmlschema
 from click.testing import CliRunner
 
 from synth import synth_ink, synth_page
 from hwr.batch import REPORT, Options, find_inputs, read_report, transcribe
 from hwr.cli.main import cli
+from hwr.formats.validate import load_schema
 from hwr.ink.io import write_inkml, write_json
 
-SCHEMAS = Path(__file__).parent / "formats" / "schemas"
 FORMATS = ("txt", "json", "alto", "page")
 
 
@@ -74,11 +73,7 @@ def _files(out: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def schemas():
-    alto = xmlschema.XMLSchema(str(SCHEMAS / "alto-4-4.xsd"),
-                               locations={"http://www.w3.org/1999/xlink": str(SCHEMAS / "xlink.xsd")},
-                               allow="sandbox")
-    page = xmlschema.XMLSchema(str(SCHEMAS / "pagecontent-2019-07-15.xsd"), allow="sandbox")
-    return {"alto": alto, "page": page}
+    return {"alto": load_schema("alto"), "page": load_schema("page")}
 
 
 def _check_complete(out: Path, schemas) -> list[dict]:

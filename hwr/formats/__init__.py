@@ -1,4 +1,5 @@
-"""Output writers: plain text, JSON, ALTO 4 and PAGE XML 2019.
+"""Output writers: plain text, JSON, ALTO 4 and PAGE XML 2019, and a validator of ALTO / PAGE
+files against the official schemas shipped in ``hwr/formats/schemas/`` (needs ``xmlschema``).
 
 Every writer takes a :class:`hwr.types.Page` and a destination: a path (written
 atomically: temporary file + rename) or an open file object (text or binary).
@@ -15,6 +16,7 @@ from hwr.formats._common import write_output as write_atomic
 from hwr.formats.alto import write_alto
 from hwr.formats.pagexml import write_page
 from hwr.formats.text import page_dict, write_json, write_text
+from hwr.formats.validate import schema_path, validate
 from hwr.types import Page
 
 
@@ -40,4 +42,4 @@ def _version() -> str | None:
         return None
 
 
-__all__ = ["FORMATS", "Format", "Page", "page_dict", "write_atomic", "write_alto", "write_json", "write_page", "write_text"]
+__all__ = ["FORMATS", "Format", "Page", "page_dict", "schema_path", "validate", "write_atomic", "write_alto", "write_json", "write_page", "write_text"]

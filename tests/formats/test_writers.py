@@ -14,9 +14,10 @@ import xmlschema  # the test extra: a missing install fails here instead of skip
 
 from hwr.data.pages import read_page
 from hwr.formats import FORMATS, write_alto, write_json, write_page, write_text
+from hwr.formats.validate import SCHEMA_DIR, load_schema
 from hwr.types import Alternative, CharSpan, LineResult, Page, Region
 
-SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMAS = SCHEMA_DIR  # the copies shipped in the package (hwr/formats/schemas)
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -24,14 +25,13 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 
 @pytest.fixture(scope="module")
 def alto_schema():
-    # the ALTO schema imports xlink from the web: point it at the local copy, allow no fetching
-    return xmlschema.XMLSchema(str(SCHEMAS / "alto-4-4.xsd"), locations={XLINK_NS: str(SCHEMAS / "xlink.xsd")},
-                               allow="sandbox")
+    # the ALTO schema imports xlink from the web: load_schema maps it to the local copy, allows no fetching
+    return load_schema("alto")
 
 
 @pytest.fixture(scope="module")
 def page_schema():
-    return xmlschema.XMLSchema(str(SCHEMAS / "pagecontent-2019-07-15.xsd"), allow="sandbox")
+    return load_schema("page")
 
 
 def _validate(schema, path):

@@ -52,9 +52,7 @@ def test_jsonl_one_object_with_the_lines_of_every_page(tiff, pages, tmp_path):
 
 
 def test_page_xml_per_page_and_one_alto_file(pages, tmp_path):
-    import xmlschema
-
-    from formats.test_writers import SCHEMAS, XLINK_NS
+    from hwr.formats.validate import load_schema
 
     tiff = tmp_path / "scan.tif"
     assert cv2.imwritemulti(str(tiff), [img for img, _ in pages[:2]])
@@ -63,7 +61,7 @@ def test_page_xml_per_page_and_one_alto_file(pages, tmp_path):
     assert res.exit_code == 0, res.output
     files = sorted(out.iterdir())
     assert [f.name for f in files] == ["scan.p1.page.xml", "scan.p2.page.xml"]
-    page_schema = xmlschema.XMLSchema(str(SCHEMAS / "pagecontent-2019-07-15.xsd"), allow="sandbox")
+    page_schema = load_schema("page")
     for f, n in zip(files, (2, 3)):
         page_schema.validate(str(f))
         root = ET.parse(f).getroot()
@@ -72,8 +70,7 @@ def test_page_xml_per_page_and_one_alto_file(pages, tmp_path):
     res = CliRunner().invoke(segment, [str(tiff), "--format", "alto", "--out", str(out)])
     assert res.exit_code == 0, res.output
     alto = out / "scan.alto.xml"
-    xmlschema.XMLSchema(str(SCHEMAS / "alto-4-4.xsd"), locations={XLINK_NS: str(SCHEMAS / "xlink.xsd")},
-                        allow="sandbox").validate(str(alto))
+    load_schema("alto").validate(str(alto))
     pgs = ET.parse(alto).getroot().findall(f".//{ALTO}Page")
     assert [p.get("PHYSICAL_IMG_NR") for p in pgs] == ["1", "2"]
     assert [len(p.findall(f".//{ALTO}TextLine")) for p in pgs] == [2, 3]
