@@ -1,12 +1,16 @@
 """Peak memory of `hwr transcribe` on 50 and on 500 pages (issue 10's load case): a batch
 must run in bounded memory, whatever the number of inputs.
 
-    python benchmarks/batch_memory.py [--counts 50,500] [--workers 1]
+    python benchmarks/batch_memory.py [--counts 50,500] [--workers 1] [--onednn-cache N]
 
 Draws small synthetic pages (4 lines of OpenCV script text, 900 x 560 px) into a temporary
 folder, runs `hwr transcribe` on the first N of them in a child process for each N (greedy
 decoding, txt + json + alto + page), and prints the child's peak RSS (from ``os.wait4``) and
 its time.
+
+``--onednn-cache N`` runs the children with ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=N``: 1024 is
+oneDNN's own default, i.e. how hwr ran before it turned that cache off (see
+``hwr.device.bound_onednn_cache``), for a before/after comparison on the same machine.
 """
 
 from __future__ import annotations
@@ -34,27 +38,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--counts", default="50,500")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--onednn-cache", type=int, default=None,
+                    help="ONEDNN_PRIMITIVE_CACHE_CAPACITY for the children (default: hwr's choice, 0)")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    env = dict(os.environ)
+    if args.onednn_cache is not None:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(args.onednn_cache)
+    cache = env.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0 (hwr's default)")
     with tempfile.TemporaryDirectory(prefix="hwr-batch-mem-") as tmp:
         tmp = Path(tmp)
-        print(f"| pages | workers | seconds | pages/min | peak RSS MiB (main process) | failed |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| pages | workers | oneDNN cache | seconds | pages/min | peak RSS MiB (main process) | failed |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for n in counts:
             src = tmp / f"in{n}"
-            src.mkdir()
+            src.mkdir(exist_ok=True)
             for i in range(n):
                 cv2.imwrite(str(src / f"p{i:04d}.png"), page(i))
             cmd = [sys.executable, "-c", "from hwr.cli.main import main; main()", "transcribe", str(src), "--out",
                    str(tmp / f"out{n}"), "--workers", str(args.workers), "--decoder", "greedy", "-q",
                    "--formats", "txt,json,alto,page"]
             t0 = time.perf_counter()
-            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 env=env)
             _, status, usage = os.wait4(p.pid, 0)
             secs = time.perf_counter() - t0
             err = p.stderr.read()
             failed = "?" if "failed" not in err else err.split(" failed")[0].split()[-1]
-            print(f"| {n} | {args.workers} | {secs:.0f} | {n / secs * 60:.0f} | {usage.ru_maxrss / 1024:.0f} | {failed} |",
+            print(f"| {n} | {args.workers} | {cache} | {secs:.0f} | {n / secs * 60:.0f} | {usage.ru_maxrss / 1024:.0f} | {failed} |",
                   flush=True)
 
 

@@ -1,6 +1,27 @@
-"""Choosing the compute device at run time."""
+"""Choosing the compute device at run time, and bounding what torch's CPU kernels keep."""
 
 from __future__ import annotations
+
+import os
+
+#: oneDNN (torch's CPU convolution / LSTM library) keeps up to this many compiled kernels
+#: ("primitives") per process, keyed by the exact tensor shapes (default 1,024).
+ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
+
+
+def bound_onednn_cache() -> None:
+    """Turn oneDNN's primitive cache off (capacity 0) unless the user chose a capacity.
+
+    Recognition feeds every page's lines (and every ink) at a new width, so a cached
+    kernel is almost never used again, yet each one stays: ``hwr transcribe`` grew by
+    about 0.4 MiB a page until the 1,024 entries were full (measured by
+    ``benchmarks/batch_memory.py``), at no gain in speed.  oneDNN reads the variable when
+    it builds its first kernel, so this must run before the first inference of the process
+    (``Recognizer()`` calls it; spawned batch workers inherit the environment); later
+    calls change nothing.
+    """
+    if ONEDNN_CACHE_ENV not in os.environ and "DNNL_PRIMITIVE_CACHE_CAPACITY" not in os.environ:
+        os.environ[ONEDNN_CACHE_ENV] = "0"
 
 
 def resolve_device(device: str = "auto") -> str:
