@@ -34,6 +34,20 @@ def page(seed: int) -> np.ndarray:
     return synth_page(seed, 4)
 
 
+def outputs_check(out: Path, n: int) -> tuple[int, int]:
+    """(lost, duplicated): inputs without exactly one ``done`` record in report.jsonl or with
+    an output missing (4 formats each), and records beyond one per input."""
+    import json
+
+    recs = [json.loads(line) for line in (out / "report.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    inputs = [r["input"] for r in recs]
+    done = {r["input"]: r for r in recs if r.get("status") == "done"}
+    lost = sum(1 for i in range(n) if f"p{i:04d}.png" not in done
+               or len(done[f"p{i:04d}.png"]["outputs"]) != 4
+               or not all((out / o).is_file() for o in done[f"p{i:04d}.png"]["outputs"]))
+    return lost, len(inputs) - len(set(inputs))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--counts", default="50,500")
@@ -48,8 +62,9 @@ def main() -> None:
     cache = env.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0 (hwr's default)")
     with tempfile.TemporaryDirectory(prefix="hwr-batch-mem-") as tmp:
         tmp = Path(tmp)
-        print("| pages | workers | oneDNN cache | seconds | pages/min | peak RSS MiB (main process) | failed |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print("| pages | workers | oneDNN cache | seconds | pages/min | peak RSS MiB (main process) | failed "
+              "| lost / duplicated outputs |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for n in counts:
             src = tmp / f"in{n}"
             src.mkdir(exist_ok=True)
@@ -65,7 +80,9 @@ def main() -> None:
             secs = time.perf_counter() - t0
             err = p.stderr.read()
             failed = "?" if "failed" not in err else err.split(" failed")[0].split()[-1]
-            print(f"| {n} | {args.workers} | {cache} | {secs:.0f} | {n / secs * 60:.0f} | {usage.ru_maxrss / 1024:.0f} | {failed} |",
+            lost, dup = outputs_check(tmp / f"out{n}", n)
+            print(f"| {n} | {args.workers} | {cache} | {secs:.0f} | {n / secs * 60:.0f} | {usage.ru_maxrss / 1024:.0f} | {failed} "
+                  f"| {lost} / {dup} |",
                   flush=True)
 
 
