@@ -333,3 +333,59 @@ def test_report_that_cannot_be_written_stops_the_run_clearly(folder, tmp_path, m
     monkeypatch.setattr(batch, "open", fake_open, raising=False)
     with pytest.raises(HwrError, match="cannot record progress.*No space left"):
         transcribe(folder, tmp_path / "out", Options(formats=("txt",), recursive=True, decoder="greedy"))
+
+
+# ------------------------------------------------------------------------------ bounded memory
+
+
+def test_onednn_cache_is_off_unless_the_user_chose(monkeypatch):
+    """oneDNN kept a compiled kernel per new input shape (each page's line widths differ):
+    +0.4 MiB a page in `hwr transcribe` (benchmarks/batch_memory.py).  hwr turns its
+    cache off, but a capacity the user set is left alone."""
+    from hwr.device import ONEDNN_CACHE_ENV, bound_onednn_cache
+
+    monkeypatch.delenv(ONEDNN_CACHE_ENV, raising=False)
+    monkeypatch.delenv("DNNL_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    bound_onednn_cache()
+    assert os.environ[ONEDNN_CACHE_ENV] == "0"
+    monkeypatch.setenv(ONEDNN_CACHE_ENV, "256")
+    bound_onednn_cache()
+    assert os.environ[ONEDNN_CACHE_ENV] == "256"
+    monkeypatch.delenv(ONEDNN_CACHE_ENV)
+    monkeypatch.setenv("DNNL_PRIMITIVE_CACHE_CAPACITY", "8")  # the older name counts too
+    bound_onednn_cache()
+    assert ONEDNN_CACHE_ENV not in os.environ
+
+
+def test_recognizer_turns_the_cache_off_before_its_first_kernel(tmp_path):
+    """In a fresh process (as a batch worker is): the variable is set by Recognizer(), and
+    the pages then recognised leave the process's heap where it was (no kernel kept per
+    page), while with oneDNN's default capacity the same pages grow it."""
+    code = (
+        "import ctypes, os, sys, torch\n"
+        "sys.path.insert(0, %r)\n"
+        "from synth import synth_page\n"
+        "torch.set_num_threads(1)\n"
+        "from hwr.pipeline import Recognizer\n"
+        "rec = Recognizer(kind='image', decoder='greedy')\n"
+        "class MI(ctypes.Structure):\n"
+        "    _fields_ = [(n, ctypes.c_size_t) for n in 'a b c d e f g uord i j'.split()]\n"
+        "libc = ctypes.CDLL('libc.so.6'); libc.mallinfo2.restype = MI\n"
+        "pages = [synth_page(s, 2)[:, : 500 + 37 * s] for s in range(9)]\n"
+        "for p in pages[:2]: rec.recognize_page(p)\n"
+        "before = libc.mallinfo2().uord\n"
+        "for p in pages[2:]: rec.recognize_page(p)\n"
+        "print(os.environ.get('ONEDNN_PRIMITIVE_CACHE_CAPACITY'), (libc.mallinfo2().uord - before) / 2**20)\n"
+    ) % str(Path(__file__).parent)
+    env = {k: v for k, v in os.environ.items() if "PRIMITIVE_CACHE" not in k}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    value, grown = out.stdout.split()
+    assert value == "0"
+    env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = "1024"  # oneDNN's default: how hwr ran before
+    old = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert old.returncode == 0, old.stderr[-2000:]
+    old_value, old_grown = old.stdout.split()
+    assert old_value == "1024"
+    print("heap grown by 7 pages, MiB: cache off", grown, "oneDNN default", old_grown)
+    assert float(grown) < 0.5 * float(old_grown), (grown, old_grown)
