@@ -75,31 +75,62 @@ _ELEMENT = np.dtype([("type", ">i4"), ("x", ">f8"), ("y", ">f8")])
 _MOVE, _LINE, _CURVE, _CURVE_DATA = 0, 1, 2, 3
 
 
+def stroke_paths(xys: list[np.ndarray]) -> list[QPainterPath]:
+    """The paths of :func:`_path_of_segments` for many strokes at once, with the same
+    elements (a quadratic piece becomes the cubic ``QPainterPath.quadTo`` makes): computed
+    in numpy over all the points together, then read by one ``QDataStream``, instead of a
+    Python call per point.  A stroke with points that Qt would merge (repeated, not
+    finite) or under 3 points is built the slow way, so the elements stay exactly Qt's."""
+    xys = [np.asarray(xy, dtype=np.float64).reshape(-1, 2) for xy in xys]
+    out: list[QPainterPath | None] = [None] * len(xys)
+    lens = np.array([len(xy) for xy in xys], dtype=np.int64)
+    fast = np.flatnonzero(lens >= 3)
+    if len(fast):
+        pts = np.concatenate([xys[i] for i in fast])
+        n = lens[fast]
+        first = np.r_[0, np.cumsum(n)[:-1]]
+        last = first + n - 1
+        step = np.abs(np.diff(pts, axis=0)).max(axis=1)
+        merged = ~np.isfinite(pts).all(axis=1)
+        merged[1:] |= step <= 1e-9 * (1.0 + np.abs(pts[1:]).max(axis=1))
+        merged[first] = ~np.isfinite(pts[first]).all(axis=1)  # a step into a stroke's first point is no step
+        bad = np.logical_or.reduceat(merged, first)
+        mids = (pts[:-1] + pts[1:]) / 2  # mids[j]: between point j and j + 1 (of one stroke when j < last)
+        k = 3 * n - 3  # elements per stroke
+        e0 = np.r_[0, np.cumsum(k)[:-1]]
+        el = np.empty(int(k.sum()), _ELEMENT)
+        el["type"][e0] = _MOVE
+        el["x"][e0], el["y"][e0] = pts[first, 0], pts[first, 1]
+        el["type"][e0 + 1] = _LINE
+        el["x"][e0 + 1], el["y"][e0 + 1] = mids[first, 0], mids[first, 1]
+        el["type"][e0 + k - 1] = _LINE
+        el["x"][e0 + k - 1], el["y"][e0 + k - 1] = pts[last, 0], pts[last, 1]
+        inner = np.ones(len(pts), bool)
+        inner[first] = inner[last] = False
+        g = np.flatnonzero(inner)  # interior points: each the control of one quadratic piece
+        stroke = np.repeat(np.arange(len(n)), n - 2)
+        at = e0[stroke] + 2 + 3 * (g - first[stroke] - 1)
+        c = pts[g]
+        for j, q in enumerate(((mids[g - 1] + 2 * c) / 3, (mids[g] + 2 * c) / 3, mids[g])):
+            el["type"][at + j] = _CURVE if j == 0 else _CURVE_DATA
+            el["x"][at + j], el["y"][at + j] = q[:, 0], q[:, 1]
+        raw = el.tobytes()
+        tail = struct.pack(">ii", 0, 0)
+        parts = []
+        for kk, a in zip(k.tolist(), e0.tolist()):
+            parts += [struct.pack(">i", kk), raw[20 * a: 20 * (a + kk)], tail]
+        stream = QDataStream(QByteArray(b"".join(parts)))
+        for i, is_bad in zip(fast.tolist(), bad.tolist()):
+            path = QPainterPath()
+            stream >> path
+            if not is_bad:
+                out[i] = path
+    return [p if p is not None else _path_of_segments(xy) for p, xy in zip(out, xys)]
+
+
 def stroke_path(xy: np.ndarray) -> QPainterPath:
-    """The same path as :func:`_path_of_segments` (the same elements: a quadratic piece
-    becomes the cubic ``QPainterPath.quadTo`` makes), computed in numpy and read in one
-    call, instead of a Python call per point.  Points that Qt would merge (repeated,
-    not finite) go the slow way, so the elements stay exactly Qt's."""
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    n = len(xy)
-    if n < 3 or not np.isfinite(xy).all():
-        return _path_of_segments(xy)
-    d = np.abs(np.diff(xy, axis=0)).max(axis=1)
-    if (d <= 1e-9 * (1.0 + np.abs(xy[1:]).max(axis=1))).any():
-        return _path_of_segments(xy)
-    mids = (xy[:-1] + xy[1:]) / 2
-    prev, ctrl, end = mids[:-1], xy[1:-1], mids[1:]
-    el = np.empty(3 * (n - 2) + 3, _ELEMENT)
-    el[0] = (_MOVE, xy[0, 0], xy[0, 1])
-    el[1] = (_LINE, mids[0, 0], mids[0, 1])
-    cub = el[2:-1].reshape(n - 2, 3)
-    cub["type"] = (_CURVE, _CURVE_DATA, _CURVE_DATA)
-    for k, pt in enumerate(((prev + 2 * ctrl) / 3, (end + 2 * ctrl) / 3, end)):
-        cub["x"][:, k], cub["y"][:, k] = pt[:, 0], pt[:, 1]
-    el[-1] = (_LINE, xy[-1, 0], xy[-1, 1])
-    path = QPainterPath()
-    QDataStream(QByteArray(struct.pack(">i", len(el)) + el.tobytes() + struct.pack(">ii", 0, 0))) >> path
-    return path
+    """:func:`stroke_paths` of one stroke."""
+    return stroke_paths([xy])[0]
 
 
 class _Drawing:
@@ -108,12 +139,17 @@ class _Drawing:
 
     __slots__ = ("stroke", "dot", "path", "pieces", "box")
 
-    def __init__(self, stroke: Stroke):
-        xy, pressure = stroke.points, stroke.pressure
+    def __init__(self, stroke: Stroke, path: QPainterPath | None = None, box: np.ndarray | None = None):
+        """``path`` and ``box``: already built (by :func:`drawings`) for a stroke without
+        pressure of 3 points or more that is not a dot."""
         self.stroke = stroke
         self.dot: tuple[QPointF, float] | None = None
-        self.path: QPainterPath | None = None
+        self.path: QPainterPath | None = path
         self.pieces: list[tuple[float, QPainterPath]] = []
+        if path is not None:
+            self.box = box
+            return
+        xy, pressure = stroke.points, stroke.pressure
         self.box = (np.r_[xy.min(axis=0), xy.max(axis=0)] if len(xy) else np.full(4, np.nan))
         if not len(xy):
             return
@@ -145,6 +181,30 @@ class _Drawing:
             pen.setWidthF(width * (0.35 + 0.65 * p))
             painter.setPen(pen)
             painter.drawPath(path)
+
+
+def drawings(strokes: list[Stroke]) -> list[_Drawing]:
+    """:class:`_Drawing` of many strokes: the paths and boxes of those without pressure are
+    built together (:func:`stroke_paths`), the others one by one."""
+    bulk = [i for i, s in enumerate(strokes) if s.pressure is None and len(s) >= 3]
+    out: list[_Drawing | None] = [None] * len(strokes)
+    if bulk:
+        xs = [np.asarray(strokes[i].x, dtype=np.float64) for i in bulk]
+        ys = [np.asarray(strokes[i].y, dtype=np.float64) for i in bulk]
+        n = np.array([len(x) for x in xs])
+        first = np.r_[0, np.cumsum(n)[:-1]]
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        boxes = np.stack([np.minimum.reduceat(x, first), np.minimum.reduceat(y, first),
+                          np.maximum.reduceat(x, first), np.maximum.reduceat(y, first)], axis=1)
+        step = np.r_[(np.diff(x) != 0) | (np.diff(y) != 0), False]
+        step[first + n - 1] = False  # from a stroke's last point to the next stroke's first: no step
+        moves = np.logical_or.reduceat(step, first)  # False: all its points are one, a dot
+        moves &= np.isfinite(boxes).all(axis=1)  # NaN bounds: the slow way decides
+        keep = [j for j in range(len(bulk)) if moves[j]]
+        paths = stroke_paths([np.column_stack([xs[j], ys[j]]) for j in keep])
+        for j, path in zip(keep, paths):
+            out[bulk[j]] = _Drawing(strokes[bulk[j]], path, boxes[j])
+    return [d if d is not None else _Drawing(s) for d, s in zip(out, strokes)]
 
 
 def eraser_cursor() -> QCursor:
@@ -308,7 +368,10 @@ class InkCanvas(QWidget):
         old = self._drawings
         self._drawings = {id(st): d for st in strokes if (d := old.get(id(st))) is not None and d.stroke is st}
         changed = [d for k, d in old.items() if k not in self._drawings]  # gone
-        changed += [self._drawing(st) for st in strokes if id(st) not in old or old[id(st)].stroke is not st]
+        new = [st for st in strokes if id(st) not in self._drawings]
+        for d in drawings(new):
+            self._drawings[id(d.stroke)] = d
+        changed += [self._drawings[id(st)] for st in new]
         self._strokes = strokes
         self._highlight = frozenset()
         if incremental:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QElapsedTimer, QPoint, QPointF, Qt, QTimer  # noqa: E
 from PySide6.QtGui import QImage, QPainterPath  # noqa: E402
 
 from hwr.types import Ink, Stroke  # noqa: E402
-from hwr_gui.canvas import InkCanvas, _path_of_segments, stroke_path  # noqa: E402
+from hwr_gui.canvas import InkCanvas, _Drawing, _path_of_segments, drawings, stroke_path, stroke_paths  # noqa: E402
 
 
 def elements(path: QPainterPath) -> list[tuple[int, float, float]]:
@@ -77,7 +77,29 @@ def test_numpy_paths_are_qts_paths():
     assert elements(stroke_path(xy)) == elements(_path_of_segments(xy))
     big = rng.uniform(0, 1e6, size=(50, 2))
     assert_same_path(stroke_path(big), _path_of_segments(big))
-    assert elements(stroke_path(big[:3]))[0][0] == 0  # a path starts with a move
+    # many at once (one stream): the slow ones in between keep the others in step
+    xys = [rng.uniform(0, 300, size=(k, 2)) for k in (1, 12, 2, 3, 40, 5)]
+    xys[3][1] = xys[3][0]
+    xys.insert(2, np.array([[0, 0], [1, np.inf], [2, 0], [3, 3.0]]))
+    xys.append(big)
+    for got, xy in zip(stroke_paths(xys), xys, strict=True):
+        assert_same_path(got, _path_of_segments(xy))
+
+
+def test_drawings_in_bulk_are_the_strokes_one_by_one():
+    rng = np.random.default_rng(3)
+    strokes = [Stroke(*rng.uniform(0, 100, size=(2, k))) for k in (3, 12, 1, 2, 7)]
+    strokes.insert(1, Stroke(np.full(5, 7.0), np.full(5, 9.0)))  # a dot of 5 points, then a stroke elsewhere
+    strokes.append(Stroke(*rng.uniform(0, 100, size=(2, 6)), pressure=rng.uniform(0, 1, 6)))
+    strokes.append(Stroke(np.array([1.0, 1.0, 1.0]), np.array([2.0, 2.0, 2.0])))  # the last one a dot too
+    for d, s in zip(drawings(strokes), strokes, strict=True):
+        one = _Drawing(s)
+        assert d.stroke is s
+        np.testing.assert_array_equal(d.box, one.box)
+        assert (d.dot is None) == (one.dot is None) and len(d.pieces) == len(one.pieces)
+        assert (d.path is None) == (one.path is None)
+        if d.path is not None:
+            assert_same_path(d.path, one.path)
 
 
 # ---------------------------------------------------------------- partial repaints
