@@ -1,15 +1,16 @@
 """Peak memory of `hwr transcribe` on 50 and on 500 pages (issue 10's load case): a batch
 must run in bounded memory, whatever the number of inputs.
 
-    python benchmarks/batch_memory.py [--counts 50,500] [--workers 1] [--onednn-cache N]
+    python benchmarks/batch_memory.py [--counts 50,500] [--workers 1] [--kernel-caches N]
 
 Draws small synthetic pages (4 lines of OpenCV script text, 900 x 560 px) into a temporary
 folder, runs `hwr transcribe` on the first N of them in a child process for each N (greedy
 decoding, txt + json + alto + page), and prints the child's peak RSS (from ``os.wait4``) and
 its time.
 
-``--onednn-cache N`` runs the children with ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=N``: 1024 is
-oneDNN's own default, i.e. how hwr ran before it turned that cache off (see
+``--kernel-caches N`` runs the children with ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=N`` and
+``LRU_CACHE_CAPACITY=N`` (the shape-keyed kernel caches of oneDNN and ideep under torch):
+1024 is their own default, i.e. how hwr ran before it turned them off (see
 ``hwr.device.bound_onednn_cache``), for a before/after comparison on the same machine.
 """
 
@@ -52,17 +53,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--counts", default="50,500")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--onednn-cache", type=int, default=None,
-                    help="ONEDNN_PRIMITIVE_CACHE_CAPACITY for the children (default: hwr's choice, 0)")
+    ap.add_argument("--kernel-caches", type=int, default=None,
+                    help="capacity of torch's oneDNN and ideep kernel caches in the children (default: hwr's "
+                         "choice, 0 and 1; 1024: the libraries' default)")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     env = dict(os.environ)
-    if args.onednn_cache is not None:
-        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(args.onednn_cache)
-    cache = env.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0 (hwr's default)")
+    if args.kernel_caches is not None:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = env["LRU_CACHE_CAPACITY"] = str(args.kernel_caches)
+    cache = "off (hwr's default)" if args.kernel_caches is None else str(args.kernel_caches)
     with tempfile.TemporaryDirectory(prefix="hwr-batch-mem-") as tmp:
         tmp = Path(tmp)
-        print("| pages | workers | oneDNN cache | seconds | pages/min | peak RSS MiB (main process) | failed "
+        print("| pages | workers | kernel caches | seconds | pages/min | peak RSS MiB (main process) | failed "
               "| lost / duplicated outputs |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for n in counts:

@@ -342,26 +342,30 @@ def test_onednn_cache_is_off_unless_the_user_chose(monkeypatch):
     """oneDNN kept a compiled kernel per new input shape (each page's line widths differ):
     +0.4 MiB a page in `hwr transcribe` (benchmarks/batch_memory.py).  hwr turns its
     cache off, but a capacity the user set is left alone."""
-    from hwr.device import ONEDNN_CACHE_ENV, bound_onednn_cache
+    from hwr.device import IDEEP_CACHE_ENV, ONEDNN_CACHE_ENV, bound_onednn_cache
 
     monkeypatch.delenv(ONEDNN_CACHE_ENV, raising=False)
+    monkeypatch.delenv(IDEEP_CACHE_ENV, raising=False)
     monkeypatch.delenv("DNNL_PRIMITIVE_CACHE_CAPACITY", raising=False)
     bound_onednn_cache()
-    assert os.environ[ONEDNN_CACHE_ENV] == "0"
+    assert os.environ[ONEDNN_CACHE_ENV] == "0" and os.environ[IDEEP_CACHE_ENV] == "1"
     monkeypatch.setenv(ONEDNN_CACHE_ENV, "256")
+    monkeypatch.setenv(IDEEP_CACHE_ENV, "64")
     bound_onednn_cache()
-    assert os.environ[ONEDNN_CACHE_ENV] == "256"
+    assert os.environ[ONEDNN_CACHE_ENV] == "256" and os.environ[IDEEP_CACHE_ENV] == "64"
     monkeypatch.delenv(ONEDNN_CACHE_ENV)
     monkeypatch.setenv("DNNL_PRIMITIVE_CACHE_CAPACITY", "8")  # the older name counts too
     bound_onednn_cache()
     assert ONEDNN_CACHE_ENV not in os.environ
 
 
-def test_recognizer_turns_the_cache_off_before_its_first_kernel(tmp_path):
-    """In a fresh process (as a batch worker is): the variable is set by Recognizer(), and
-    the pages then recognised leave the process's heap where it was (no kernel kept per
-    page), while with oneDNN's default capacity the same pages grow it."""
+def test_importing_hwr_turns_the_caches_off_before_torch_reads_them(tmp_path):
+    """In a fresh process (as `hwr transcribe` and a batch worker are): importing hwr sets
+    the variables, and the pages then recognised leave the process's heap where it was (no
+    kernel kept per page), while with the libraries' default capacities the same pages grow
+    it."""
     code = (
+        "import hwr\n"
         "import ctypes, os, sys, torch\n"
         "sys.path.insert(0, %r)\n"
         "from synth import synth_page\n"
@@ -375,17 +379,18 @@ def test_recognizer_turns_the_cache_off_before_its_first_kernel(tmp_path):
         "for p in pages[:2]: rec.recognize_page(p)\n"
         "before = libc.mallinfo2().uord\n"
         "for p in pages[2:]: rec.recognize_page(p)\n"
-        "print(os.environ.get('ONEDNN_PRIMITIVE_CACHE_CAPACITY'), (libc.mallinfo2().uord - before) / 2**20)\n"
+        "print(os.environ.get('ONEDNN_PRIMITIVE_CACHE_CAPACITY') + os.environ.get('LRU_CACHE_CAPACITY'),\n"
+        "      (libc.mallinfo2().uord - before) / 2**20)\n"
     ) % str(Path(__file__).parent)
-    env = {k: v for k, v in os.environ.items() if "PRIMITIVE_CACHE" not in k}
+    env = {k: v for k, v in os.environ.items() if "PRIMITIVE_CACHE" not in k and k != "LRU_CACHE_CAPACITY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     value, grown = out.stdout.split()
-    assert value == "0"
-    env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = "1024"  # oneDNN's default: how hwr ran before
+    assert value == "01"
+    env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = env["LRU_CACHE_CAPACITY"] = "1024"  # their default: hwr before
     old = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert old.returncode == 0, old.stderr[-2000:]
     old_value, old_grown = old.stdout.split()
-    assert old_value == "1024"
-    print("heap grown by 7 pages, MiB: cache off", grown, "oneDNN default", old_grown)
+    assert old_value == "10241024"
+    print("heap grown by 7 pages, MiB: caches off", grown, "default capacities", old_grown)
     assert float(grown) < 0.5 * float(old_grown), (grown, old_grown)
