@@ -10,7 +10,7 @@ its time.
 
 ``--kernel-caches N`` runs the children with ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=N`` and
 ``LRU_CACHE_CAPACITY=N`` (the shape-keyed kernel caches of oneDNN and ideep under torch):
-1024 is their own default, i.e. how hwr ran before it turned them off (see
+1024 is their own default, i.e. how hwr ran before it bounded them (see
 ``hwr.device.bound_onednn_cache``), for a before/after comparison on the same machine.
 """
 
@@ -55,13 +55,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--kernel-caches", type=int, default=None,
                     help="capacity of torch's oneDNN and ideep kernel caches in the children (default: hwr's "
-                         "choice, 0 and 1; 1024: the libraries' default)")
+                         "choice, 16 and 1; 1024: the libraries' default)")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     env = dict(os.environ)
     if args.kernel_caches is not None:
         env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = env["LRU_CACHE_CAPACITY"] = str(args.kernel_caches)
-    cache = "off (hwr's default)" if args.kernel_caches is None else str(args.kernel_caches)
+    cache = "16 / 1 (hwr's default)" if args.kernel_caches is None else str(args.kernel_caches)
     with tempfile.TemporaryDirectory(prefix="hwr-batch-mem-") as tmp:
         tmp = Path(tmp)
         print("| pages | workers | kernel caches | seconds | pages/min | peak RSS MiB (main process) | failed "
