@@ -2,12 +2,12 @@
 or at other capacities: a page image (3 lines) and an ink (3 to 42 glyphs, each of another
 length, as in live recognition and in a batch).
 
-    python benchmarks/kernel_caches.py [--modes default,1024,0] [--repeats 2]
+    python benchmarks/kernel_caches.py [--modes default,1024,0/1] [--repeats 2]
 
 A mode is ``default`` (hwr's choice, see ``hwr.device.bound_onednn_cache``), ``N`` (both
 caches N) or ``A/B`` (oneDNN's A, ideep's B).  Each run is a fresh process (the libraries
 read the capacities once); CPU time, not wall time, so that a busy machine blurs it less.
-Modes alternate, ``--repeats`` times.
+Modes alternate, ``--repeats`` times.  (ideep at capacity 0 crashes torch 2.13: keep it >= 1.)
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ print(os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"), os.environ.get("LRU_CAC
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--modes", default="default,1024,0")
+    ap.add_argument("--modes", default="default,1024,0/1")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     modes = args.modes.split(",")
@@ -66,8 +66,10 @@ def main() -> None:
             if mode != "default":
                 a, _, b = mode.partition("/")
                 env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"], env["LRU_CACHE_CAPACITY"] = a, b or a
-            out = subprocess.run([sys.executable, "-c", CHILD % str(TESTS)], env=env, capture_output=True, text=True,
-                                 check=True).stdout.split()
+            p = subprocess.run([sys.executable, "-c", CHILD % str(TESTS)], env=env, capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit(f"mode {mode}: the child failed (exit status {p.returncode}): {p.stderr[-500:]}")
+            out = p.stdout.split()
             caps[mode] = f"{out[0]} / {out[1]}"
             rows[mode].append((float(out[2]), float(out[3])))
     print(f"CPU time per input, median of {args.repeats} runs, 1 torch thread, {os.cpu_count()} CPUs")
