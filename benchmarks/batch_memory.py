@@ -83,7 +83,8 @@ def main() -> None:
             err = p.stderr.read()
             failed = "?" if "failed" not in err else err.split(" failed")[0].split()[-1]
             lost, dup = outputs_check(tmp / f"out{n}", n)
-            print(f"| {n} | {args.workers} | {cache} | {secs:.0f} | {n / secs * 60:.0f} | {usage.ru_maxrss / 1024:.0f} | {failed} "
+            print(f"| {n} | {args.workers} | {cache} | {secs:.0f} | {n / secs * 60:.0f} "
+                  f"| {usage.ru_maxrss / 1024:.0f} | {failed} "
                   f"| {lost} / {dup} |",
                   flush=True)
 

@@ -47,7 +47,8 @@ for i in inks[3:]:
     ink.recognize_ink(i)
 ink_ms = (time.process_time() - t) / 37 * 1000
 import os
-print(os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"), os.environ.get("LRU_CACHE_CAPACITY"), f"{page_ms:.0f}", f"{ink_ms:.1f}")
+print(os.environ.get("ONEDNN_PRIMITIVE_CACHE_CAPACITY"), os.environ.get("LRU_CACHE_CAPACITY"),
+      f"{page_ms:.0f}", f"{ink_ms:.1f}")
 """
 
 

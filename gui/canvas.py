@@ -574,7 +574,8 @@ class InkCanvas(QWidget):
     def _geometry(self) -> tuple:
         """What the cache's pixels depend on: size, pixel ratio, guide line, view."""
         v = self._view
-        return self.width(), self.height(), self.devicePixelRatioF(), self._baseline(), (v.m11(), v.m22(), v.dx(), v.dy())
+        view = (v.m11(), v.m22(), v.dx(), v.dy())
+        return self.width(), self.height(), self.devicePixelRatioF(), self._baseline(), view
 
     def _baseline(self) -> int:
         return min(BASELINE, self.height() - 40)

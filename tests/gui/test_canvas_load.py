@@ -47,7 +47,8 @@ def assert_same_path(a: QPainterPath, b: QPainterPath, rtol: float = 1e-12) -> N
 
 def cache_image(c: InkCanvas) -> np.ndarray:
     img = c._cache.toImage().convertToFormat(QImage.Format.Format_RGB32)
-    return np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4].copy()
+    rows = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return rows[:, : img.width() * 4].copy()
 
 
 def full_redraw(c: InkCanvas) -> np.ndarray:
