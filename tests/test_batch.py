@@ -394,3 +394,23 @@ def test_importing_hwr_bounds_the_caches_before_torch_reads_them(tmp_path):
     assert old_value == "10241024"
     print("heap grown by 7 pages, MiB: caches bounded", grown, "default capacities", old_grown)
     assert float(grown) < 0.5 * float(old_grown), (grown, old_grown)
+
+
+def test_heap_is_trimmed_after_each_input(folder, tmp_path, monkeypatch):
+    """Free C heap goes back to the system between inputs (the peak of a long run stays
+    that of a short one); the outputs and the report are the same as without."""
+    import hwr.batch as batch
+
+    assert batch._trim_heap() == sys.platform.startswith("linux")  # glibc here; a no-op elsewhere
+    calls = []
+    trim = batch._trim_heap
+    monkeypatch.setattr(batch, "_trim_heap", lambda: calls.append(1) or trim())
+    s = transcribe(folder, tmp_path / "a", Options(formats=("txt",), decoder="greedy"))
+    read = [j for j in find_inputs(folder, tmp_path / "a", ("txt",)) if j.kind]  # unsupported ones are not read
+    assert s.done > 0 and len(calls) == len(read)
+    monkeypatch.setattr(batch, "_trim_heap", lambda: False)
+    transcribe(folder, tmp_path / "b", Options(formats=("txt",), decoder="greedy"))
+    texts = lambda d: sorted((p.relative_to(d).as_posix(), p.read_text()) for p in d.rglob("*.txt"))  # noqa: E731
+    assert texts(tmp_path / "a") == texts(tmp_path / "b")
+    strip = lambda d: [{k: v for k, v in r.items() if k != "seconds"} for r in read_report(d / REPORT).values()]  # noqa: E731
+    assert strip(tmp_path / "a") == strip(tmp_path / "b")
