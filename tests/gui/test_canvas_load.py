@@ -205,7 +205,7 @@ def test_ten_thousand_strokes_stay_responsive(qtbot):
     """10,000 strokes (120,000 points): shown, resized, erased and undone while a 5 ms
     timer keeps ticking.  Bounds are generous (a loaded 2-core machine) and relative
     where they can be: a resize or an erasure must cost a fraction of a full redraw
-    (before the partial repaints it cost all of it)."""
+    (before the partial repaints it cost all of it, or twice)."""
     c = InkCanvas()
     c.resize(1000, 700)
     qtbot.addWidget(c)
@@ -241,12 +241,13 @@ def test_ten_thousand_strokes_stay_responsive(qtbot):
         c._cache = None
 
     sizes = iter([(1040, 730), (1000, 700)])
-    full_s = timed(full, 1)
+    full_s = timed(full)
     resize_s = timed(lambda: c.resize(*next(sizes)))
     erase_s = timed(lambda: (c.erase_strokes([5000]), c.repaint(), c.undo()))
     assert len(c.strokes) == 10_000
-    assert resize_s < 0.25 * full_s + 0.02, f"resize {resize_s * 1000:.0f} ms vs full redraw {full_s * 1000:.0f} ms"
-    assert erase_s < 0.25 * full_s + 0.02, f"erase+undo {erase_s * 1000:.0f} ms vs full redraw {full_s * 1000:.0f} ms"
+    # before: a resize was one full redraw, an erasure and its undo two (measured 0.04 and 0.13 of one now)
+    assert resize_s < 0.3 * full_s + 0.05, f"resize {resize_s * 1000:.0f} ms vs full redraw {full_s * 1000:.0f} ms"
+    assert erase_s < 0.5 * full_s + 0.05, f"erase+undo {erase_s * 1000:.0f} ms vs full redraw {full_s * 1000:.0f} ms"
     # the event loop goes on: ticks arrive, and between the repaints above none waits long
     longest[0] = 0
     qtbot.wait(200)
