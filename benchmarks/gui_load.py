@@ -7,14 +7,20 @@ then measures, with a 2 ms timer on the UI thread: the time to show them (first 
 from scratch), the longest stall while a new stroke is drawn with mouse events, and the
 longest stall while the embedded ink model recognises all that ink on its worker thread
 (or refuses it: more points than a recognition takes), and the time until the answer
-(text or message) is shown.
+(text or message) is shown.  Then, with the ink shown: a repaint of all strokes from
+scratch, a resize of the window (+40 x +30 px) and its repaint, and erasing one stroke
+and undoing it, each with its repaint (the median of 5).  Runs against any checkout
+(``PYTHONPATH=/other/checkout``) for a before/after on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,8 +38,18 @@ def main() -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    import hwr
     from hwr.types import Ink, Stroke
+
+    # hwr_gui from the gui/ folder beside the hwr imported (PYTHONPATH picks the checkout),
+    # not from wherever an editable install points
+    gui = Path(hwr.__file__).resolve().parents[1] / "gui"
+    spec = importlib.util.spec_from_file_location("hwr_gui", gui / "__init__.py", submodule_search_locations=[str(gui)])
+    sys.modules["hwr_gui"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sys.modules["hwr_gui"])
     from hwr_gui.main_window import MainWindow
+
+    print(f"code: {gui.parent}")
 
     app = QApplication.instance() or QApplication([])
     w = MainWindow()
@@ -95,6 +111,34 @@ def main() -> None:
         app.processEvents()
         time.sleep(0.002)
     ticker.stop()
+    # repaints with the ink shown (the recognition is over: nothing else runs)
+    app.processEvents()
+
+    def timed(action) -> float:
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            action()
+            c.repaint()
+            times.append((time.perf_counter() - t0) * 1000)
+            app.processEvents()
+        return sorted(times)[2]
+
+    def full():
+        c._cache = None  # what a change of the whole ink (open, clear) or of the view costs
+
+    sizes = iter([(1140, 750), (1100, 720)] * 5)
+
+    def resize():
+        w.resize(*next(sizes))
+        app.processEvents()
+
+    def erase_undo():
+        c.erase_strokes([len(c.strokes) // 2])
+        c.repaint()
+        c.undo()
+
+    full_ms, resize_ms, erase_ms = timed(full), timed(resize), timed(erase_undo)
     print(f"{args.strokes} strokes ({ink.num_points:,} points), embedded ink model, 1 torch thread, {os.cpu_count()} CPUs")
     print(f"| measure | value |\n| --- | --- |")
     print(f"| show the strokes (set_ink + first paint) | {show_ms:.0f} ms |")
@@ -102,6 +146,9 @@ def main() -> None:
     print(f"| longest UI stall while recognising | {stall_rec} ms |")
     print(f"| draw a 30-point stroke with the mouse | {draw_ms:.0f} ms |")
     print(f"| longest UI stall while drawing it | {longest[0]} ms |")
+    print(f"| repaint all strokes from scratch | {full_ms:.0f} ms |")
+    print(f"| resize the window by 40 x 30 px, repaint | {resize_ms:.0f} ms |")
+    print(f"| erase one stroke, repaint, undo, repaint | {erase_ms:.0f} ms |")
     w.shutdown()
 
 

@@ -1,7 +1,12 @@
 """Hostile inputs: the whole bad-input corpus of tests/hardening plus a fixed-time fuzz of the
 text parsers, and a summary: inputs tried per reader, crashes, hangs, peak memory.
 
-    python benchmarks/hardening.py [--seconds 60] [--random] [--findings DIR]
+    python benchmarks/hardening.py [--seconds 60] [--random] [--findings DIR] [--load]
+
+``--load`` adds issue 10's load figures (about 20 minutes on one core): peak RSS of
+``hwr transcribe`` at 50 and 500 pages with lost / duplicated outputs
+(``benchmarks/batch_memory.py``) and the canvas with 10,000 strokes
+(``benchmarks/gui_load.py``); without it the summary names those commands.
 
 Each reader's cases run in a fresh process, so "peak RSS" is that reader's own peak (all
 memory: Python, numpy, OpenCV, HDF5, torch), with the interpreter and its imports included.
@@ -115,6 +120,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--findings", help="folder for inputs that crashed or hung a parser")
     ap.add_argument("--only", choices=["corpus", "fuzz"], help="run one part")
+    ap.add_argument("--load", action="store_true", help="also run the load measurements (batch memory, canvas)")
     ap.add_argument("--child-reader", help=argparse.SUPPRESS)
     ap.add_argument("--child-fuzz", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -201,6 +207,24 @@ def main() -> int:
                 print("  FINDING", f)
         print("-" * len(head))
         print(f"{'all':<10} {total_runs:>7}   crashes + hangs: {total_bad}")
+    load = [["batch_memory.py", "--counts", "50,500"], ["gui_load.py"]]
+    if args.load:
+        for cmd in load:
+            print(f"\nLoad: python benchmarks/{' '.join(cmd)}\n", flush=True)
+            env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+            p = subprocess.run([sys.executable, str(REPO / "benchmarks" / cmd[0]), *cmd[1:]], text=True,
+                               capture_output=True, env=env)
+            print(p.stdout.rstrip())
+            if p.returncode != 0:
+                print(f"  PROBLEM: exit status {p.returncode}: {p.stderr.strip()[-300:]}")
+                bad += 1
+            elif cmd[0] == "batch_memory.py":  # the last column: lost / duplicated outputs
+                rows = [r for r in p.stdout.splitlines() if r.startswith("| ") and r[2].isdigit()]
+                bad += sum(r.rstrip(" |").split("|")[-1].strip() != "0 / 0" for r in rows)
+    else:
+        print("\nLoad (not run; --load runs them): peak RSS of a 50- and a 500-page batch with lost / duplicated\n"
+              "outputs: python benchmarks/batch_memory.py; 10,000 strokes on the canvas:\n"
+              "QT_QPA_PLATFORM=offscreen python benchmarks/gui_load.py")
     print(f"\n{'OK' if bad == 0 else 'PROBLEMS'}: {bad} input(s) gave something other than a pass; "
           f"{time.perf_counter() - t0:.0f} s in all")
     return 0 if bad == 0 else 1

@@ -23,6 +23,11 @@ large, unsupported type) are recorded as errors with the reason, and the run goe
 
 Workers are processes (``spawn``), each with its own recogniser and one torch thread;
 ``workers=1`` runs in this process. This module imports no torch at import time.
+
+Memory stays bounded however many inputs there are: torch's shape-keyed kernel caches are
+bounded (:func:`hwr.device.bound_onednn_cache`), and after each input the C heap's free
+memory goes back to the system (``malloc_trim`` on glibc), so the pages' tensors of ever
+new sizes do not fragment it further (``benchmarks/batch_memory.py``).
 """
 
 from __future__ import annotations
@@ -342,6 +347,31 @@ class _Worker:
         return rec
 
 
+_LIBC: Any = None
+
+
+def _trim_heap() -> bool:
+    """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing).  Between inputs: each page's tensors have new sizes, and without it the free
+    pieces they leave keep the peak creeping up run after run.  Returns whether it ran."""
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                libc = ctypes.CDLL("libc.so.6")
+                libc.malloc_trim.argtypes = [ctypes.c_size_t]
+                _LIBC = libc
+            except (OSError, AttributeError):  # not glibc (musl), or no malloc_trim
+                pass
+    if not _LIBC:
+        return False
+    _LIBC.malloc_trim(0)
+    return True
+
+
 _WORKER: _Worker | None = None
 
 
@@ -355,7 +385,9 @@ def _init_worker(options: Options) -> None:
 
 def _run_in_worker(job: Job) -> dict:
     assert _WORKER is not None
-    return _WORKER.run(job)
+    rec = _WORKER.run(job)
+    _trim_heap()
+    return rec
 
 
 def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: Options | None = None,
@@ -448,7 +480,9 @@ def _run_here(todo: list[Job], options: Options, record: Callable[[dict], None],
     for job in todo:
         if stop is not None and stop.is_set():
             return
-        record(worker.run(job))
+        rec = worker.run(job)
+        _trim_heap()
+        record(rec)
 
 
 def _run_pool(todo: list[Job], options: Options, record: Callable[[dict], None],

@@ -1,6 +1,38 @@
-"""Choosing the compute device at run time."""
+"""Choosing the compute device at run time, and bounding what torch's CPU kernels keep."""
 
 from __future__ import annotations
+
+import os
+
+#: oneDNN (torch's CPU convolution / LSTM library) keeps up to this many compiled kernels
+#: ("primitives") per process, keyed by the exact tensor shapes (default 1,024).
+ONEDNN_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
+#: hwr's choice: the kernels used on every call (weight reorders) stay, those of one input
+#: width soon go.  0 (no cache) made ink recognition ~20 % slower (CPU time).
+ONEDNN_CAPACITY = 16
+#: ideep (torch's layer between its operators and oneDNN) keeps as many prepared
+#: convolutions per thread, also keyed by shapes (default 1,024); hwr keeps 1.
+IDEEP_CACHE_ENV = "LRU_CACHE_CAPACITY"
+
+
+def bound_onednn_cache() -> None:
+    """Bound the shape-keyed kernel caches of torch's CPU kernels (oneDNN's primitive
+    cache: 16 kernels instead of 1,024; ideep's: 1 entry) unless the user chose a capacity.
+
+    Recognition feeds every page's lines (and every ink) at a new width, so a kernel
+    cached for a shape is almost never used again, yet each one stays until 1,024 are
+    there: ``hwr transcribe`` grew by about 0.4 MiB a page (measured by
+    ``benchmarks/batch_memory.py``; pytorch issue #27971).  With these capacities the heap
+    stays flat page after page, and page and ink recognition take the same CPU time
+    (``benchmarks/kernel_caches.py``).  ideep reads its variable when torch is imported,
+    oneDNN when it builds its first kernel, so this runs when ``hwr`` is imported (before
+    torch in the CLI, the GUI and spawned batch workers, which also inherit the
+    environment) and again in ``Recognizer()``; once the libraries have read them, calls
+    change nothing.
+    """
+    if ONEDNN_CACHE_ENV not in os.environ and "DNNL_PRIMITIVE_CACHE_CAPACITY" not in os.environ:
+        os.environ[ONEDNN_CACHE_ENV] = str(ONEDNN_CAPACITY)
+    os.environ.setdefault(IDEEP_CACHE_ENV, "1")
 
 
 def resolve_device(device: str = "auto") -> str:

@@ -328,3 +328,84 @@ def test_report_that_cannot_be_written_stops_the_run_clearly(folder, tmp_path, m
     monkeypatch.setattr(batch, "open", fake_open, raising=False)
     with pytest.raises(HwrError, match="cannot record progress.*No space left"):
         transcribe(folder, tmp_path / "out", Options(formats=("txt",), recursive=True, decoder="greedy"))
+
+
+# ------------------------------------------------------------------------------ bounded memory
+
+
+def test_kernel_caches_are_bounded_unless_the_user_chose(monkeypatch):
+    """oneDNN and ideep kept a compiled kernel per new input shape (each page's line widths
+    differ) up to 1,024: +0.4 MiB a page in `hwr transcribe` (benchmarks/batch_memory.py).
+    hwr bounds their caches, but a capacity the user set is left alone."""
+    from hwr.device import IDEEP_CACHE_ENV, ONEDNN_CACHE_ENV, bound_onednn_cache
+
+    monkeypatch.delenv(ONEDNN_CACHE_ENV, raising=False)
+    monkeypatch.delenv(IDEEP_CACHE_ENV, raising=False)
+    monkeypatch.delenv("DNNL_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    bound_onednn_cache()
+    assert os.environ[ONEDNN_CACHE_ENV] == "16" and os.environ[IDEEP_CACHE_ENV] == "1"
+    monkeypatch.setenv(ONEDNN_CACHE_ENV, "256")
+    monkeypatch.setenv(IDEEP_CACHE_ENV, "64")
+    bound_onednn_cache()
+    assert os.environ[ONEDNN_CACHE_ENV] == "256" and os.environ[IDEEP_CACHE_ENV] == "64"
+    monkeypatch.delenv(ONEDNN_CACHE_ENV)
+    monkeypatch.setenv("DNNL_PRIMITIVE_CACHE_CAPACITY", "8")  # the older name counts too
+    bound_onednn_cache()
+    assert ONEDNN_CACHE_ENV not in os.environ
+
+
+def test_importing_hwr_bounds_the_caches_before_torch_reads_them(tmp_path):
+    """In a fresh process (as `hwr transcribe` and a batch worker are): importing hwr sets
+    the variables, and the pages then recognised leave the process's heap where it was (no
+    kernel kept per page), while with the libraries' default capacities the same pages grow
+    it."""
+    code = (
+        "import hwr\n"
+        "import ctypes, os, sys, torch\n"
+        "sys.path.insert(0, %r)\n"
+        "from synth import synth_page\n"
+        "torch.set_num_threads(1)\n"
+        "from hwr.pipeline import Recognizer\n"
+        "rec = Recognizer(kind='image', decoder='greedy')\n"
+        "class MI(ctypes.Structure):\n"
+        "    _fields_ = [(n, ctypes.c_size_t) for n in 'a b c d e f g uord i j'.split()]\n"
+        "libc = ctypes.CDLL('libc.so.6'); libc.mallinfo2.restype = MI\n"
+        "pages = [synth_page(s, 2)[:, : 500 + 37 * s] for s in range(9)]\n"
+        "for p in pages[:2]: rec.recognize_page(p)\n"
+        "before = libc.mallinfo2().uord\n"
+        "for p in pages[2:]: rec.recognize_page(p)\n"
+        "print(os.environ.get('ONEDNN_PRIMITIVE_CACHE_CAPACITY') + os.environ.get('LRU_CACHE_CAPACITY'),\n"
+        "      (libc.mallinfo2().uord - before) / 2**20)\n"
+    ) % str(Path(__file__).parent)
+    env = {k: v for k, v in os.environ.items() if "PRIMITIVE_CACHE" not in k and k != "LRU_CACHE_CAPACITY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    value, grown = out.stdout.split()
+    assert value == "161"
+    env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = env["LRU_CACHE_CAPACITY"] = "1024"  # their default: hwr before
+    old = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert old.returncode == 0, old.stderr[-2000:]
+    old_value, old_grown = old.stdout.split()
+    assert old_value == "10241024"
+    print("heap grown by 7 pages, MiB: caches bounded", grown, "default capacities", old_grown)
+    assert float(grown) < 0.5 * float(old_grown), (grown, old_grown)
+
+
+def test_heap_is_trimmed_after_each_input(folder, tmp_path, monkeypatch):
+    """Free C heap goes back to the system between inputs (the peak of a long run stays
+    that of a short one); the outputs and the report are the same as without."""
+    import hwr.batch as batch
+
+    assert batch._trim_heap() == sys.platform.startswith("linux")  # glibc here; a no-op elsewhere
+    calls = []
+    trim = batch._trim_heap
+    monkeypatch.setattr(batch, "_trim_heap", lambda: calls.append(1) or trim())
+    s = transcribe(folder, tmp_path / "a", Options(formats=("txt",), decoder="greedy"))
+    read = [j for j in find_inputs(folder, tmp_path / "a", ("txt",)) if j.kind]  # unsupported ones are not read
+    assert s.done > 0 and len(calls) == len(read)
+    monkeypatch.setattr(batch, "_trim_heap", lambda: False)
+    transcribe(folder, tmp_path / "b", Options(formats=("txt",), decoder="greedy"))
+    texts = lambda d: sorted((p.relative_to(d).as_posix(), p.read_text()) for p in d.rglob("*.txt"))  # noqa: E731
+    assert texts(tmp_path / "a") == texts(tmp_path / "b")
+    strip = lambda d: [{k: v for k, v in r.items() if k != "seconds"} for r in read_report(d / REPORT).values()]  # noqa: E731
+    assert strip(tmp_path / "a") == strip(tmp_path / "b")
