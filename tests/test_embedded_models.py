@@ -1,0 +1,22 @@
+"""The embedded models' side files: each decoder.json names its LM by a bare file name that
+lies beside it in the package (a path relative to wherever it was tuned works only there)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import hwr.models_data
+
+MODELS = Path(hwr.models_data.__file__).parent
+
+
+@pytest.mark.parametrize("name", ["ink_default", "image_default"])
+def test_decoder_settings_name_a_packaged_lm(name):
+    d = json.loads((MODELS / f"{name}.decoder.json").read_text())
+    assert set(d) >= {"format", "default", "beam"} and d["format"] == "hwr-decoder"
+    lm = d["beam"].get("lm")
+    if lm:
+        assert Path(lm).name == lm, f"{name}: LM path {lm!r} is not a file name beside the model"
+        assert (MODELS / lm).is_file()
+    assert (MODELS / f"{name}.safetensors").is_file() and (MODELS / f"{name}.md").is_file()
