@@ -32,6 +32,7 @@ new sizes do not fragment it further (``benchmarks/batch_memory.py``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -344,31 +345,33 @@ class _Worker:
             log.exception("%s: unexpected error", job.rel)
             rec.update(status="error", error=f"{job.rel}: {type(e).__name__}: {e}")
         rec["seconds"] = round(time.perf_counter() - t0, 3)
+        _trim_heap()  # after every input, in this process or a worker
         return rec
 
 
-_LIBC: Any = None
+@functools.cache
+def _libc() -> Any:
+    """glibc with ``malloc_trim`` typed, or None (not Linux, musl, no ``malloc_trim``)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):
+        return None
 
 
 def _trim_heap() -> bool:
     """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; elsewhere
     nothing).  Between inputs: each page's tensors have new sizes, and without it the free
     pieces they leave keep the peak creeping up run after run.  Returns whether it ran."""
-    global _LIBC
-    if _LIBC is None:
-        _LIBC = False
-        if sys.platform.startswith("linux"):
-            import ctypes
-
-            try:
-                libc = ctypes.CDLL("libc.so.6")
-                libc.malloc_trim.argtypes = [ctypes.c_size_t]
-                _LIBC = libc
-            except (OSError, AttributeError):  # not glibc (musl), or no malloc_trim
-                pass
-    if not _LIBC:
+    libc = _libc()
+    if libc is None:
         return False
-    _LIBC.malloc_trim(0)
+    libc.malloc_trim(0)
     return True
 
 
@@ -385,9 +388,7 @@ def _init_worker(options: Options) -> None:
 
 def _run_in_worker(job: Job) -> dict:
     assert _WORKER is not None
-    rec = _WORKER.run(job)
-    _trim_heap()
-    return rec
+    return _WORKER.run(job)
 
 
 def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: Options | None = None,
@@ -480,9 +481,7 @@ def _run_here(todo: list[Job], options: Options, record: Callable[[dict], None],
     for job in todo:
         if stop is not None and stop.is_set():
             return
-        rec = worker.run(job)
-        _trim_heap()
-        record(rec)
+        record(worker.run(job))
 
 
 def _run_pool(todo: list[Job], options: Options, record: Callable[[dict], None],

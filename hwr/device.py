@@ -27,8 +27,7 @@ def bound_onednn_cache() -> None:
     (``benchmarks/kernel_caches.py``).  ideep reads its variable when torch is imported,
     oneDNN when it builds its first kernel, so this runs when ``hwr`` is imported (before
     torch in the CLI, the GUI and spawned batch workers, which also inherit the
-    environment) and again in ``Recognizer()``; once the libraries have read them, calls
-    change nothing.
+    environment); once the libraries have read them, calls change nothing.
     """
     if ONEDNN_CACHE_ENV not in os.environ and "DNNL_PRIMITIVE_CACHE_CAPACITY" not in os.environ:
         os.environ[ONEDNN_CACHE_ENV] = str(ONEDNN_CAPACITY)

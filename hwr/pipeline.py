@@ -144,10 +144,9 @@ class Recognizer:
         ``lm_weight``/``insertion_bonus`` override the tuned values.
         """
         from hwr.decoding.decoder import Decoder, load_model_defaults
-        from hwr.device import bound_onednn_cache, resolve_device
+        from hwr.device import resolve_device
         from hwr.models.checkpoint import load_model
 
-        bound_onednn_cache()  # before the first kernel: shapes vary, cached kernels only pile up
         self.device = resolve_device(device)
         self.model_path = resolve_model(model, kind or "ink")
         self.net, self.info = load_model(self.model_path, device=self.device)

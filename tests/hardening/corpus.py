@@ -1018,20 +1018,22 @@ def _inkset_arrays() -> tuple[dict, dict]:
              "source": ["s", "s"], "id": ["1", "2"]}, {"format": "hwr-inkset", "version": 1})
 
 
-def _lineset(name: str, edit: Callable[[dict, dict], None]) -> Callable[[Path], Path]:
+def _edited(base: Callable[[], tuple[dict, dict]], name: str,
+            edit: Callable[[dict, dict], None]) -> Callable[[Path], Path]:
+    """A case: the valid dataset ``base()`` gives, changed by ``edit``, written as ``name``."""
     def make(folder: Path) -> Path:
-        arrays, attrs = _lineset_arrays()
+        arrays, attrs = base()
         edit(arrays, attrs)
         return _h5(folder, name, arrays, attrs)
     return make
+
+
+def _lineset(name: str, edit: Callable[[dict, dict], None]) -> Callable[[Path], Path]:
+    return _edited(_lineset_arrays, name, edit)
 
 
 def _inkset(name: str, edit: Callable[[dict, dict], None]) -> Callable[[Path], Path]:
-    def make(folder: Path) -> Path:
-        arrays, attrs = _inkset_arrays()
-        edit(arrays, attrs)
-        return _h5(folder, name, arrays, attrs)
-    return make
+    return _edited(_inkset_arrays, name, edit)
 
 
 def _real_inkset(folder: Path, name: str = "real.h5") -> Path:
