@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
 
     ``recognizer``: any object with ``recognize_ink(ink) -> LineResult`` to use
     instead of loading ``model`` (tests pass a fake one); ``page_recognizer``: the
-    same for page images (``recognize_page(gray) -> Page``), else the image model of
+    same for page images (``recognize_page(gray, color=None) -> Page``), else the image model of
     the settings is loaded when the first page is opened.  ``settings``: where the
     settings are kept (default: the user's QSettings of hwr); ``corrections``: where
     confirmed corrections are written (default: the user's data folder).

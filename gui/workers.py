@@ -157,7 +157,9 @@ class PageWorker(QObject):
             self.failed.emit(revision, f"could not load the image model: {_message(e)}")
             return
         try:
-            page = rec.recognize_page(gray)
+            from hwr.imaging.load import load_color
+
+            page = rec.recognize_page(gray, color=load_color(path))
         except Exception as e:  # noqa: BLE001
             if not isinstance(e, HwrError):
                 log.exception("page recognition failed")

@@ -262,7 +262,7 @@ class _Worker:
         from hwr.types import Page
 
         if job.kind == "image":
-            from hwr.imaging.load import count_pages, load_page
+            from hwr.imaging.load import count_pages, load_color, load_page
 
             rec = self.recognizer("image")
             n = count_pages(job.path)
@@ -270,7 +270,8 @@ class _Worker:
                 return [rec.recognize_page(job.path)]
             pages = []
             for i in range(n):  # a multi-page TIFF: one page in memory at a time
-                page = rec.recognize_page(load_page(job.path, i), name=str(job.path))
+                page = rec.recognize_page(load_page(job.path, i), name=str(job.path),
+                                          color=load_color(job.path, i))
                 page.image, page.number = str(job.path), i + 1
                 pages.append(page)
             return pages

@@ -301,7 +301,7 @@ class Recognizer:
     def _recognize_pages(self, path: str | os.PathLike) -> Result:
         """Every page of an image file, one page in memory at a time; a bad page is reported
         in ``error`` (naming the page) and the other pages are still read."""
-        from hwr.imaging.load import count_pages, load_page
+        from hwr.imaging.load import count_pages, load_color, load_page
 
         n = count_pages(path)
         if n == 1:
@@ -310,7 +310,7 @@ class Recognizer:
         errors: list[str] = []
         for i in range(n):
             try:
-                page = self.recognize_page(load_page(path, i), name=str(path))
+                page = self.recognize_page(load_page(path, i), name=str(path), color=load_color(path, i))
             except InputError as e:
                 errors.append(str(e))
                 continue
@@ -329,13 +329,15 @@ class Recognizer:
         except MemoryError:
             return Result(input=str(path), error=f"{path}: out of memory")
 
-    def recognize_page(self, image, name: str | None = None) -> Page:
+    def recognize_page(self, image, name: str | None = None, color: np.ndarray | None = None) -> Page:
         """Segment a page image (path or grayscale array) into lines and recognise each line.
         A path is read with :func:`hwr.imaging.load.load_page` (a TIFF: its first page).
 
         Returns a :class:`~hwr.types.Page` whose lines (reading order) keep their polygon
         and baseline in the coordinates of the original image.  A line whose crop holds
-        no ink (a false detection) gets an empty text and confidence 0.  Lines are cut from
+        no ink (a false detection) gets an empty text and confidence 0.  ``color``: a
+        small colour copy of the page (:func:`hwr.imaging.load.load_color`; read from the
+        file when ``image`` is a path) lets the segmenter drop stamps by their colour.  Lines are cut from
         the original 8-bit page one at a time (only each crop becomes float).
         """
         from hwr.data.pages import PageLine, crop_line
@@ -346,7 +348,11 @@ class Recognizer:
             raise ModelError(f"{self.model_path}: is an {self.info.kind} model; page images need an image model")
         label = name or (str(image) if not isinstance(image, np.ndarray) else "image")
         gray = load_gray(image, label)
-        page = segment_page(gray, name=label)
+        if color is None and not isinstance(image, np.ndarray):
+            from hwr.imaging.load import load_color
+
+            color = load_color(image)
+        page = segment_page(gray, name=label, color=color)
         inputs: list[np.ndarray] = []
         index: list[int] = []
         for i, ln in enumerate(page.lines):

@@ -47,7 +47,7 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
     page writes one file per page (IMAGE_STEM.p1.page.xml, .p2...), --format alto one
     file with a Page element per page.  Errors are reported per image (and per page);
     the exit status is 1 if any image or page failed."""
-    from hwr.imaging.load import count_pages, load_page
+    from hwr.imaging.load import count_pages, load_color, load_page
     from hwr.segmentation import segment_page
 
     write = _writer(fmt) if fmt != "jsonl" else None
@@ -70,7 +70,8 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
                     click.echo(f"  page {k + 1}/{n}", err=True)
                 try:
                     gray = load_page(path, k)
-                    page = segment_page(gray, method=method, orientation=not no_orientation, name=str(path))
+                    page = segment_page(gray, method=method, orientation=not no_orientation, name=str(path),
+                                        color=load_color(path, k))
                     del gray
                 except Exception as e:  # one bad page never stops the others
                     msg = _message(e, path)

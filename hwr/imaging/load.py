@@ -324,3 +324,51 @@ def iter_pages(path: str | os.PathLike, max_pixels: int = MAX_PAGE_PIXELS) -> It
     InputError (use :func:`count_pages` and :func:`load_page` to go on past it)."""
     for i in range(count_pages(path)):
         yield load_page(path, i, max_pixels)
+
+
+def load_color(path: str | os.PathLike, index: int = 0, longest: int = 1600) -> np.ndarray | None:
+    """A small colour copy of page ``index`` of an image file: uint8 BGR with its longest
+    side at most ``longest`` (JPEGs are decoded at a reduced scale by libjpeg), or None when
+    there is no colour to see (a grey image) or it cannot be had cheaply: a page over
+    ``MAX_PIXELS``, a file that does not decode, anything unusual.  Segmentation uses it only
+    to tell stamps from writing, so None just skips that step; it never raises."""
+    import cv2
+
+    try:
+        p = Path(path)
+        if p.stat().st_size > MAX_FILE_BYTES:
+            return None
+        with open(p, "rb") as f:
+            head = f.read(65536)
+        if _is_tiff(p):
+            sizes = tiff_page_sizes(p, limit=index + 1)
+            size = sizes[index] if index < len(sizes) else None
+        elif index == 0:
+            size = header_size(head)
+        else:
+            return None
+        if size is None or not all(size) or size[0] * size[1] > MAX_PIXELS:
+            return None
+        if _is_tiff(p):
+            ok, mats = cv2.imreadmulti(str(p), index, 1, flags=cv2.IMREAD_COLOR)
+            img = mats[0] if ok and mats else None
+        else:
+            factor = 1
+            while factor < 8 and max(size) // (2 * factor) >= longest:
+                factor *= 2
+            flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                    8: cv2.IMREAD_REDUCED_COLOR_8}[factor]
+            img = cv2.imread(str(p), flag)
+        if img is None or img.ndim != 3 or img.shape[2] != 3 or img.size == 0:
+            return None
+        s = longest / max(img.shape[:2])
+        if s < 1.0:
+            img = cv2.resize(img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
+                             interpolation=cv2.INTER_AREA)
+        sub = img[::4, ::4].astype(np.int16)  # a sample is enough to see whether it is grey
+        spread = sub.max(axis=2) - sub.min(axis=2)
+        if int(np.percentile(spread, 99)) <= 4:  # grey: nothing to tell apart
+            return None
+        return img
+    except (OSError, ValueError, InputError, cv2.error, MemoryError):
+        return None

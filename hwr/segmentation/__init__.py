@@ -72,13 +72,19 @@ def _coverage(lines, ink) -> float:
 
 
 def segment_page(image, method: str = "smear", work_size: int | None = None,
-                 orientation: bool = True, deskew: bool = True, name: str | None = None) -> Page:
+                 orientation: bool = True, deskew: bool = True, name: str | None = None,
+                 color: np.ndarray | None = None) -> Page:
     """Segment a page (a path or a numpy image) into text lines.
 
     Returns a :class:`hwr.types.Page` whose lines have ``polygon`` and ``baseline`` in
     the original image's pixel coordinates, empty text, in reading order; ``regions``
     are the text blocks.  A blank page gives no lines.  Unreadable input raises
     :class:`hwr.errors.InputError`.
+
+    ``color`` is a colour (BGR) copy of the page at any scale, e.g. from
+    :func:`hwr.imaging.load.load_color`; it is read from the file when ``image`` is a path,
+    and taken from ``image`` when that is a colour array.  With it, ink components far from
+    the colour of the page's writing (violet, red or blue stamps) are left out.
     """
     from hwr.errors import InputError
     from hwr.segmentation import preprocess as pp
@@ -89,7 +95,13 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
         raise InputError(f"unknown segmentation method {method!r} (one of {', '.join(METHODS)})")
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     gray = pp.load_gray(image, label)
-    cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew)
+    if color is None and isinstance(image, (str, os.PathLike)):
+        from hwr.imaging.load import load_color
+
+        color = load_color(image, longest=work_size or pp.WORK_SIZE)
+    elif color is None and isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.uint8:
+        color = image
+    cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew, color=color)
     del gray
     prep = cands[0]
     page = Page(image=label, width=prep.width, height=prep.height)

@@ -92,8 +92,10 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     much thinner than the line); padding is ``pad_pitch`` line spacings (``pad`` x-heights
     when ``pad_pitch`` is 0): the x-height estimate is unreliable on faint pages, the
     spacing of the medial curves is not.  The spacing used is capped at ``max_pitch``
-    x-heights, so that widely spaced lines keep polygons close to their ink.  ``spacing``
-    (the page's line spacing, ``lines.line_period``) replaces ``pitch`` when positive."""
+    x-heights, so that widely spaced lines keep polygons close to their ink (the line
+    grid of the scrap filter uses the uncapped spacing: a paragraph's short last line in
+    widely spaced writing is still in the grid).  ``spacing`` (the page's line spacing,
+    ``lines.line_period``) replaces ``pitch`` when positive."""
     out: list[WorkLine] = []
     if lab.size == 0:
         return out
@@ -102,7 +104,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
     chunk = max(2.0, xh)
     padv = max(1.0, pad * xh)
-    gap = min(spacing if spacing > 0 else pitch(medials, xh), max_pitch * xh)
+    grid = spacing if spacing > 0 else pitch(medials, xh)
+    gap = min(grid, max_pitch * xh)
     if pad_pitch > 0:
         padv = max(1.0, pad_pitch * gap)
     for i, m in enumerate(medials):
@@ -164,8 +167,8 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         full = [ln for ln in out if ln.npix >= small and ln.npix >= rel_ink * typical]
         keep = {id(ln) for ln in full}
         out = [ln for ln in out if id(ln) in keep
-               or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, gap, xh))
-               or (ln.npix < small and _heads_text(ln, full, gap, xh))]
+               or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, grid, xh))
+               or (ln.npix < small and _heads_text(ln, full, grid, xh))]
     return out
 
 

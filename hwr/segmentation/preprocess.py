@@ -225,8 +225,57 @@ def clean_components(ink: np.ndarray, xheight: float) -> np.ndarray:
     return table[lab]
 
 
+def ink_chroma(color: np.ndarray, ink: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
+    """Per pixel, the ink's colour as a direction: the CIELAB (a*, b*) offset from the
+    paper's colour divided by how much darker than the paper the pixel is.  A thin stroke
+    blended with the paper keeps its direction; black and brown inks are near (0, 0)+,
+    stamp inks (violet, red, blue) far from it.  None without colour."""
+    if color is None or color.ndim != 3 or color.shape[2] < 3:
+        return None
+    lab = cv2.cvtColor(np.ascontiguousarray(color[:, :, :3]), cv2.COLOR_BGR2LAB).astype(np.float32)
+    bgmask = (ink == 0) & paper
+    if bgmask.sum() < 100:
+        return None
+    Lp, ap, bp = (float(np.median(lab[:, :, k][bgmask])) for k in range(3))
+    dark = np.maximum(Lp - lab[:, :, 0], 8.0)
+    return np.stack([(lab[:, :, 1] - ap) / dark, (lab[:, :, 2] - bp) / dark], -1)
+
+
+def remove_stamps(ink: np.ndarray, chroma: np.ndarray, dist: float = 0.3,
+                  max_share: float = 0.4, min_share: float = 0.003) -> np.ndarray:
+    """Drop ink components whose colour is far from the writing's: the page's main ink
+    colour is the median colour direction of its ink (``ink_chroma``); components whose
+    median direction lies more than ``dist`` from it go, as long as together they are under
+    ``max_share`` of the ink (otherwise the page has two writing colours and all stay)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 2:
+        return ink
+    ys, xs = np.nonzero(ink)
+    c = chroma[ys, xs]
+    ref = np.median(c, axis=0)
+    d = np.linalg.norm(c - ref, axis=1)
+    comp = lab[ys, xs]
+    order = np.argsort(comp, kind="stable")
+    bounds = np.searchsorted(comp[order], np.arange(n + 1))
+    far = np.zeros(n, bool)
+    for i in range(1, n):
+        a, b = bounds[i], bounds[i + 1]
+        if b > a:
+            far[i] = float(np.median(d[order[a:b]])) > dist
+    share = stats[far, cv2.CC_STAT_AREA].sum() / max(1, int(stats[1:, cv2.CC_STAT_AREA].sum()))
+    if share > max_share or share < min_share:
+        return ink
+    far[0] = False
+    return np.where(far[lab], 0, ink).astype(np.uint8)
+
+
+#: colour distance (``ink_chroma`` units) beyond which an ink component is a stamp; tuned
+#: on the training pages (0 turns stamp removal off)
+STAMP_DIST = 0.3
+
+
 def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = True,
-            deskew: bool = True) -> list[Prepared]:
+            deskew: bool = True, color: np.ndarray | None = None) -> list[Prepared]:
     """Downscale, flatten, binarise, clean, deskew.  Returns the upright candidate, and
     when the page's turned row profile is sharper than its own (a sign of a page turned
     by 90 degrees), the turned candidate too: the caller keeps the one whose lines are
@@ -239,6 +288,14 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
     xh = text_height(ink)
     if xh <= 0:  # nothing that looks like writing
         return [Prepared(np.zeros_like(ink), to_work, W, H, 0, 0.0, 0.0)]
+    if (color is not None and STAMP_DIST > 0 and color.ndim == 3 and color.shape[2] >= 3 and color.size
+            and abs(color.shape[1] / color.shape[0] - W / H) < 0.02 * W / H):  # the same view of the page
+        if color.shape[:2] != small.shape:
+            color = cv2.resize(np.ascontiguousarray(color[:, :, :3]), (small.shape[1], small.shape[0]),
+                               interpolation=cv2.INTER_AREA)
+        chroma = ink_chroma(color, ink, paper)
+        if chroma is not None:
+            ink = remove_stamps(ink, chroma, dist=STAMP_DIST)
     ink = clean_components(remove_rulings(ink, xh), xh)
     skew, best = skew_and_score(ink) if (deskew or orientation) and ink.any() else (0.0, 0.0)
     cands = [(0, skew)]

@@ -51,7 +51,7 @@ class FakePageRecognizer:
         self.delay = delay
         self.calls = 0
 
-    def recognize_page(self, gray: np.ndarray) -> Page:
+    def recognize_page(self, gray: np.ndarray, color: np.ndarray | None = None) -> Page:
         self.calls += 1
         time.sleep(self.delay)
         h, w = gray.shape
@@ -226,7 +226,7 @@ def test_unreadable_image_is_shown_not_raised(qtbot, tmp_path, qsettings, store)
 
 def test_page_recognition_errors_are_shown(qtbot, tmp_path, qsettings, store):
     class Broken:
-        def recognize_page(self, gray):
+        def recognize_page(self, gray, color=None):
             raise RuntimeError("segmentation exploded")
 
     w = make_window(qtbot, qsettings, store, page_recognizer=Broken())
