@@ -71,6 +71,25 @@ def _coverage(lines, ink) -> float:
     return sum(ln.npix for ln in lines) / max(1, int(ink.sum()))
 
 
+#: ``upside_down_score`` above which a page is turned by 180 degrees.  On the 65 training
+#: pages: upright pages score at most 0.006, the same pages turned score 0.065 and more
+#: (all but one); the previous rule (descender pixels over 1.5 times the ascender pixels)
+#: caught 57 of the 65 turned pages
+FLIP_SCORE = 0.04
+
+
+def upside_down_score(lines) -> float:
+    """How much the lines' ink hangs below their core band rather than above it: per line
+    (descenders - ascenders) / (descenders + ascenders), averaged with the lines' widths as
+    weights.  Ascenders outnumber descenders in Latin script, so an upright page scores
+    below 0 and a page upside down above it.  Each line counts by its width, not by its
+    ink, so that one signature's large flourishes do not turn a short page."""
+    w = np.array([max(1.0, ln.x1 - ln.x0) for ln in lines])
+    a = np.array([ln.above for ln in lines], np.float64)
+    b = np.array([ln.below for ln in lines], np.float64)
+    return float((w * (b - a) / np.maximum(1.0, a + b)).sum() / w.sum())
+
+
 def segment_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
                  color: np.ndarray | None = None) -> Page:
@@ -117,10 +136,7 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
         if (_line_score(alt, cands[1].xheight) < _line_score(lines, prep.xheight)
                 and _coverage(alt, cands[1].ink) >= _coverage(lines, prep.ink)):
             prep, lines = cands[1], alt
-    if orientation and len(lines) >= 2:
-        above = sum(ln.above for ln in lines)
-        below = sum(ln.below for ln in lines)
-        if below > 1.5 * above:  # ascenders outnumber descenders in Latin script
+    if orientation and len(lines) >= 2 and upside_down_score(lines) > FLIP_SCORE:
             prep = pp.turn_180(prep)
             lines = _find_lines(prep, method)
     xh = prep.xheight

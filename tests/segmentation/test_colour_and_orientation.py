@@ -1,4 +1,5 @@
-"""Stamps told from writing by their colour, and the small colour copy of a page."""
+"""Stamps told from writing by their colour, the small colour copy of a page, and the
+180-degree decision."""
 
 from __future__ import annotations
 
@@ -109,3 +110,20 @@ def test_load_color(tmp_path):
     assert load_color(tmp_path / "bad.jpg") is None
     assert load_color(tmp_path / "missing.png") is None
     assert load_color(tmp_path / "page.png", index=1) is None  # a PNG has one page
+
+
+def test_one_flourish_does_not_turn_a_page():
+    """The 180-degree decision counts lines by their width, not their ink: three lines of
+    ordinary text (more ascender than descender ink) and one short signature whose loops
+    hang far below it stay upright, though the signature alone holds most descender ink."""
+    from types import SimpleNamespace
+
+    from hwr.segmentation import FLIP_SCORE, upside_down_score
+
+    text = [SimpleNamespace(x0=100, x1=900, above=100, below=60) for _ in range(3)]
+    signature = SimpleNamespace(x0=600, x1=800, above=50, below=2000)
+    lines = text + [signature]
+    assert sum(ln.below for ln in lines) > 1.5 * sum(ln.above for ln in lines)  # the old rule: turn
+    assert upside_down_score(lines) < FLIP_SCORE
+    turned = [SimpleNamespace(x0=ln.x0, x1=ln.x1, above=ln.below, below=ln.above) for ln in text]
+    assert upside_down_score(turned) > FLIP_SCORE
