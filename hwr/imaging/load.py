@@ -35,6 +35,9 @@ MAX_PIXELS = 100_000_000
 #: pixel, so 600 MB at most (20,000 x 20,000 = 400 MB; an A0 sheet at 600 dpi is ~560 MP);
 #: segmentation and line cutting add little to that (measured in the README)
 MAX_PAGE_PIXELS = 600_000_000
+#: largest page decoded in colour at full size by :func:`load_color` (a JPEG is decoded at
+#: 1/2 to 1/8 scale instead): 120 MB of colour at most, beside the grey page
+COLOR_MAX_PIXELS = 40_000_000
 #: largest image file read into memory (bytes); TIFF pages are read from the file page by page
 MAX_FILE_BYTES = 512 * 1024 * 1024
 #: at most this many pages of a TIFF are looked at
@@ -329,8 +332,9 @@ def iter_pages(path: str | os.PathLike, max_pixels: int = MAX_PAGE_PIXELS) -> It
 def load_color(path: str | os.PathLike, index: int = 0, longest: int = 1600) -> np.ndarray | None:
     """A small colour copy of page ``index`` of an image file: uint8 BGR with its longest
     side at most ``longest`` (JPEGs are decoded at a reduced scale by libjpeg), or None when
-    there is no colour to see (a grey image) or it cannot be had cheaply: a page over
-    ``MAX_PIXELS``, a file that does not decode, anything unusual.  Segmentation uses it only
+    there is no colour to see (a grey image) or it cannot be had cheaply: a JPEG over
+    ``MAX_PIXELS``, another format over ``COLOR_MAX_PIXELS``, a file that does not decode,
+    anything unusual.  Segmentation uses it only
     to tell stamps from writing, so None just skips that step; it never raises."""
     import cv2
 
@@ -349,12 +353,15 @@ def load_color(path: str | os.PathLike, index: int = 0, longest: int = 1600) -> 
             return None
         if size is None or not all(size) or size[0] * size[1] > MAX_PIXELS:
             return None
+        jpeg = head.startswith(b"\xff\xd8")
+        if not jpeg and size[0] * size[1] > COLOR_MAX_PIXELS:  # decoded at full size: 3 bytes a pixel
+            return None
         if _is_tiff(p):
             ok, mats = cv2.imreadmulti(str(p), index, 1, flags=cv2.IMREAD_COLOR)
             img = mats[0] if ok and mats else None
         else:
             factor = 1
-            while factor < 8 and max(size) // (2 * factor) >= longest:
+            while jpeg and factor < 8 and max(size) // (2 * factor) >= longest:
                 factor *= 2
             flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                     8: cv2.IMREAD_REDUCED_COLOR_8}[factor]

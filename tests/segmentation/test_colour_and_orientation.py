@@ -127,3 +127,15 @@ def test_one_flourish_does_not_turn_a_page():
     assert upside_down_score(lines) < FLIP_SCORE
     turned = [SimpleNamespace(x0=ln.x0, x1=ln.x1, above=ln.below, below=ln.above) for ln in text]
     assert upside_down_score(turned) > FLIP_SCORE
+
+
+def test_load_color_bounds_full_size_colour_decodes(tmp_path, monkeypatch):
+    import hwr.imaging.load as load
+
+    gray, _ = make_page(seed=1)
+    img = coloured(gray, BROWN)
+    cv2.imwrite(str(tmp_path / "page.png"), img)
+    cv2.imwrite(str(tmp_path / "page.jpg"), img)
+    monkeypatch.setattr(load, "COLOR_MAX_PIXELS", img.shape[0] * img.shape[1] - 1)
+    assert load_color(tmp_path / "page.png") is None  # would be decoded at full size
+    assert load_color(tmp_path / "page.jpg") is not None  # decoded reduced
