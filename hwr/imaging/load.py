@@ -334,8 +334,9 @@ def load_color(path: str | os.PathLike, index: int = 0, longest: int = 1600) -> 
     side at most ``longest`` (JPEGs are decoded at a reduced scale by libjpeg), or None when
     there is no colour to see (a grey image) or it cannot be had cheaply: a JPEG over
     ``MAX_PIXELS``, another format over ``COLOR_MAX_PIXELS``, a file that does not decode,
-    anything unusual.  Segmentation uses it only
-    to tell stamps from writing, so None just skips that step; it never raises."""
+    anything unusual.  Segmentation uses it only to tell stamps from writing, so None just
+    skips that step; it never raises.  ``longest`` defaults to the segmenter's analysis
+    size (``hwr.segmentation.preprocess.WORK_SIZE``)."""
     import cv2
 
     try:
@@ -344,7 +345,8 @@ def load_color(path: str | os.PathLike, index: int = 0, longest: int = 1600) -> 
             return None
         with open(p, "rb") as f:
             head = f.read(65536)
-        if _is_tiff(p):
+        tiff = head.startswith(_TIFF)
+        if tiff:
             sizes = tiff_page_sizes(p, limit=index + 1)
             size = sizes[index] if index < len(sizes) else None
         elif index == 0:
@@ -356,7 +358,7 @@ def load_color(path: str | os.PathLike, index: int = 0, longest: int = 1600) -> 
         jpeg = head.startswith(b"\xff\xd8")
         if not jpeg and size[0] * size[1] > COLOR_MAX_PIXELS:  # decoded at full size: 3 bytes a pixel
             return None
-        if _is_tiff(p):
+        if tiff:
             ok, mats = cv2.imreadmulti(str(p), index, 1, flags=cv2.IMREAD_COLOR)
             img = mats[0] if ok and mats else None
         else:

@@ -137,8 +137,8 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
                 and _coverage(alt, cands[1].ink) >= _coverage(lines, prep.ink)):
             prep, lines = cands[1], alt
     if orientation and len(lines) >= 2 and upside_down_score(lines) > FLIP_SCORE:
-            prep = pp.turn_180(prep)
-            lines = _find_lines(prep, method)
+        prep = pp.turn_180(prep)
+        lines = _find_lines(prep, method)
     xh = prep.xheight
     for block in blocks(lines, xh):
         idx = []

@@ -165,8 +165,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         small = min_ink * xh * xh
         typical = float(np.median([ln.npix for ln in out if ln.npix >= small] or [small]))
         full = [ln for ln in out if ln.npix >= small and ln.npix >= rel_ink * typical]
-        keep = {id(ln) for ln in full}
-        out = [ln for ln in out if id(ln) in keep
+        out = [ln for ln in out if (ln.npix >= small and ln.npix >= rel_ink * typical)
                or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, grid, xh))
                or (ln.npix < small and _heads_text(ln, full, grid, xh))]
     return out

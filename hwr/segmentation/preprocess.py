@@ -229,10 +229,9 @@ def ink_chroma(color: np.ndarray, ink: np.ndarray, paper: np.ndarray) -> np.ndar
     """Per pixel, the ink's colour as a direction: the CIELAB (a*, b*) offset from the
     paper's colour divided by how much darker than the paper the pixel is.  A thin stroke
     blended with the paper keeps its direction; black and brown inks are near (0, 0)+,
-    stamp inks (violet, red, blue) far from it.  None without colour."""
-    if color is None or color.ndim != 3 or color.shape[2] < 3:
-        return None
-    lab = cv2.cvtColor(np.ascontiguousarray(color[:, :, :3]), cv2.COLOR_BGR2LAB).astype(np.float32)
+    stamp inks (violet, red, blue) far from it.  ``color``: BGR, the size of ``ink``.  None
+    when too little paper shows to know its colour."""
+    lab = cv2.cvtColor(color, cv2.COLOR_BGR2LAB).astype(np.float32)
     bgmask = (ink == 0) & paper
     if bgmask.sum() < 100:
         return None
@@ -265,7 +264,6 @@ def remove_stamps(ink: np.ndarray, chroma: np.ndarray, dist: float = 0.3,
     share = stats[far, cv2.CC_STAT_AREA].sum() / max(1, int(stats[1:, cv2.CC_STAT_AREA].sum()))
     if share > max_share or share < min_share:
         return ink
-    far[0] = False
     return np.where(far[lab], 0, ink).astype(np.uint8)
 
 
@@ -290,9 +288,9 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
         return [Prepared(np.zeros_like(ink), to_work, W, H, 0, 0.0, 0.0)]
     if (color is not None and STAMP_DIST > 0 and color.ndim == 3 and color.shape[2] >= 3 and color.size
             and abs(color.shape[1] / color.shape[0] - W / H) < 0.02 * W / H):  # the same view of the page
+        color = np.ascontiguousarray(color[:, :, :3])
         if color.shape[:2] != small.shape:
-            color = cv2.resize(np.ascontiguousarray(color[:, :, :3]), (small.shape[1], small.shape[0]),
-                               interpolation=cv2.INTER_AREA)
+            color = cv2.resize(color, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
         chroma = ink_chroma(color, ink, paper)
         if chroma is not None:
             ink = remove_stamps(ink, chroma, dist=STAMP_DIST)
