@@ -478,11 +478,24 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
 
 def _run_here(todo: list[Job], options: Options, record: Callable[[dict], None],
               stop: threading.Event | None) -> None:
-    worker = _Worker(options)
-    for job in todo:
-        if stop is not None and stop.is_set():
-            return
-        record(worker.run(job))
+    """The jobs in this process, with ``options.threads`` torch threads (as a worker process
+    would have), the caller's thread count restored afterwards.  Without this one worker
+    (``--workers 1``, or a single input) ran with torch's default of every core: on a
+    machine with another busy process a line took seconds instead of milliseconds."""
+    if not todo:
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, options.threads))
+    try:
+        worker = _Worker(options)
+        for job in todo:
+            if stop is not None and stop.is_set():
+                return
+            record(worker.run(job))
+    finally:
+        torch.set_num_threads(before)
 
 
 def _run_pool(todo: list[Job], options: Options, record: Callable[[dict], None],

@@ -409,3 +409,36 @@ def test_heap_is_trimmed_after_each_input(folder, tmp_path, monkeypatch):
     assert texts(tmp_path / "a") == texts(tmp_path / "b")
     strip = lambda d: [{k: v for k, v in r.items() if k != "seconds"} for r in read_report(d / REPORT).values()]  # noqa: E731
     assert strip(tmp_path / "a") == strip(tmp_path / "b")
+
+
+@pytest.mark.parametrize("n_inputs", [1, 2])
+def test_in_process_run_uses_the_threads_option(tmp_path, monkeypatch, n_inputs):
+    """workers=1 (or a single input) runs in this process: it must use ``threads`` torch
+    threads, as a worker process does, and give the caller's count back afterwards.  With
+    torch's default (every core) a busy machine made each line take seconds."""
+    import torch
+
+    from hwr import batch
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(n_inputs):
+        write_inkml(synth_ink("ol zj"), d / f"n{i}.inkml")
+    seen = []
+    real_run = batch._Worker.run
+
+    def run(self, job):
+        seen.append(torch.get_num_threads())
+        return real_run(self, job)
+
+    monkeypatch.setattr(batch._Worker, "run", run)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        s = transcribe(d, tmp_path / "out", Options(formats=("txt",), decoder="greedy", workers=2 if n_inputs == 1 else 1,
+                                                    threads=1))
+        assert s.done == n_inputs
+        assert seen == [1] * n_inputs
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
