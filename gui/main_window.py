@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from hwr.errors import HwrError
+from hwr.imaging import IMAGE_SUFFIXES as _HWR_IMAGE_SUFFIXES
 from hwr.types import LineResult, Page
 
 from .canvas import InkCanvas
@@ -27,7 +28,7 @@ TITLE = "hwr — handwriting recognition"
 RECOGNITION_DELAY_MS = 0
 INK_FILTERS = "InkML (*.inkml);;hwr ink JSON (*.json)"
 OPEN_FILTERS = "Ink files (*.inkml *.json *.xml);;All files (*)"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pbm", ".pgm", ".ppm")
+IMAGE_SUFFIXES = tuple(sorted(_HWR_IMAGE_SUFFIXES))  # what hwr reads (not .jp2/.pbm/.pgm/.ppm)
 IMAGE_FILTERS = "Images (" + " ".join("*" + x for x in IMAGE_SUFFIXES) + ");;All files (*)"
 
 

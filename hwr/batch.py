@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from hwr.errors import HwrError, InputError
+from hwr.imaging import IMAGE_SUFFIXES  # also hwr.batch.IMAGE_SUFFIXES, as before
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".dib", ".gif", ".webp"})
 INK_SUFFIXES = frozenset({".inkml", ".json", ".xml"})
 # files that travel beside scans and are not inputs: ground truth and hwr's own outputs
 SIDECAR_RE = re.compile(r"(\.gt\.txt|\.page\.xml|\.alto\.xml)$", re.IGNORECASE)

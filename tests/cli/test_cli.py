@@ -61,12 +61,26 @@ def test_recognize_jsonl_contract(model, inputs):
         assert isinstance(line["text"], str) and 0.0 <= line["confidence"] <= 1.0
         assert isinstance(line["alternatives"], list)
         assert o["text"] == line["text"]
-    assert "empty" in bad[0]["error"]
+    assert "empty file" in bad[0]["error"]  # the file name holds "empty": say what is wrong
     assert "non-finite" in bad[1]["error"]
     assert "unsafe XML" in bad[2]["error"] and "TOPSECRET" not in res.output
     assert "cannot read" in bad[3]["error"]
     for o in bad:
         assert o["input"] in o["error"] and o["lines"] == []
+
+
+def test_recognize_names_what_is_wrong_with_an_empty_or_fake_image(model, tmp_path):
+    """Page mode (no --line): an empty .png and a text file named .png said "not an ink file hwr
+    can read (InkML, ...)", while --line, segment and transcribe said "empty file" / "not an
+    image (PNG, ...)"."""
+    empty = tmp_path / "scan.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.jpg"
+    text.write_text("a text file, renamed\n")
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--format", "jsonl", str(empty), str(text)])
+    assert res.exit_code == 1
+    errors = [json.loads(x)["error"] for x in res.stdout.splitlines()]
+    assert errors == [f"{empty}: empty file", f"{text}: not an image (PNG, JPEG, TIFF, BMP, GIF or WebP)"]
 
 
 def test_recognize_text_and_exit_status_zero(model, inputs):
