@@ -451,11 +451,12 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
         key = None if model else kind  # one given model serves every input (or refuses it clearly)
         if key not in recognizers:
             recognizers[key] = Recognizer(
-                model, device=_resolve_device(device), decoder=decoder, kind=None if model else kind,
+                model, device=device, decoder=decoder, kind=None if model else kind,
                 beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
                 lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
         return recognizers[key]
 
+    device = _resolve_device(device)  # no GPU for --device cuda: one clear error, before any input
     try:  # a bad model or option stops everything at once, before any input
         if model or line:
             recognizer("image" if line else None)
@@ -463,15 +464,19 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
         raise click.ClickException(str(e)) from e
     failed = 0
     for path in inputs:
+        if line:
+            kind = "image"
+        else:
+            try:
+                kind = "image" if detect_kind(path) == "image" else "ink"
+            except HwrError:
+                kind = "ink"  # the recogniser reports the unreadable file
         try:
-            if line:
-                res = recognizer("image").recognize_line_file(path)
-            else:
-                try:
-                    kind = "image" if detect_kind(path) == "image" else "ink"
-                except HwrError:
-                    kind = "ink"  # the recogniser reports the unreadable file
-                res = recognizer(kind).recognize_file(path)
+            rec = recognizer(kind)
+        except HwrError as e:  # this kind's model, LM or lexicon: it would fail every input alike
+            raise click.ClickException(str(e)) from e
+        try:
+            res = rec.recognize_line_file(path) if line else rec.recognize_file(path)
         except HwrError as e:
             res = Result(input=str(path), error=str(e))
         except Exception as e:  # never let one input stop the others

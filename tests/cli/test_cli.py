@@ -96,6 +96,23 @@ def test_recognize_refuses_missing_gpu_clearly(model, inputs):
         pytest.skip("a GPU is present")
     res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--device", "cuda", str(inputs[0])])
     assert res.exit_code != 0 and "no CUDA GPU" in res.output
+    # without --model too: one message before any input, not one per input naming the input
+    res = CliRunner().invoke(cli, ["recognize", "--device", "cuda", str(inputs[0]), str(inputs[2])])
+    assert res.exit_code != 0 and res.output.count("no CUDA GPU") == 1, res.output
+    assert "UsageError" not in res.output and str(inputs[0]) not in res.output
+
+
+def test_recognize_lm_of_another_alphabet_is_one_error_naming_the_file(model, inputs, tmp_path):
+    """A wrong --lm fails every input alike: one error naming the LM file, not one per input."""
+    from hwr.decoding.lm import CharNgramLM
+
+    digits = tmp_path / "digits.arpa"
+    CharNgramLM.train(["0123 456", "789 0011"] * 5, order=3).save(digits)
+    res = CliRunner().invoke(cli, ["recognize", "--decoder", "beam", "--lm", str(digits), "--format", "jsonl",
+                                   str(inputs[0]), str(inputs[2])])
+    assert res.exit_code == 1
+    assert res.output.count("wrong alphabet") == 1 and f"{digits}: language model of the wrong alphabet" in res.output
+    assert res.stdout == ""  # no per-input jsonl objects
 
 
 def test_recognize_bad_model(tmp_path, inputs):
