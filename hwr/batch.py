@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwr.errors import HwrError, InputError
+from hwr.errors import HwrError, InputError, ModelError
 from hwr.imaging import IMAGE_SUFFIXES  # also hwr.batch.IMAGE_SUFFIXES, as before
 
 log = logging.getLogger(__name__)
@@ -408,6 +408,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         raise InputError(f"{out_dir}: the output folder must not be the input folder")
     if fr.is_relative_to(orr):
         raise InputError(f"{out_dir}: the output folder must not contain the input folder")
+    _check_models(options)
     out_dir.mkdir(parents=True, exist_ok=True)
     out_abs = out_dir.resolve()
     t_start = time.perf_counter()
@@ -474,6 +475,19 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
             summary.errors.append((j.rel, rec.get("error", "")))
     summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def _check_models(options: Options) -> None:
+    """Raise ModelError for a model name or LM file that does not exist: a typo would otherwise
+    be recorded as the error of every input, one by one.  Cheap: nothing is loaded."""
+    from hwr.pipeline import resolve_model
+
+    for kind, model in (("ink", options.ink_model), ("image", options.image_model)):
+        if model:
+            resolve_model(model, kind)
+    lm = options.recognizer_options.get("lm")
+    if lm is not None and str(lm).lower() != "none" and not Path(lm).is_file():
+        raise ModelError(f"{lm}: cannot read language model (no such file)")
 
 
 def _run_here(todo: list[Job], options: Options, record: Callable[[dict], None],

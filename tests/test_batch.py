@@ -442,3 +442,24 @@ def test_in_process_run_uses_the_threads_option(tmp_path, monkeypatch, n_inputs)
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_missing_model_or_lm_stops_before_any_input(tmp_path):
+    """A misspelt --ink-model/--image-model or a missing --lm file: one error before the run
+    (it was recorded as the error of every input, one by one), no output folder made."""
+    from hwr.errors import ModelError
+
+    d = tmp_path / "in"
+    d.mkdir()
+    write_inkml(synth_ink("ol zj"), d / "n.inkml")
+    for opts, what in ((Options(ink_model="no-such-model"), "no-such-model"),
+                       (Options(image_model="no-such-model"), "no-such-model"),
+                       (Options(recognizer_options={"lm": str(tmp_path / "missing.arpa")}), "missing.arpa")):
+        with pytest.raises(ModelError, match=what):
+            transcribe(d, tmp_path / "out", opts)
+        assert not (tmp_path / "out").exists()
+    r = CliRunner().invoke(cli, ["transcribe", str(d), "--out", str(tmp_path / "out"), "--ink-model", "no-such-model"])
+    assert r.exit_code == 1 and r.output.count("no-such-model") == 1 and "Traceback" not in r.output
+    s = transcribe(d, tmp_path / "out", Options(formats=("txt",), decoder="greedy", workers=1,
+                                                recognizer_options={"lm": "none"}))
+    assert s.done == 1
