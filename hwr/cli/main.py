@@ -500,7 +500,8 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
 
 @cli.command()
 @click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--model", "model", help="Model file or embedded model name (default: the embedded ink model).")
+@click.option("--model", "model", help="Model file or embedded model name (default: the embedded image model for "
+                                       "line-image datasets, else the embedded ink model).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--threads", type=int, help="torch threads.")
 @click.option("--limit", type=int, help="Only the first N lines of each dataset.")
@@ -520,9 +521,14 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
     from hwr.models.checkpoint import read_info
     from hwr.pipeline import resolve_model
 
+    from hwr.data.lineset import dataset_format
+
     t0 = time.perf_counter()
     try:
-        is_image = model is not None and read_info(resolve_model(model)).kind == "image"
+        if model is None:  # line images need the image model, as hwr train --kind picks it
+            is_image = any(dataset_format(d) == "hwr-lineset" for d in datasets)
+        else:
+            is_image = read_info(resolve_model(model)).kind == "image"
     except Exception as e:
         raise click.ClickException(str(e)) from e
     evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model

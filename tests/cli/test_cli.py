@@ -310,3 +310,26 @@ def test_python_dash_m_hwr_is_the_cli():
     out = subprocess.run([sys.executable, "-m", "hwr", "--version"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"hwr, version {hwr.__version__}"
+
+
+def test_evaluate_line_dataset_without_model_uses_the_image_model(tmp_path):
+    """`hwr evaluate lines.h5` (no --model) said "not an hwr ink dataset (format 'hwr-lineset')":
+    the default is now the embedded image model for line datasets, as hwr train picks --kind."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    for i, text in enumerate(["hello world", "a line of text"]):
+        im = np.full((60, 400), 255, np.uint8)
+        cv2.putText(im, text, (10, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.2, 0, 2)
+        cv2.imwrite(str(folder / f"l{i}.png"), im)
+        (folder / f"l{i}.gt.txt").write_text(text + "\n")
+    ds = tmp_path / "lines.h5"
+    res = CliRunner().invoke(cli, ["import", "lines", str(folder), "-o", str(ds)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["evaluate", "--json", "--decoder", "greedy", "--device", "cpu", "--threads", "1",
+                                   str(ds)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["model"].endswith("image_default.safetensors") and out["lines"] == 2
