@@ -566,10 +566,11 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
 # ---------------------------------------------------------------------------------- gui
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(add_help_option=False,  # --help goes to hwr-gui: it lists FILE, --model and --device
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def gui(ctx) -> None:
-    """Start the desktop app (same as `hwr-gui`; needs the `gui` extra: PySide6)."""
+    """Start the desktop app (same as `hwr-gui [FILE]`; needs the `gui` extra: PySide6)."""
     try:
         from hwr_gui.app import main as gui_main
     except ImportError as e:

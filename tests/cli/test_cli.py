@@ -333,3 +333,11 @@ def test_evaluate_line_dataset_without_model_uses_the_image_model(tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["model"].endswith("image_default.safetensors") and out["lines"] == 2
+
+
+def test_gui_help_is_the_apps_help():
+    """`hwr gui --help` printed click's help, without the app's FILE, --model and --device."""
+    pytest.importorskip("PySide6")
+    res = CliRunner().invoke(cli, ["gui", "--help"])
+    assert res.exit_code == 0, res.output
+    assert "usage: hwr-gui" in res.output and "FILE" in res.output and "--model" in res.output
