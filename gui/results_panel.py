@@ -168,8 +168,19 @@ class ResultsPanel(QFrame):
     def _fit_height(self) -> None:
         """A fixed height of MAX_TEXT_LINES lines (more scroll): a result never resizes the
         canvas, whose repaint from scratch grows with its strokes."""
-        line = self.text_label.fontMetrics().lineSpacing()
-        self.scroll.setFixedHeight(MAX_TEXT_LINES * line + 8)
+        # measured as the label renders rich text: its line pitch is not the font's lineSpacing
+        # (26 against 25 px here), and lineSpacing + 8 px of slack showed the top of a third line
+        font = self.text_label.font()
+        key = (font.key(), self.logicalDpiY())
+        if getattr(self, "_height_key", None) != key:
+            probe = QLabel()
+            probe.setFont(font)
+            probe.setTextFormat(Qt.TextFormat.RichText)
+            probe.setText("<br>".join(["Xy"] * MAX_TEXT_LINES))
+            self._height_key, self._lines_height = key, probe.sizeHint().height()
+            self._line_step = max(1, self._lines_height // MAX_TEXT_LINES)
+        self.scroll.setFixedHeight(self._lines_height)
+        self.scroll.verticalScrollBar().setSingleStep(self._line_step)  # a wheel step: whole lines
 
     def resizeEvent(self, e) -> None:
         super().resizeEvent(e)

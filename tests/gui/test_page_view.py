@@ -459,3 +459,23 @@ def test_several_lines_of_ink_are_recorded_one_file_per_line(store):
     assert [len(i.strokes) for i in inks] == [len(a.strokes), len(b.strokes)]
     with pytest.raises(ValueError, match="one line of text per line"):
         store.record_ink(two, "olv zj zz lo")
+
+
+def test_results_panel_shows_whole_lines_only(qtbot):
+    """Past MAX_TEXT_LINES the text scrolls; the view was lineSpacing + 8 px per line, while
+    rich text is laid out at a larger pitch: the top of the third line showed, cut through."""
+    from hwr_gui.results_panel import MAX_TEXT_LINES, ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 240)
+    panel.show()
+    line = "stays out. Could you come on Sunday at 4?"
+    panel.show_result(LineResult("\n".join([line] * MAX_TEXT_LINES), 0.9))
+    whole = panel.text_label.sizeHint().height()  # exactly MAX_TEXT_LINES lines, as rendered
+    panel.show_result(LineResult("\n".join([line] * (MAX_TEXT_LINES + 1)), 0.9))
+    QApplication.processEvents()
+    view = panel.scroll.viewport().height()
+    assert whole <= view <= whole + 2, (whole, view)
+    step = panel.scroll.verticalScrollBar().singleStep()
+    assert abs(step * MAX_TEXT_LINES - whole) <= MAX_TEXT_LINES  # the wheel scrolls by whole lines
