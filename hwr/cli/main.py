@@ -100,7 +100,16 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
             for sid, ink in iter_ink_folder(folder, source=source or folder.name, on_error=problems.append):
                 yield f"{folder.name}/{sid}", ink
 
-    n = write_inkset(out, gen(), split=split)
+    import itertools
+
+    lines = gen()
+    first = next(lines, None)
+    if first is None:  # as `hwr import lines`: an error, and an existing OUT is left as it was
+        for p in problems:
+            click.echo(f"skipped: {p}", err=True)
+        raise click.ClickException(f"no ink file with a transcription in {', '.join(map(str, folders))}; "
+                                   f"{out} not written")
+    n = write_inkset(out, itertools.chain([first], lines), split=split)
     click.echo(f"{n} lines -> {out}", err=True)
     for p in problems:
         click.echo(f"skipped: {p}", err=True)

@@ -341,3 +341,19 @@ def test_gui_help_is_the_apps_help():
     res = CliRunner().invoke(cli, ["gui", "--help"])
     assert res.exit_code == 0, res.output
     assert "usage: hwr-gui" in res.output and "FILE" in res.output and "--model" in res.output
+
+
+def test_import_ink_with_no_usable_file_is_an_error_and_keeps_out(tmp_path):
+    """`hwr import ink` of a folder with no transcribed ink wrote an empty dataset (over an
+    existing OUT) and exited 0, where `hwr import lines` says so and exits 1."""
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    (folder / "empty.inkml").write_bytes(b"")
+    out = tmp_path / "mine.h5"
+    res = CliRunner().invoke(cli, ["import", "ink", str(folder), "--out", str(out)])
+    assert res.exit_code == 1 and "no ink file with a transcription" in res.output and "empty.inkml" in res.output
+    assert not out.exists()
+    write_inkset(out, [("a", synth_ink("olv"))])
+    before = out.read_bytes()
+    res = CliRunner().invoke(cli, ["import", "ink", str(folder), "--out", str(out)])
+    assert res.exit_code == 1 and out.read_bytes() == before
