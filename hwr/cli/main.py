@@ -512,7 +512,9 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
 @click.option("--model", "model", help="Model file or embedded model name (default: the embedded image model for "
                                        "line-image datasets, else the embedded ink model).")
 @click.option("--device", default="auto", show_default=True)
-@click.option("--threads", type=int, help="torch threads.")
+@click.option("--threads", type=click.IntRange(1, None), default=1, show_default=True,
+              help="torch threads (more help only on an idle machine: with another busy process, 2 threads "
+                   "made a line take seconds instead of milliseconds).")
 @click.option("--limit", type=int, help="Only the first N lines of each dataset.")
 @click.option("--show-errors", default=0, show_default=True, help="Print the N lines with the most errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
