@@ -479,3 +479,42 @@ def test_results_panel_shows_whole_lines_only(qtbot):
     assert whole <= view <= whole + 2, (whole, view)
     step = panel.scroll.verticalScrollBar().singleStep()
     assert abs(step * MAX_TEXT_LINES - whole) <= MAX_TEXT_LINES  # the wheel scrolls by whole lines
+
+
+def test_correcting_several_lines_of_writing_by_typing(qtbot, qsettings, store):
+    """Three lines of writing give three lines of text. Their correction was a one-line
+    QLineEdit: the line breaks were invisible and could not be typed, so a retyped text never
+    matched the ink's lines ("the text has 1 lines and the ink 3"). It is now one line of
+    text per line of writing: Shift+Enter starts a line, Enter confirms, and every line of
+    ink is recorded with its text."""
+    from synth import synth_ink
+
+    w = make_window(qtbot, qsettings, store, recognizer=FakeInkRecognizer(LineResult("olv\nzj\nzz ol", 0.9)))
+    strokes = []
+    for k, text in enumerate(["olv", "zj", "zz ol"]):
+        ink = synth_ink(text)
+        x0, y0, x1, y1 = ink.bounds()
+        strokes += [Stroke(x=s.x - x0 + 20, y=s.y - y0 + 20 + 3 * (y1 - y0) * k, t=s.t) for s in ink.strokes]
+    w.canvas.set_ink(Ink(strokes=strokes))
+    w.recognize_now()
+    qtbot.waitUntil(lambda: w.results.text == "olv\nzj\nzz ol", timeout=5000)
+    w.correct_action.trigger()
+    assert w.results.is_editing() and w.results.lines_editor.isVisible() and not w.results.editor.isVisible()
+    editor = w.results.lines_editor
+    assert editor.toPlainText() == "olv\nzj\nzz ol"
+    editor.selectAll()
+    qtbot.keyClicks(editor, "one")
+    for line in ("two", "three"):
+        qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClicks(editor, line)
+    assert w.results.is_editing()  # Shift+Enter did not confirm
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert not w.results.is_editing()
+    assert w.results.text == "one\ntwo\nthree"
+    assert not w.results.error_label.isVisible(), w.results.error_label.text()
+    files = sorted((store.root / "ink").glob("*.inkml"))
+    assert len(files) == 3 and w.last_correction == files[0]
+    assert [f.read_text(encoding="utf-8").count(t) for f, t in zip(files, ("one", "two", "three"))] == [1, 1, 1]
+    w.correct_action.trigger()
+    qtbot.keyClick(w.results.lines_editor, Qt.Key.Key_Escape)  # cancel
+    assert not w.results.is_editing() and w.results.text == "one\ntwo\nthree"
