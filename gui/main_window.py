@@ -492,7 +492,8 @@ class MainWindow(QMainWindow):
                     keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
                     out.append((a.text().replace("&", "").rstrip("…"), keys))
         return out + [("Zoom the page", "Ctrl+wheel"), ("Correct a page line", "F2 or double-click"),
-                      ("Confirm / cancel a correction", "Enter / Esc")]
+                      ("Confirm / cancel a correction", "Enter / Esc"),
+                      ("New line in a correction of several lines of writing", "Shift+Enter")]
 
     def show_shortcuts(self) -> None:
         from .help import ShortcutsDialog

@@ -424,6 +424,7 @@ def test_help_dialogs(qtbot, qsettings, store):
     w = make_window(qtbot, qsettings, store)
     keys = dict(w.shortcuts())
     assert keys["Copy text"] == "Ctrl+Shift+C" and keys["Open image"] == "Ctrl+I"
+    assert "Shift+Enter" in keys.values()  # a new line in a correction of several lines
     d = ShortcutsDialog(w.shortcuts())
     qtbot.addWidget(d)
     assert d.table.rowCount() == len(keys)
