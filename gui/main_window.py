@@ -386,9 +386,26 @@ class MainWindow(QMainWindow):
             return
         self.last_page = page
         self.page_view.show_page(page)
+        pages = self._page_count(page.image)
+        if pages > 1:  # the Page tab reads the first page of a multi-page TIFF: say so
+            n = len(page.lines)
+            self.page_view.show_message(f"{Path(page.image).name}: page 1 of {pages}, {n} line{'s' if n != 1 else ''} "
+                                        "(the other pages: File → Transcribe a folder…, or hwr recognize)")
         self.setWindowTitle(f"{Path(page.image).name} — hwr")
         self._update_actions()
         self.statusBar().showMessage(f"{len(page.lines)} lines read in {seconds:.1f} s", 5000)
+
+    @staticmethod
+    def _page_count(path: str | None) -> int:
+        """Pages in ``path`` (a multi-page TIFF has several); 1 when unknown.  Reads headers only."""
+        if not path:
+            return 1
+        try:
+            from hwr.imaging.load import count_pages
+
+            return count_pages(path)
+        except Exception:  # noqa: BLE001 - only a note in the window depends on it
+            return 1
 
     @Slot(int, str)
     def _on_page_failed(self, revision: int, message: str) -> None:

@@ -519,3 +519,19 @@ def test_correcting_several_lines_of_writing_by_typing(qtbot, qsettings, store):
     w.correct_action.trigger()
     qtbot.keyClick(w.results.lines_editor, Qt.Key.Key_Escape)  # cancel
     assert not w.results.is_editing() and w.results.text == "one\ntwo\nthree"
+
+
+def test_multipage_tiff_says_only_its_first_page_is_shown(qtbot, tmp_path, qsettings, store):
+    """The Page tab reads the first page of a multi-page TIFF; it said nothing of the others."""
+    import cv2
+
+    one = tmp_path / "one.png"
+    render_page(one)
+    gray = cv2.imread(str(one), cv2.IMREAD_GRAYSCALE)
+    tif = tmp_path / "scan.tif"
+    assert cv2.imwritemulti(str(tif), [gray, gray, gray])
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    open_page(qtbot, w, tif)
+    assert "page 1 of 3" in w.page_view.message.text()
+    open_page(qtbot, w, one)
+    assert "page 1 of" not in w.page_view.message.text()
