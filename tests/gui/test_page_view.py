@@ -535,3 +535,30 @@ def test_multipage_tiff_says_only_its_first_page_is_shown(qtbot, tmp_path, qsett
     assert "page 1 of 3" in w.page_view.message.text()
     open_page(qtbot, w, one)
     assert "page 1 of" not in w.page_view.message.text()
+
+
+def test_page_over_100_megapixels_opens_and_is_drawn_reduced(qtbot, tmp_path, qsettings, store):
+    """hwr recognize reads pages up to 600 MP, but the Page tab loaded them as line images
+    (100 MP at most): a 101 MP scan gave "image too large". It now loads them as pages and
+    draws a reduced copy in page coordinates (no 400 MB pixmap for a 10,000 x 10,100 page)."""
+    import cv2
+    from PySide6.QtWidgets import QGraphicsPixmapItem
+
+    from hwr_gui.page_view import DISPLAY_MAX_PIXELS
+
+    big = np.full((10_000, 10_100), 250, np.uint8)
+    big[45::110, 100:10_000] = 30  # dark rules for the fake recogniser's bands
+    path = tmp_path / "big.png"
+    assert cv2.imwrite(str(path), big)
+    del big
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    open_page(qtbot, w, path)
+    assert len(w.last_page.lines) == 10_000 // 110
+    assert w.page_view.gray.shape == (10_000, 10_100)  # crops and corrections use the full page
+    pix = [i for i in w.page_view.scene.items() if isinstance(i, QGraphicsPixmapItem)]
+    assert len(pix) == 1
+    size = pix[0].pixmap().size()
+    assert size.width() * size.height() <= DISPLAY_MAX_PIXELS
+    r = pix[0].sceneBoundingRect()
+    assert abs(r.width() - 10_100) < 2 and abs(r.height() - 10_000) < 2
+    assert w.page_view.line_crop(0) is not None
