@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -606,7 +607,22 @@ _add_subgroups()
 
 
 def main() -> None:  # entry point
-    cli()
+    """``hwr``: the click group, with one safety net: a file or folder that cannot be written
+    or read where a command did not expect it (an output in a folder that does not exist, a
+    read-only or full disk) is one line naming it and exit status 1, not a traceback (-vv logs
+    the traceback)."""
+    try:
+        cli()
+    except OSError as e:
+        logging.getLogger("hwr").debug("unexpected OS error", exc_info=True)
+        name = str(e.filename) if e.filename is not None else ""
+        folder = os.path.dirname(name)
+        if isinstance(e, FileNotFoundError) and folder and not os.path.isdir(folder):
+            message = f"{folder}: no such folder"  # not the name of the temporary file beside the output
+        else:
+            message = f"{f'{name}: ' if name else ''}{e.strerror or e}"
+        click.echo(f"hwr: error: {message}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

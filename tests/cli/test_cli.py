@@ -384,3 +384,22 @@ def test_evaluate_uses_one_thread_by_default(model, tmp_path, monkeypatch):
         assert seen == [1]
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("args", [["lm", "train", "CORPUS", "-o", "NODIR/x.arpa"],
+                                  ["import", "ink", "INK", "--out", "NODIR/x.h5"]])
+def test_output_in_a_missing_folder_is_one_line_not_a_traceback(tmp_path, args):
+    """`hwr lm train c.txt -o /no/such/dir/x.arpa` (and hwr import, hwr segment --out, ...)
+    ended in a FileNotFoundError traceback."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n")
+    ink = tmp_path / "ink"
+    ink.mkdir()
+    write_inkml(synth_ink("olv"), ink / "a.inkml")
+    nodir = tmp_path / "no" / "such"
+    args = [str(corpus) if a == "CORPUS" else str(ink) if a == "INK" else a.replace("NODIR", str(nodir))
+            for a in args]
+    r = subprocess.run([sys.executable, "-m", "hwr", *args], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "hwr: error:" in r.stderr
+    assert str(nodir) in r.stderr
