@@ -87,7 +87,7 @@ def scan(folder: Path, out_dir: Path, options: Options) -> Scan:
     for j in jobs:
         if j.kind is None:
             result.unsupported.append((j.rel, j.reason))
-        elif j.finished(records.get(j.rel), out_resolved):
+        elif j.finished(records.get(j.rel), out_resolved, options.recognition(j.kind)):
             result.earlier.append(records[j.rel])
     return result
 

@@ -11,7 +11,8 @@ Nothing is lost and nothing is done twice:
   an output file that exists is complete;
 - after an input's outputs are written, one record is appended to ``OUT/report.jsonl``
   (flushed and fsynced). An input counts as finished when the report holds a ``done``
-  record for it *and* all its outputs exist; a run that is killed at any moment and
+  record for it *and* all its outputs exist *and* it was read with the same model, decoder
+  and decoder options (``"recognition"`` in the record); a run that is killed at any moment and
   started again redoes only the unfinished inputs (their outputs are simply replaced);
 - at the end the report is rewritten (atomically) with exactly one record per input of
   the folder, in input order: ``status`` (``done`` or ``error``), ``error``, ``seconds``,
@@ -74,6 +75,15 @@ class Options:
     #: more keyword arguments of hwr.pipeline.Recognizer (beam_width, lm, lm_weight, lexicon, ...)
     recognizer_options: dict = field(default_factory=dict)
 
+    def recognition(self, kind: str | None) -> dict:
+        """What decides the text of an input of ``kind`` ("ink" or "image"): its model, the
+        decoder and the decoder options, as JSON values (kept in the report, so that a run
+        with other settings redoes the inputs instead of skipping them)."""
+        model = self.image_model if kind == "image" else self.ink_model
+        opts = {k: (v if isinstance(v, (int, float, bool)) or v is None else str(v))
+                for k, v in sorted(self.recognizer_options.items())}
+        return {"model": None if model is None else str(model), "decoder": self.decoder, **opts}
+
     def __post_init__(self) -> None:
         from hwr.formats import FORMATS
 
@@ -96,13 +106,17 @@ class Job:
     outputs: dict[str, Path] = field(default_factory=dict)
     reason: str = ""  # why an unsupported file is not read
 
-    def finished(self, record: dict | None, out_dir: Path) -> bool:
+    def finished(self, record: dict | None, out_dir: Path, recognition: dict | None = None) -> bool:
         """Done by an earlier run: the report says so, with every format asked for now,
         and every output it lists is there (outputs are written atomically: one that
-        exists is complete)."""
+        exists is complete).  ``recognition`` (:meth:`Options.recognition`): an input read
+        with another model, decoder or decoder option is not finished (records written
+        before these were kept, without ``"recognition"``, are taken as they are)."""
         if record is None or record.get("status") != "done":
             return False
         if not set(self.outputs) <= set(record.get("formats") or ()):
+            return False
+        if recognition is not None and record.get("recognition", recognition) != recognition:
             return False
         outs = record.get("outputs") or []
         return bool(outs) and all((out_dir / o).is_file() for o in outs)
@@ -422,7 +436,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         if j.kind is None:
             records[j.rel] = {"input": j.rel, "kind": None, "status": "error", "error": f"{j.rel}: {j.reason}",
                               "seconds": 0.0}
-        elif not options.overwrite and j.finished(records.get(j.rel), out_abs):
+        elif not options.overwrite and j.finished(records.get(j.rel), out_abs, options.recognition(j.kind)):
             summary.skipped += 1
         else:
             todo.append(j)
@@ -434,6 +448,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         job = by_rel[rec["input"]]
         if rec["status"] == "done":
             rec["formats"] = list(job.outputs)
+            rec["recognition"] = options.recognition(job.kind)
             rec["outputs"] = [Path(p).relative_to(out_abs).as_posix() for p in rec["outputs"]]
             summary.done += 1
         records[rec["input"]] = rec

@@ -267,10 +267,10 @@ def test_multipage_tiff(tmp_path, schemas):
         schemas["page"].validate(str(out / f"scan.p{k}.page.xml"))
     rec = read_report(out / REPORT)["scan.tif"]
     assert rec["pages"] == 2 and rec["lines"] == 5 and len(rec["outputs"]) == 5
-    assert transcribe(d, out, Options(formats=FORMATS)).skipped == 1  # finished, all five files there
+    assert transcribe(d, out, Options(formats=FORMATS, decoder="greedy")).skipped == 1  # finished, all five there
     (out / "scan.p2.page.xml").unlink()
     assert transcribe(d, out, Options(formats=FORMATS, decoder="greedy")).done == 1  # one missing: redone
-    assert transcribe(d, out, Options(formats=("txt", "json", "alto", "page"))).skipped == 1
+    assert transcribe(d, out, Options(formats=("txt", "json", "alto", "page"), decoder="greedy")).skipped == 1
 
 
 def test_disk_full_is_an_error_and_leaves_no_output(folder, tmp_path, monkeypatch):
@@ -463,3 +463,28 @@ def test_missing_model_or_lm_stops_before_any_input(tmp_path):
     s = transcribe(d, tmp_path / "out", Options(formats=("txt",), decoder="greedy", workers=1,
                                                 recognizer_options={"lm": "none"}))
     assert s.done == 1
+
+
+def test_other_model_or_decoder_redoes_finished_inputs(tmp_path):
+    """A run with another decoder (or model, or decoder option) skipped the inputs an earlier
+    run had finished, keeping their old text without a word. The report now records what
+    read each input, and a run with other settings reads it again."""
+    d = tmp_path / "in"
+    d.mkdir()
+    write_inkml(synth_ink("ol zj"), d / "a.inkml")
+    out = tmp_path / "out"
+    greedy = Options(formats=("txt",), decoder="greedy")
+    beam = Options(formats=("txt",), decoder="beam", recognizer_options={"lm": "none", "beam_width": 4})
+    assert (transcribe(d, out, greedy).done, transcribe(d, out, greedy).skipped) == (1, 1)
+    (rec,) = read_report(out / REPORT).values()
+    assert rec["recognition"] == {"model": None, "decoder": "greedy"}
+    assert transcribe(d, out, beam).done == 1
+    assert transcribe(d, out, beam).skipped == 1
+    assert transcribe(d, out, Options(formats=("txt",), decoder="beam",
+                                      recognizer_options={"lm": "none", "beam_width": 8})).done == 1
+    # a report written before the settings were kept: its inputs stay finished
+    lines = [json.loads(x) for x in (out / REPORT).read_text(encoding="utf-8").splitlines()]
+    for x in lines:
+        x.pop("recognition")
+    (out / REPORT).write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    assert transcribe(d, out, greedy).skipped == 1
