@@ -87,7 +87,7 @@ def scan(folder: Path, out_dir: Path, options: Options) -> Scan:
     for j in jobs:
         if j.kind is None:
             result.unsupported.append((j.rel, j.reason))
-        elif j.finished(records.get(j.rel), out_resolved):
+        elif j.finished(records.get(j.rel), out_resolved, options.recognition(j.kind)):
             result.earlier.append(records[j.rel])
     return result
 
@@ -216,7 +216,7 @@ class BatchDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("%v / %m")
+        self.progress.setFormat("")  # no count before a run ("0 / 1" read as one input waiting)
         self.status = QLabel("Choose a folder and press Start.")
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -440,6 +440,7 @@ class BatchDialog(QDialog):
         n, total = min(len(self._status), self._total), self._total
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(n)
+        self.progress.setFormat(f"{n} / {total}")  # the real count: an empty folder is 0 / 0, not 0 / 1
         parts = [f"{n} of {total} inputs"]
         counts = Counter(self._status.values())
         if counts["done earlier"]:

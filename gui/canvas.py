@@ -428,7 +428,8 @@ class InkCanvas(QWidget):
         m = 20.0
         w, h = max(self.width() - 2 * m, 1.0), max(self.height() - 2 * m, 1.0)
         extent = max(x1 - x0, y1 - y0)
-        if x0 >= 0 and y0 >= 0 and x1 <= self.width() and y1 <= self.height() and extent >= 100:
+        pad = 4.0  # ink on the very edge (a file whose coordinates start at 0) had half its pen cut off
+        if x0 >= pad and y0 >= pad and x1 <= self.width() - pad and y1 <= self.height() - pad and extent >= 100:
             return QTransform()
         s = 1.0 if extent == 0 else min(w / max(x1 - x0, 1e-9), h / max(y1 - y0, 1e-9))
         s = min(max(s, 1e-4), 1e4)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from hwr.errors import HwrError
+from hwr.imaging import IMAGE_SUFFIXES as _HWR_IMAGE_SUFFIXES
 from hwr.types import LineResult, Page
 
 from .canvas import InkCanvas
@@ -27,7 +28,7 @@ TITLE = "hwr — handwriting recognition"
 RECOGNITION_DELAY_MS = 0
 INK_FILTERS = "InkML (*.inkml);;hwr ink JSON (*.json)"
 OPEN_FILTERS = "Ink files (*.inkml *.json *.xml);;All files (*)"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pbm", ".pgm", ".ppm")
+IMAGE_SUFFIXES = tuple(sorted(_HWR_IMAGE_SUFFIXES))  # what hwr reads (not .jp2/.pbm/.pgm/.ppm)
 IMAGE_FILTERS = "Images (" + " ".join("*" + x for x in IMAGE_SUFFIXES) + ");;All files (*)"
 
 
@@ -385,9 +386,26 @@ class MainWindow(QMainWindow):
             return
         self.last_page = page
         self.page_view.show_page(page)
+        pages = self._page_count(page.image)
+        if pages > 1:  # the Page tab reads the first page of a multi-page TIFF: say so
+            n = len(page.lines)
+            self.page_view.show_message(f"{Path(page.image).name}: page 1 of {pages}, {n} line{'s' if n != 1 else ''} "
+                                        "(the other pages: File → Transcribe a folder…, or hwr recognize)")
         self.setWindowTitle(f"{Path(page.image).name} — hwr")
         self._update_actions()
         self.statusBar().showMessage(f"{len(page.lines)} lines read in {seconds:.1f} s", 5000)
+
+    @staticmethod
+    def _page_count(path: str | None) -> int:
+        """Pages in ``path`` (a multi-page TIFF has several); 1 when unknown.  Reads headers only."""
+        if not path:
+            return 1
+        try:
+            from hwr.imaging.load import count_pages
+
+            return count_pages(path)
+        except Exception:  # noqa: BLE001 - only a note in the window depends on it
+            return 1
 
     @Slot(int, str)
     def _on_page_failed(self, revision: int, message: str) -> None:
@@ -491,7 +509,8 @@ class MainWindow(QMainWindow):
                     keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
                     out.append((a.text().replace("&", "").rstrip("…"), keys))
         return out + [("Zoom the page", "Ctrl+wheel"), ("Correct a page line", "F2 or double-click"),
-                      ("Confirm / cancel a correction", "Enter / Esc")]
+                      ("Confirm / cancel a correction", "Enter / Esc"),
+                      ("New line in a correction of several lines of writing", "Shift+Enter")]
 
     def show_shortcuts(self) -> None:
         from .help import ShortcutsDialog

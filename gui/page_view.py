@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QAction, QBrush, QColor, QImage, QPainter, QPen, QPixmap, QPolygonF, QTransform
 from PySide6.QtWidgets import (QAbstractItemView, QGraphicsPixmapItem, QGraphicsPolygonItem, QGraphicsScene,
                                QGraphicsView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QSplitter,
                                QToolButton, QVBoxLayout, QWidget)
@@ -31,6 +31,10 @@ SELECTED_PEN = QColor(230, 90, 0)
 LOW_COLOR = QColor(192, 88, 0)
 ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.02, 40.0)
+#: pages larger than this (pixels) are shown from a reduced copy scaled back up, so that a
+#: 20,000 x 20,000 page (which hwr reads) does not become a 1.6 GB pixmap; polygons, crops
+#: and corrections keep using the full-size page
+DISPLAY_MAX_PIXELS = 40_000_000
 
 #: the formats the page can be exported to: name -> (file dialog filter, suffix)
 EXPORT_FILTERS = {
@@ -39,6 +43,22 @@ EXPORT_FILTERS = {
     "alto": ("ALTO 4 XML (*.alto.xml *.xml)", ".alto.xml"),
     "page": ("PAGE XML 2019 (*.page.xml *.xml)", ".page.xml"),
 }
+
+
+def page_pixmap_item(gray: np.ndarray, max_pixels: int = DISPLAY_MAX_PIXELS) -> QGraphicsPixmapItem:
+    """The page as a pixmap item in page coordinates: a page over ``max_pixels`` is drawn from
+    a reduced copy (area-averaged), scaled back to the page's size in the scene."""
+    h, w = gray.shape[:2]
+    if h * w <= max_pixels:
+        return QGraphicsPixmapItem(QPixmap.fromImage(gray_to_qimage(gray)))
+    import cv2
+
+    f = (max_pixels / (h * w)) ** 0.5
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    item = QGraphicsPixmapItem(QPixmap.fromImage(gray_to_qimage(small)))
+    item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+    item.setTransform(QTransform.fromScale(w / small.shape[1], h / small.shape[0]))
+    return item
 
 
 def gray_to_qimage(gray: np.ndarray) -> QImage:
@@ -203,7 +223,7 @@ class PageView(QWidget):
         self.page, self.path, self.gray = None, str(path), gray
         self._items = []
         self.scene.clear()
-        self.scene.addItem(QGraphicsPixmapItem(QPixmap.fromImage(gray_to_qimage(gray))))
+        self.scene.addItem(page_pixmap_item(gray))
         self.scene.setSceneRect(0, 0, gray.shape[1], gray.shape[0])
         self._fill_list()
         self.view.fit()

@@ -14,8 +14,8 @@ import re
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCursor, QFont, QPalette
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton,
+                               QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from hwr.types import LineResult
 
@@ -87,6 +87,16 @@ class ResultsPanel(QFrame):
         self.editor.hide()
         self.editor.returnPressed.connect(self.confirm_edit)
         self.editor.installEventFilter(self)
+        # several lines of writing: their texts one per line (a QLineEdit hid the line breaks and
+        # could not type one, so a retyped correction never matched the ink's lines).  Enter
+        # confirms, as in the one-line editor; Shift+Enter starts a new line.
+        self.lines_editor = QPlainTextEdit()
+        self.lines_editor.setFont(font)
+        self.lines_editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.lines_editor.setToolTip("One line of text per line of writing; Enter confirms, "
+                                     "Shift+Enter starts a new line, Esc cancels")
+        self.lines_editor.hide()
+        self.lines_editor.installEventFilter(self)
         self.edit_button = QPushButton("Correct…")
         self.edit_button.setToolTip("Type the right text (Ctrl+R); Enter confirms, Esc cancels")
         self.edit_button.clicked.connect(self.start_edit)
@@ -104,6 +114,7 @@ class ResultsPanel(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.scroll, 1)
         top.addWidget(self.editor, 1)
+        top.addWidget(self.lines_editor, 1)
         top.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignTop)
         self.info_label = QLabel()
         self.info_label.setStyleSheet("color: palette(placeholder-text);")
@@ -168,8 +179,20 @@ class ResultsPanel(QFrame):
     def _fit_height(self) -> None:
         """A fixed height of MAX_TEXT_LINES lines (more scroll): a result never resizes the
         canvas, whose repaint from scratch grows with its strokes."""
-        line = self.text_label.fontMetrics().lineSpacing()
-        self.scroll.setFixedHeight(MAX_TEXT_LINES * line + 8)
+        # measured as the label renders rich text: its line pitch is not the font's lineSpacing
+        # (26 against 25 px here), and lineSpacing + 8 px of slack showed the top of a third line
+        font = self.text_label.font()
+        key = (font.key(), self.logicalDpiY())
+        if getattr(self, "_height_key", None) != key:
+            probe = QLabel()
+            probe.setFont(font)
+            probe.setTextFormat(Qt.TextFormat.RichText)
+            probe.setText("<br>".join(["Xy"] * MAX_TEXT_LINES))
+            self._height_key, self._lines_height = key, probe.sizeHint().height()
+            self._line_step = max(1, self._lines_height // MAX_TEXT_LINES)
+        self.scroll.setFixedHeight(self._lines_height)
+        self.lines_editor.setFixedHeight(self._lines_height + 2 * self.lines_editor.frameWidth() + 8)
+        self.scroll.verticalScrollBar().setSingleStep(self._line_step)  # a wheel step: whole lines
 
     def resizeEvent(self, e) -> None:
         super().resizeEvent(e)
@@ -244,35 +267,50 @@ class ResultsPanel(QFrame):
     # ------------------------------------------------------------------ editing
 
     def is_editing(self) -> bool:
-        return self.editor.isVisible()
+        return self.editor.isVisible() or self.lines_editor.isVisible()
 
     def start_edit(self) -> None:
         if self.result is None:
             return
-        self.editor.setText(self._text)
         self.scroll.hide()
+        if "\n" in self._text:  # several lines of writing: one line of text each
+            self.lines_editor.setPlainText(self._text)
+            self.lines_editor.show()
+            self.lines_editor.setFocus()
+            self.lines_editor.selectAll()
+            return
+        self.editor.setText(self._text)
         self.editor.show()
         self.editor.setFocus()
         self.editor.selectAll()
 
     def confirm_edit(self) -> None:
-        if not self.editor.isVisible():
+        if self.lines_editor.isVisible():
+            new = "\n".join(t.strip() for t in self.lines_editor.toPlainText().splitlines() if t.strip())
+        elif self.editor.isVisible():
+            new = self.editor.text().strip()
+        else:
             return
-        new = self.editor.text().strip()
         self.cancel_edit()
         if new:
             self.apply(new)
 
     def cancel_edit(self) -> None:
         self.editor.hide()
+        self.lines_editor.hide()
         self.scroll.show()
 
     def eventFilter(self, obj, e) -> bool:
         from PySide6.QtCore import QEvent
 
-        if obj is self.editor and e.type() == QEvent.Type.KeyPress and e.key() == Qt.Key.Key_Escape:
-            self.cancel_edit()
-            return True
+        if obj in (self.editor, self.lines_editor) and e.type() == QEvent.Type.KeyPress:
+            if e.key() == Qt.Key.Key_Escape:
+                self.cancel_edit()
+                return True
+            if (obj is self.lines_editor and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and not e.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+                self.confirm_edit()
+                return True
         return super().eventFilter(obj, e)
 
     # ------------------------------------------------------------------ status

@@ -140,9 +140,9 @@ class PageWorker(QObject):
             return
         start = time.perf_counter()
         try:
-            from hwr.imaging.load import load_image
+            from hwr.imaging.load import load_page
 
-            gray = load_image(path)
+            gray = load_page(path, 0)  # a page: up to MAX_PAGE_PIXELS (as hwr recognize), not a line's 100 MP
         except Exception as e:  # noqa: BLE001 - unreadable files are shown in the window
             if not isinstance(e, HwrError):
                 log.exception("reading the image failed")

@@ -11,7 +11,8 @@ Nothing is lost and nothing is done twice:
   an output file that exists is complete;
 - after an input's outputs are written, one record is appended to ``OUT/report.jsonl``
   (flushed and fsynced). An input counts as finished when the report holds a ``done``
-  record for it *and* all its outputs exist; a run that is killed at any moment and
+  record for it *and* all its outputs exist *and* it was read with the same model, decoder
+  and decoder options (``"recognition"`` in the record); a run that is killed at any moment and
   started again redoes only the unfinished inputs (their outputs are simply replaced);
 - at the end the report is rewritten (atomically) with exactly one record per input of
   the folder, in input order: ``status`` (``done`` or ``error``), ``error``, ``seconds``,
@@ -45,11 +46,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwr.errors import HwrError, InputError
+from hwr.errors import HwrError, InputError, ModelError
+from hwr.imaging import IMAGE_SUFFIXES  # also hwr.batch.IMAGE_SUFFIXES, as before
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".dib", ".gif", ".webp"})
 INK_SUFFIXES = frozenset({".inkml", ".json", ".xml"})
 # files that travel beside scans and are not inputs: ground truth and hwr's own outputs
 SIDECAR_RE = re.compile(r"(\.gt\.txt|\.page\.xml|\.alto\.xml)$", re.IGNORECASE)
@@ -74,6 +75,15 @@ class Options:
     #: more keyword arguments of hwr.pipeline.Recognizer (beam_width, lm, lm_weight, lexicon, ...)
     recognizer_options: dict = field(default_factory=dict)
 
+    def recognition(self, kind: str | None) -> dict:
+        """What decides the text of an input of ``kind`` ("ink" or "image"): its model, the
+        decoder and the decoder options, as JSON values (kept in the report, so that a run
+        with other settings redoes the inputs instead of skipping them)."""
+        model = self.image_model if kind == "image" else self.ink_model
+        opts = {k: (v if isinstance(v, (int, float, bool)) or v is None else str(v))
+                for k, v in sorted(self.recognizer_options.items())}
+        return {"model": None if model is None else str(model), "decoder": self.decoder, **opts}
+
     def __post_init__(self) -> None:
         from hwr.formats import FORMATS
 
@@ -96,13 +106,17 @@ class Job:
     outputs: dict[str, Path] = field(default_factory=dict)
     reason: str = ""  # why an unsupported file is not read
 
-    def finished(self, record: dict | None, out_dir: Path) -> bool:
+    def finished(self, record: dict | None, out_dir: Path, recognition: dict | None = None) -> bool:
         """Done by an earlier run: the report says so, with every format asked for now,
         and every output it lists is there (outputs are written atomically: one that
-        exists is complete)."""
+        exists is complete).  ``recognition`` (:meth:`Options.recognition`): an input read
+        with another model, decoder or decoder option is not finished (records written
+        before these were kept, without ``"recognition"``, are taken as they are)."""
         if record is None or record.get("status") != "done":
             return False
         if not set(self.outputs) <= set(record.get("formats") or ()):
+            return False
+        if recognition is not None and record.get("recognition", recognition) != recognition:
             return False
         outs = record.get("outputs") or []
         return bool(outs) and all((out_dir / o).is_file() for o in outs)
@@ -408,6 +422,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         raise InputError(f"{out_dir}: the output folder must not be the input folder")
     if fr.is_relative_to(orr):
         raise InputError(f"{out_dir}: the output folder must not contain the input folder")
+    _check_models(options)
     out_dir.mkdir(parents=True, exist_ok=True)
     out_abs = out_dir.resolve()
     t_start = time.perf_counter()
@@ -421,7 +436,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         if j.kind is None:
             records[j.rel] = {"input": j.rel, "kind": None, "status": "error", "error": f"{j.rel}: {j.reason}",
                               "seconds": 0.0}
-        elif not options.overwrite and j.finished(records.get(j.rel), out_abs):
+        elif not options.overwrite and j.finished(records.get(j.rel), out_abs, options.recognition(j.kind)):
             summary.skipped += 1
         else:
             todo.append(j)
@@ -433,6 +448,7 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
         job = by_rel[rec["input"]]
         if rec["status"] == "done":
             rec["formats"] = list(job.outputs)
+            rec["recognition"] = options.recognition(job.kind)
             rec["outputs"] = [Path(p).relative_to(out_abs).as_posix() for p in rec["outputs"]]
             summary.done += 1
         records[rec["input"]] = rec
@@ -476,13 +492,39 @@ def transcribe(folder: str | os.PathLike, out_dir: str | os.PathLike, options: O
     return summary
 
 
+def _check_models(options: Options) -> None:
+    """Raise ModelError for a model name or LM file that does not exist: a typo would otherwise
+    be recorded as the error of every input, one by one.  Cheap: nothing is loaded."""
+    from hwr.pipeline import resolve_model
+
+    for kind, model in (("ink", options.ink_model), ("image", options.image_model)):
+        if model:
+            resolve_model(model, kind)
+    lm = options.recognizer_options.get("lm")
+    if lm is not None and str(lm).lower() != "none" and not Path(lm).is_file():
+        raise ModelError(f"{lm}: cannot read language model (no such file)")
+
+
 def _run_here(todo: list[Job], options: Options, record: Callable[[dict], None],
               stop: threading.Event | None) -> None:
-    worker = _Worker(options)
-    for job in todo:
-        if stop is not None and stop.is_set():
-            return
-        record(worker.run(job))
+    """The jobs in this process, with ``options.threads`` torch threads (as a worker process
+    would have), the caller's thread count restored afterwards.  Without this one worker
+    (``--workers 1``, or a single input) ran with torch's default of every core: on a
+    machine with another busy process a line took seconds instead of milliseconds."""
+    if not todo:
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, options.threads))
+    try:
+        worker = _Worker(options)
+        for job in todo:
+            if stop is not None and stop.is_set():
+                return
+            record(worker.run(job))
+    finally:
+        torch.set_num_threads(before)
 
 
 def _run_pool(todo: list[Job], options: Options, record: Callable[[dict], None],

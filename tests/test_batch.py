@@ -267,10 +267,10 @@ def test_multipage_tiff(tmp_path, schemas):
         schemas["page"].validate(str(out / f"scan.p{k}.page.xml"))
     rec = read_report(out / REPORT)["scan.tif"]
     assert rec["pages"] == 2 and rec["lines"] == 5 and len(rec["outputs"]) == 5
-    assert transcribe(d, out, Options(formats=FORMATS)).skipped == 1  # finished, all five files there
+    assert transcribe(d, out, Options(formats=FORMATS, decoder="greedy")).skipped == 1  # finished, all five there
     (out / "scan.p2.page.xml").unlink()
     assert transcribe(d, out, Options(formats=FORMATS, decoder="greedy")).done == 1  # one missing: redone
-    assert transcribe(d, out, Options(formats=("txt", "json", "alto", "page"))).skipped == 1
+    assert transcribe(d, out, Options(formats=("txt", "json", "alto", "page"), decoder="greedy")).skipped == 1
 
 
 def test_disk_full_is_an_error_and_leaves_no_output(folder, tmp_path, monkeypatch):
@@ -409,3 +409,82 @@ def test_heap_is_trimmed_after_each_input(folder, tmp_path, monkeypatch):
     assert texts(tmp_path / "a") == texts(tmp_path / "b")
     strip = lambda d: [{k: v for k, v in r.items() if k != "seconds"} for r in read_report(d / REPORT).values()]  # noqa: E731
     assert strip(tmp_path / "a") == strip(tmp_path / "b")
+
+
+@pytest.mark.parametrize("n_inputs", [1, 2])
+def test_in_process_run_uses_the_threads_option(tmp_path, monkeypatch, n_inputs):
+    """workers=1 (or a single input) runs in this process: it must use ``threads`` torch
+    threads, as a worker process does, and give the caller's count back afterwards.  With
+    torch's default (every core) a busy machine made each line take seconds."""
+    import torch
+
+    from hwr import batch
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(n_inputs):
+        write_inkml(synth_ink("ol zj"), d / f"n{i}.inkml")
+    seen = []
+    real_run = batch._Worker.run
+
+    def run(self, job):
+        seen.append(torch.get_num_threads())
+        return real_run(self, job)
+
+    monkeypatch.setattr(batch._Worker, "run", run)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        s = transcribe(d, tmp_path / "out", Options(formats=("txt",), decoder="greedy", workers=2 if n_inputs == 1 else 1,
+                                                    threads=1))
+        assert s.done == n_inputs
+        assert seen == [1] * n_inputs
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_missing_model_or_lm_stops_before_any_input(tmp_path):
+    """A misspelt --ink-model/--image-model or a missing --lm file: one error before the run
+    (it was recorded as the error of every input, one by one), no output folder made."""
+    from hwr.errors import ModelError
+
+    d = tmp_path / "in"
+    d.mkdir()
+    write_inkml(synth_ink("ol zj"), d / "n.inkml")
+    for opts, what in ((Options(ink_model="no-such-model"), "no-such-model"),
+                       (Options(image_model="no-such-model"), "no-such-model"),
+                       (Options(recognizer_options={"lm": str(tmp_path / "missing.arpa")}), "missing.arpa")):
+        with pytest.raises(ModelError, match=what):
+            transcribe(d, tmp_path / "out", opts)
+        assert not (tmp_path / "out").exists()
+    r = CliRunner().invoke(cli, ["transcribe", str(d), "--out", str(tmp_path / "out"), "--ink-model", "no-such-model"])
+    assert r.exit_code == 1 and r.output.count("no-such-model") == 1 and "Traceback" not in r.output
+    s = transcribe(d, tmp_path / "out", Options(formats=("txt",), decoder="greedy", workers=1,
+                                                recognizer_options={"lm": "none"}))
+    assert s.done == 1
+
+
+def test_other_model_or_decoder_redoes_finished_inputs(tmp_path):
+    """A run with another decoder (or model, or decoder option) skipped the inputs an earlier
+    run had finished, keeping their old text without a word. The report now records what
+    read each input, and a run with other settings reads it again."""
+    d = tmp_path / "in"
+    d.mkdir()
+    write_inkml(synth_ink("ol zj"), d / "a.inkml")
+    out = tmp_path / "out"
+    greedy = Options(formats=("txt",), decoder="greedy")
+    beam = Options(formats=("txt",), decoder="beam", recognizer_options={"lm": "none", "beam_width": 4})
+    assert (transcribe(d, out, greedy).done, transcribe(d, out, greedy).skipped) == (1, 1)
+    (rec,) = read_report(out / REPORT).values()
+    assert rec["recognition"] == {"model": None, "decoder": "greedy"}
+    assert transcribe(d, out, beam).done == 1
+    assert transcribe(d, out, beam).skipped == 1
+    assert transcribe(d, out, Options(formats=("txt",), decoder="beam",
+                                      recognizer_options={"lm": "none", "beam_width": 8})).done == 1
+    # a report written before the settings were kept: its inputs stay finished
+    lines = [json.loads(x) for x in (out / REPORT).read_text(encoding="utf-8").splitlines()]
+    for x in lines:
+        x.pop("recognition")
+    (out / REPORT).write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    assert transcribe(d, out, greedy).skipped == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -100,7 +101,16 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
             for sid, ink in iter_ink_folder(folder, source=source or folder.name, on_error=problems.append):
                 yield f"{folder.name}/{sid}", ink
 
-    n = write_inkset(out, gen(), split=split)
+    import itertools
+
+    lines = gen()
+    first = next(lines, None)
+    if first is None:  # as `hwr import lines`: an error, and an existing OUT is left as it was
+        for p in problems:
+            click.echo(f"skipped: {p}", err=True)
+        raise click.ClickException(f"no ink file with a transcription in {', '.join(map(str, folders))}; "
+                                   f"{out} not written")
+    n = write_inkset(out, itertools.chain([first], lines), split=split)
     click.echo(f"{n} lines -> {out}", err=True)
     for p in problems:
         click.echo(f"skipped: {p}", err=True)
@@ -451,11 +461,12 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
         key = None if model else kind  # one given model serves every input (or refuses it clearly)
         if key not in recognizers:
             recognizers[key] = Recognizer(
-                model, device=_resolve_device(device), decoder=decoder, kind=None if model else kind,
+                model, device=device, decoder=decoder, kind=None if model else kind,
                 beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
                 lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest)
         return recognizers[key]
 
+    device = _resolve_device(device)  # no GPU for --device cuda: one clear error, before any input
     try:  # a bad model or option stops everything at once, before any input
         if model or line:
             recognizer("image" if line else None)
@@ -463,15 +474,19 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
         raise click.ClickException(str(e)) from e
     failed = 0
     for path in inputs:
+        if line:
+            kind = "image"
+        else:
+            try:
+                kind = "image" if detect_kind(path) == "image" else "ink"
+            except HwrError:
+                kind = "ink"  # the recogniser reports the unreadable file
         try:
-            if line:
-                res = recognizer("image").recognize_line_file(path)
-            else:
-                try:
-                    kind = "image" if detect_kind(path) == "image" else "ink"
-                except HwrError:
-                    kind = "ink"  # the recogniser reports the unreadable file
-                res = recognizer(kind).recognize_file(path)
+            rec = recognizer(kind)
+        except HwrError as e:  # this kind's model, LM or lexicon: it would fail every input alike
+            raise click.ClickException(str(e)) from e
+        try:
+            res = rec.recognize_line_file(path) if line else rec.recognize_file(path)
         except HwrError as e:
             res = Result(input=str(path), error=str(e))
         except Exception as e:  # never let one input stop the others
@@ -495,9 +510,12 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
 
 @cli.command()
 @click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--model", "model", help="Model file or embedded model name (default: the embedded ink model).")
+@click.option("--model", "model", help="Model file or embedded model name (default: the embedded image model for "
+                                       "line-image datasets, else the embedded ink model).")
 @click.option("--device", default="auto", show_default=True)
-@click.option("--threads", type=int, help="torch threads.")
+@click.option("--threads", type=click.IntRange(1, None), default=1, show_default=True,
+              help="torch threads (more help only on an idle machine: with another busy process, 2 threads "
+                   "made a line take seconds instead of milliseconds).")
 @click.option("--limit", type=int, help="Only the first N lines of each dataset.")
 @click.option("--show-errors", default=0, show_default=True, help="Print the N lines with the most errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -515,9 +533,14 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
     from hwr.models.checkpoint import read_info
     from hwr.pipeline import resolve_model
 
+    from hwr.data.lineset import dataset_format
+
     t0 = time.perf_counter()
     try:
-        is_image = model is not None and read_info(resolve_model(model)).kind == "image"
+        if model is None:  # line images need the image model, as hwr train --kind picks it
+            is_image = any(dataset_format(d) == "hwr-lineset" for d in datasets)
+        else:
+            is_image = read_info(resolve_model(model)).kind == "image"
     except Exception as e:
         raise click.ClickException(str(e)) from e
     evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model
@@ -555,10 +578,11 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
 # ---------------------------------------------------------------------------------- gui
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(add_help_option=False,  # --help goes to hwr-gui: it lists FILE, --model and --device
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def gui(ctx) -> None:
-    """Start the desktop app (same as `hwr-gui`; needs the `gui` extra: PySide6)."""
+    """Start the desktop app (same as `hwr-gui [FILE]`; needs the `gui` extra: PySide6)."""
     try:
         from hwr_gui.app import main as gui_main
     except ImportError as e:
@@ -583,7 +607,22 @@ _add_subgroups()
 
 
 def main() -> None:  # entry point
-    cli()
+    """``hwr``: the click group, with one safety net: a file or folder that cannot be written
+    or read where a command did not expect it (an output in a folder that does not exist, a
+    read-only or full disk) is one line naming it and exit status 1, not a traceback (-vv logs
+    the traceback)."""
+    try:
+        cli()
+    except OSError as e:
+        logging.getLogger("hwr").debug("unexpected OS error", exc_info=True)
+        name = str(e.filename) if e.filename is not None else ""
+        folder = os.path.dirname(name)
+        if isinstance(e, FileNotFoundError) and folder and not os.path.isdir(folder):
+            message = f"{folder}: no such folder"  # not the name of the temporary file beside the output
+        else:
+            message = f"{f'{name}: ' if name else ''}{e.strerror or e}"
+        click.echo(f"hwr: error: {message}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

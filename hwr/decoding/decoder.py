@@ -139,7 +139,10 @@ class Decoder:
                 from hwr.decoding.lm import CharNgramLM
 
                 self.lm = CharNgramLM.load(s.lm)
-                self.lm.check_alphabet(alphabet.chars)
+                try:
+                    self.lm.check_alphabet(alphabet.chars)
+                except ModelError as e:  # name the file, as the LM's other errors do
+                    raise ModelError(f"{s.lm}: {e}") from e
             if s.lexicon:
                 from hwr.decoding.lexicon import Lexicon
 

@@ -62,10 +62,16 @@ def validate(path: str | os.PathLike, fmt: str | None = None, max_errors: int = 
 
     ``fmt``: "alto" or "page"; by default detected from the root element's namespace.
     """
-    fmt = fmt or detect_format(path)
+    detected = detect_format(path)  # also when fmt is given: defusedxml refuses entities first
+    fmt = fmt or detected
     errors = []
-    for err in load_schema(fmt).iter_errors(str(path)):
-        errors.append(f"{err.path or '/'}: {err.reason or err.message}")
-        if len(errors) >= max_errors:
-            break
+    try:
+        # an absolute path: xmlschema resolves a relative one with a folder in it against that
+        # folder again ("out/p.page.xml" -> "out/out/p.page.xml") and fails with XMLResourceOSError
+        for err in load_schema(fmt).iter_errors(str(Path(path).resolve())):
+            errors.append(f"{err.path or '/'}: {err.reason or err.message}")
+            if len(errors) >= max_errors:
+                break
+    except (OSError, SyntaxError) as e:  # xmlschema's resource errors derive from these
+        raise InputError(f"{path}: cannot read it as XML ({e})") from e
     return errors

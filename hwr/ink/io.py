@@ -154,6 +154,16 @@ def load_ink(path: PathLike) -> Ink:
         return read_json(path)
     if kind == "image":
         raise InputError(f"{path}: is an image, not ink")
+    try:
+        empty = os.path.getsize(path) == 0
+    except OSError:
+        empty = False
+    if empty:
+        raise InputError(f"{path}: empty file")
+    from hwr.imaging import IMAGE_SUFFIXES
+
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:  # named as an image: say what an image must be
+        raise InputError(f"{path}: not an image (PNG, JPEG, TIFF, BMP, GIF or WebP)")
     raise InputError(f"{path}: not an ink file hwr can read (InkML, IAM-OnDB XML or hwr JSON)")
 
 

@@ -61,12 +61,26 @@ def test_recognize_jsonl_contract(model, inputs):
         assert isinstance(line["text"], str) and 0.0 <= line["confidence"] <= 1.0
         assert isinstance(line["alternatives"], list)
         assert o["text"] == line["text"]
-    assert "empty" in bad[0]["error"]
+    assert "empty file" in bad[0]["error"]  # the file name holds "empty": say what is wrong
     assert "non-finite" in bad[1]["error"]
     assert "unsafe XML" in bad[2]["error"] and "TOPSECRET" not in res.output
     assert "cannot read" in bad[3]["error"]
     for o in bad:
         assert o["input"] in o["error"] and o["lines"] == []
+
+
+def test_recognize_names_what_is_wrong_with_an_empty_or_fake_image(model, tmp_path):
+    """Page mode (no --line): an empty .png and a text file named .png said "not an ink file hwr
+    can read (InkML, ...)", while --line, segment and transcribe said "empty file" / "not an
+    image (PNG, ...)"."""
+    empty = tmp_path / "scan.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.jpg"
+    text.write_text("a text file, renamed\n")
+    res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--format", "jsonl", str(empty), str(text)])
+    assert res.exit_code == 1
+    errors = [json.loads(x)["error"] for x in res.stdout.splitlines()]
+    assert errors == [f"{empty}: empty file", f"{text}: not an image (PNG, JPEG, TIFF, BMP, GIF or WebP)"]
 
 
 def test_recognize_text_and_exit_status_zero(model, inputs):
@@ -82,6 +96,23 @@ def test_recognize_refuses_missing_gpu_clearly(model, inputs):
         pytest.skip("a GPU is present")
     res = CliRunner().invoke(cli, ["recognize", "--model", str(model), "--device", "cuda", str(inputs[0])])
     assert res.exit_code != 0 and "no CUDA GPU" in res.output
+    # without --model too: one message before any input, not one per input naming the input
+    res = CliRunner().invoke(cli, ["recognize", "--device", "cuda", str(inputs[0]), str(inputs[2])])
+    assert res.exit_code != 0 and res.output.count("no CUDA GPU") == 1, res.output
+    assert "UsageError" not in res.output and str(inputs[0]) not in res.output
+
+
+def test_recognize_lm_of_another_alphabet_is_one_error_naming_the_file(model, inputs, tmp_path):
+    """A wrong --lm fails every input alike: one error naming the LM file, not one per input."""
+    from hwr.decoding.lm import CharNgramLM
+
+    digits = tmp_path / "digits.arpa"
+    CharNgramLM.train(["0123 456", "789 0011"] * 5, order=3).save(digits)
+    res = CliRunner().invoke(cli, ["recognize", "--decoder", "beam", "--lm", str(digits), "--format", "jsonl",
+                                   str(inputs[0]), str(inputs[2])])
+    assert res.exit_code == 1
+    assert res.output.count("wrong alphabet") == 1 and f"{digits}: language model of the wrong alphabet" in res.output
+    assert res.stdout == ""  # no per-input jsonl objects
 
 
 def test_recognize_bad_model(tmp_path, inputs):
@@ -279,3 +310,96 @@ def test_python_dash_m_hwr_is_the_cli():
     out = subprocess.run([sys.executable, "-m", "hwr", "--version"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"hwr, version {hwr.__version__}"
+
+
+def test_evaluate_line_dataset_without_model_uses_the_image_model(tmp_path):
+    """`hwr evaluate lines.h5` (no --model) said "not an hwr ink dataset (format 'hwr-lineset')":
+    the default is now the embedded image model for line datasets, as hwr train picks --kind."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    for i, text in enumerate(["hello world", "a line of text"]):
+        im = np.full((60, 400), 255, np.uint8)
+        cv2.putText(im, text, (10, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.2, 0, 2)
+        cv2.imwrite(str(folder / f"l{i}.png"), im)
+        (folder / f"l{i}.gt.txt").write_text(text + "\n")
+    ds = tmp_path / "lines.h5"
+    res = CliRunner().invoke(cli, ["import", "lines", str(folder), "-o", str(ds)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["evaluate", "--json", "--decoder", "greedy", "--device", "cpu", "--threads", "1",
+                                   str(ds)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["model"].endswith("image_default.safetensors") and out["lines"] == 2
+
+
+def test_gui_help_is_the_apps_help():
+    """`hwr gui --help` printed click's help, without the app's FILE, --model and --device."""
+    pytest.importorskip("PySide6")
+    res = CliRunner().invoke(cli, ["gui", "--help"])
+    assert res.exit_code == 0, res.output
+    assert "usage: hwr-gui" in res.output and "FILE" in res.output and "--model" in res.output
+
+
+def test_import_ink_with_no_usable_file_is_an_error_and_keeps_out(tmp_path):
+    """`hwr import ink` of a folder with no transcribed ink wrote an empty dataset (over an
+    existing OUT) and exited 0, where `hwr import lines` says so and exits 1."""
+    folder = tmp_path / "nothing"
+    folder.mkdir()
+    (folder / "empty.inkml").write_bytes(b"")
+    out = tmp_path / "mine.h5"
+    res = CliRunner().invoke(cli, ["import", "ink", str(folder), "--out", str(out)])
+    assert res.exit_code == 1 and "no ink file with a transcription" in res.output and "empty.inkml" in res.output
+    assert not out.exists()
+    write_inkset(out, [("a", synth_ink("olv"))])
+    before = out.read_bytes()
+    res = CliRunner().invoke(cli, ["import", "ink", str(folder), "--out", str(out)])
+    assert res.exit_code == 1 and out.read_bytes() == before
+
+
+def test_evaluate_uses_one_thread_by_default(model, tmp_path, monkeypatch):
+    """hwr evaluate left torch's default (every core): with a training run on the other core
+    three ink lines took 58 s instead of 0.3 s. Its default is now 1, as for recognize."""
+    import torch
+
+    import hwr.evaluation
+
+    ds = tmp_path / "d.h5"
+    write_inkset(ds, [("a", synth_ink("olv"))])
+    seen = []
+    real = hwr.evaluation.evaluate_ink_model
+
+    def spy(*a, **k):
+        seen.append(torch.get_num_threads())
+        return real(*a, **k)
+
+    monkeypatch.setattr(hwr.evaluation, "evaluate_ink_model", spy)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        res = CliRunner().invoke(cli, ["evaluate", "--model", str(model), "--device", "cpu", "--json", str(ds)])
+        assert res.exit_code == 0, res.output
+        assert seen == [1]
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("args", [["lm", "train", "CORPUS", "-o", "NODIR/x.arpa"],
+                                  ["import", "ink", "INK", "--out", "NODIR/x.h5"]])
+def test_output_in_a_missing_folder_is_one_line_not_a_traceback(tmp_path, args):
+    """`hwr lm train c.txt -o /no/such/dir/x.arpa` (and hwr import, hwr segment --out, ...)
+    ended in a FileNotFoundError traceback."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n")
+    ink = tmp_path / "ink"
+    ink.mkdir()
+    write_inkml(synth_ink("olv"), ink / "a.inkml")
+    nodir = tmp_path / "no" / "such"
+    args = [str(corpus) if a == "CORPUS" else str(ink) if a == "INK" else a.replace("NODIR", str(nodir))
+            for a in args]
+    r = subprocess.run([sys.executable, "-m", "hwr", *args], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "hwr: error:" in r.stderr
+    assert str(nodir) in r.stderr

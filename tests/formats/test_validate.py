@@ -70,3 +70,28 @@ def test_not_alto_or_page(tmp_path):
     bomb.write_text('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>')
     with pytest.raises(InputError):
         detect_format(bomb)
+
+
+@pytest.mark.parametrize("fmt", ["alto", "page"])
+def test_relative_path_in_a_subfolder(tmp_path, monkeypatch, fmt):
+    """validate("out/p.page.xml") from the folder above: xmlschema alone resolved the relative
+    path against its own folder again (out/out/p.page.xml) and raised XMLResourceOSError."""
+    (tmp_path / "out").mkdir()
+    FORMATS[fmt].write(_page(), tmp_path / "out" / f"p{FORMATS[fmt].suffix}")
+    monkeypatch.chdir(tmp_path)
+    assert validate(f"out/p{FORMATS[fmt].suffix}") == []
+
+
+def test_given_format_still_gives_clear_errors(tmp_path):
+    """validate(path, fmt): a missing file, a non-XML file or one with entities is an
+    InputError naming the file, as without fmt (it was xmlschema's own exception)."""
+    with pytest.raises(InputError, match="nosuch.xml"):
+        validate(tmp_path / "nosuch.xml", "page")
+    text = tmp_path / "notes.txt"
+    text.write_text("plain text\n")
+    with pytest.raises(InputError, match="notes.txt"):
+        validate(text, "page")
+    bomb = tmp_path / "bomb.page.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>')
+    with pytest.raises(InputError, match="bomb.page.xml"):
+        validate(bomb, "page")

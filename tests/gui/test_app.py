@@ -53,3 +53,29 @@ def test_window_never_shown_exits_1(qapp, capsys):
     app._quit_after_first_paint(hidden, time.perf_counter(), timeout_s=0.05)
     assert qapp.exec() == 1
     assert "first window NOT shown" in capsys.readouterr().out
+
+
+def test_open_image_filter_lists_only_what_hwr_reads(tmp_path):
+    """The File → Open image filter offered *.jp2 *.pbm *.pgm *.ppm, which hwr refuses ("not an
+    image"), and left out *.gif, which it reads.  Every suffix offered must load."""
+    import cv2
+    import numpy as np
+
+    from hwr.imaging.load import load_image
+    from hwr_gui.main_window import IMAGE_FILTERS, IMAGE_SUFFIXES
+
+    assert ".gif" in IMAGE_SUFFIXES and "*.gif" in IMAGE_FILTERS
+    im = np.full((40, 60), 255, np.uint8)
+    im[10:30, 10:50] = 0
+    written = 0
+    for suffix in IMAGE_SUFFIXES:
+        path = tmp_path / f"x{suffix}"
+        try:
+            ok = cv2.imwrite(str(path), im)
+        except cv2.error:
+            ok = False
+        if not ok:
+            continue  # this OpenCV build cannot write it; hwr's readers are tested elsewhere
+        written += 1
+        assert load_image(path).shape == im.shape, suffix
+    assert written >= 6

@@ -308,3 +308,15 @@ def test_quitting_during_a_run_asks_once(qtbot, qsettings, folder, tmp_path, mon
     w.close()
     assert asked == ["Stop the run?"] and d.stop_event.is_set()
     assert not w.isVisible() and not thread.isRunning()
+
+
+def test_progress_count_is_true_before_and_for_an_empty_folder(qtbot, qsettings, tmp_path):
+    """The bar read "0 / 1" before any run and for a folder with no inputs (its range is kept
+    at 1 or more so that it is not a busy indicator); it shows nothing, then "0 / 0"."""
+    d = make_dialog(qtbot, qsettings)
+    assert d.progress.text() == ""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    d = make_dialog(qtbot, qsettings, empty, tmp_path / "out")
+    run(qtbot, d)
+    assert d.progress.text() == "0 / 0"

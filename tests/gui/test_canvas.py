@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QPoint, QPointF, QRectF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPointingDevice, QTabletEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -513,3 +513,13 @@ def test_several_lines_of_writing_are_read_line_by_line(qtbot):
     assert "<br>" in w.results.text_label.text()
     w.copy_text()
     assert QGuiApplication.clipboard().text() == "2 strokes\n1 strokes"
+
+
+def test_ink_at_the_origin_is_not_cut_at_the_edges(qtbot, canvas):
+    """Ink whose coordinates start at 0 (a file from another program) fitted the canvas as it
+    was, touching the top-left corner: the pen's width and the ascenders were cut off."""
+    ink = Ink(strokes=[Stroke([0, 120, 240], [0, 60, 20]), Stroke([10, 200], [80, 90])])
+    canvas.set_ink(ink)
+    box = canvas._view.mapRect(QRectF(0, 0, 240, 90))
+    assert box.left() >= 4 and box.top() >= 4
+    assert box.right() <= canvas.width() - 4 and box.bottom() <= canvas.height() - 4

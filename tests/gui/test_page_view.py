@@ -424,6 +424,7 @@ def test_help_dialogs(qtbot, qsettings, store):
     w = make_window(qtbot, qsettings, store)
     keys = dict(w.shortcuts())
     assert keys["Copy text"] == "Ctrl+Shift+C" and keys["Open image"] == "Ctrl+I"
+    assert "Shift+Enter" in keys.values()  # a new line in a correction of several lines
     d = ShortcutsDialog(w.shortcuts())
     qtbot.addWidget(d)
     assert d.table.rowCount() == len(keys)
@@ -459,3 +460,105 @@ def test_several_lines_of_ink_are_recorded_one_file_per_line(store):
     assert [len(i.strokes) for i in inks] == [len(a.strokes), len(b.strokes)]
     with pytest.raises(ValueError, match="one line of text per line"):
         store.record_ink(two, "olv zj zz lo")
+
+
+def test_results_panel_shows_whole_lines_only(qtbot):
+    """Past MAX_TEXT_LINES the text scrolls; the view was lineSpacing + 8 px per line, while
+    rich text is laid out at a larger pitch: the top of the third line showed, cut through."""
+    from hwr_gui.results_panel import MAX_TEXT_LINES, ResultsPanel
+
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 240)
+    panel.show()
+    line = "stays out. Could you come on Sunday at 4?"
+    panel.show_result(LineResult("\n".join([line] * MAX_TEXT_LINES), 0.9))
+    whole = panel.text_label.sizeHint().height()  # exactly MAX_TEXT_LINES lines, as rendered
+    panel.show_result(LineResult("\n".join([line] * (MAX_TEXT_LINES + 1)), 0.9))
+    QApplication.processEvents()
+    view = panel.scroll.viewport().height()
+    assert whole <= view <= whole + 2, (whole, view)
+    step = panel.scroll.verticalScrollBar().singleStep()
+    assert abs(step * MAX_TEXT_LINES - whole) <= MAX_TEXT_LINES  # the wheel scrolls by whole lines
+
+
+def test_correcting_several_lines_of_writing_by_typing(qtbot, qsettings, store):
+    """Three lines of writing give three lines of text. Their correction was a one-line
+    QLineEdit: the line breaks were invisible and could not be typed, so a retyped text never
+    matched the ink's lines ("the text has 1 lines and the ink 3"). It is now one line of
+    text per line of writing: Shift+Enter starts a line, Enter confirms, and every line of
+    ink is recorded with its text."""
+    from synth import synth_ink
+
+    w = make_window(qtbot, qsettings, store, recognizer=FakeInkRecognizer(LineResult("olv\nzj\nzz ol", 0.9)))
+    strokes = []
+    for k, text in enumerate(["olv", "zj", "zz ol"]):
+        ink = synth_ink(text)
+        x0, y0, x1, y1 = ink.bounds()
+        strokes += [Stroke(x=s.x - x0 + 20, y=s.y - y0 + 20 + 3 * (y1 - y0) * k, t=s.t) for s in ink.strokes]
+    w.canvas.set_ink(Ink(strokes=strokes))
+    w.recognize_now()
+    qtbot.waitUntil(lambda: w.results.text == "olv\nzj\nzz ol", timeout=5000)
+    w.correct_action.trigger()
+    assert w.results.is_editing() and w.results.lines_editor.isVisible() and not w.results.editor.isVisible()
+    editor = w.results.lines_editor
+    assert editor.toPlainText() == "olv\nzj\nzz ol"
+    editor.selectAll()
+    qtbot.keyClicks(editor, "one")
+    for line in ("two", "three"):
+        qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClicks(editor, line)
+    assert w.results.is_editing()  # Shift+Enter did not confirm
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert not w.results.is_editing()
+    assert w.results.text == "one\ntwo\nthree"
+    assert not w.results.error_label.isVisible(), w.results.error_label.text()
+    files = sorted((store.root / "ink").glob("*.inkml"))
+    assert len(files) == 3 and w.last_correction == files[0]
+    assert [f.read_text(encoding="utf-8").count(t) for f, t in zip(files, ("one", "two", "three"))] == [1, 1, 1]
+    w.correct_action.trigger()
+    qtbot.keyClick(w.results.lines_editor, Qt.Key.Key_Escape)  # cancel
+    assert not w.results.is_editing() and w.results.text == "one\ntwo\nthree"
+
+
+def test_multipage_tiff_says_only_its_first_page_is_shown(qtbot, tmp_path, qsettings, store):
+    """The Page tab reads the first page of a multi-page TIFF; it said nothing of the others."""
+    import cv2
+
+    one = tmp_path / "one.png"
+    render_page(one)
+    gray = cv2.imread(str(one), cv2.IMREAD_GRAYSCALE)
+    tif = tmp_path / "scan.tif"
+    assert cv2.imwritemulti(str(tif), [gray, gray, gray])
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    open_page(qtbot, w, tif)
+    assert "page 1 of 3" in w.page_view.message.text()
+    open_page(qtbot, w, one)
+    assert "page 1 of" not in w.page_view.message.text()
+
+
+def test_page_over_100_megapixels_opens_and_is_drawn_reduced(qtbot, tmp_path, qsettings, store):
+    """hwr recognize reads pages up to 600 MP, but the Page tab loaded them as line images
+    (100 MP at most): a 101 MP scan gave "image too large". It now loads them as pages and
+    draws a reduced copy in page coordinates (no 400 MB pixmap for a 10,000 x 10,100 page)."""
+    import cv2
+    from PySide6.QtWidgets import QGraphicsPixmapItem
+
+    from hwr_gui.page_view import DISPLAY_MAX_PIXELS
+
+    big = np.full((10_000, 10_100), 250, np.uint8)
+    big[45::110, 100:10_000] = 30  # dark rules for the fake recogniser's bands
+    path = tmp_path / "big.png"
+    assert cv2.imwrite(str(path), big)
+    del big
+    w = make_window(qtbot, qsettings, store, page_recognizer=FakePageRecognizer())
+    open_page(qtbot, w, path)
+    assert len(w.last_page.lines) == 10_000 // 110
+    assert w.page_view.gray.shape == (10_000, 10_100)  # crops and corrections use the full page
+    pix = [i for i in w.page_view.scene.items() if isinstance(i, QGraphicsPixmapItem)]
+    assert len(pix) == 1
+    size = pix[0].pixmap().size()
+    assert size.width() * size.height() <= DISPLAY_MAX_PIXELS
+    r = pix[0].sceneBoundingRect()
+    assert abs(r.width() - 10_100) < 2 and abs(r.height() - 10_000) < 2
+    assert w.page_view.line_crop(0) is not None

@@ -368,3 +368,11 @@ def test_too_many_points_iam_ondb(tmp_path):
         read_iam_ondb(p)
     assert str(p) in str(info.value)
     assert time.perf_counter() - start < 3 * SECONDS  # XML parsing itself takes most of it
+
+
+def test_load_ink_says_empty_file_and_not_an_image(tmp_path):
+    """load_ink on an empty file says so; on an unreadable file named like an image, that it
+    is not an image (it said "not an ink file ... (InkML, IAM-OnDB XML or hwr JSON)")."""
+    input_error(load_ink, write(tmp_path, "note.inkml", b""), match="empty file")
+    input_error(load_ink, write(tmp_path, "scan.PNG", "some text\n"), match="not an image (png, jpeg")
+    input_error(load_ink, write(tmp_path, "notes.txt", "some text\n"), match="not an ink file hwr can read")
