@@ -357,14 +357,12 @@ class PageView(QWidget):
 
     def line_crop(self, index: int) -> np.ndarray | None:
         """The image of line ``index`` as the recogniser saw it (uint8), or None when it has none."""
-        from hwr.data.pages import PageLine, crop_line
         from hwr.errors import InputError
+        from hwr.segmentation.crops import cut_line, line_spacing
 
         if self.page is None or self.gray is None:
             return None
-        line = self.page.lines[index]
         try:
-            return crop_line(self.gray, PageLine(id=f"l{index}", polygon=list(line.polygon or []),
-                                                 baseline=list(line.baseline or [])))
+            return cut_line(self.gray, self.page.lines[index], line_spacing(self.page.lines), f"l{index}")
         except InputError:
             return None

@@ -338,10 +338,11 @@ class Recognizer:
         no ink (a false detection) gets an empty text and confidence 0.  ``color``: a
         small colour copy of the page (:func:`hwr.imaging.load.load_color`; read from the
         file when ``image`` is a path) lets the segmenter drop stamps by their colour.  Lines are cut from
-        the original 8-bit page one at a time (only each crop becomes float).
+        the original 8-bit page one at a time (only each crop becomes float), each by its
+        reading band (:func:`hwr.segmentation.crops.cut_line`: the polygon held near the baseline).
         """
-        from hwr.data.pages import PageLine, crop_line
         from hwr.segmentation import segment_page
+        from hwr.segmentation.crops import cut_line, line_spacing
         from hwr.segmentation.preprocess import load_gray
 
         if self.info.kind != "image":
@@ -355,10 +356,10 @@ class Recognizer:
         page = segment_page(gray, name=label, color=color)
         inputs: list[np.ndarray] = []
         index: list[int] = []
+        spacing = line_spacing(page.lines)
         for i, ln in enumerate(page.lines):
             try:
-                crop = crop_line(gray, PageLine(id=f"l{i}", polygon=list(ln.polygon or []),
-                                                baseline=list(ln.baseline or [])))
+                crop = cut_line(gray, ln, spacing, f"l{i}")
                 inputs.append(self.line_input(crop, f"line {i + 1}"))
                 index.append(i)
             except InputError:

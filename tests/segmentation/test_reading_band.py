@@ -1,0 +1,92 @@
+"""The reading band: a found line is cut out near its baseline, so ink reaching into its
+polygon from elsewhere (a stamp or rule beside the text, the line above) does not shrink
+the writing the recogniser sees."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from hwr.errors import InputError
+from hwr.segmentation.crops import READ_DOWN, READ_UP, cut_line, line_spacing, reading_polygon
+from hwr.types import LineResult
+
+
+def _line(y: float, x0: float = 100, x1: float = 900, top: float = 60, bottom: float = 30) -> LineResult:
+    poly = [(x0, y - top), (x1, y - top), (x1, y + bottom), (x0, y + bottom)]
+    return LineResult(text="", confidence=0.0, polygon=poly, baseline=[(x0, y), ((x0 + x1) / 2, y), (x1, y)])
+
+
+def test_line_spacing_is_the_median_distance_to_the_next_baseline():
+    lines = [_line(100), _line(200), _line(300), _line(420)]
+    assert line_spacing(lines) == pytest.approx(100.0)
+    # lines side by side (two columns) are not each other's neighbours
+    assert line_spacing([_line(100, 0, 400), _line(130, 600, 1000)]) is None
+    assert line_spacing([_line(100)]) is None
+    assert line_spacing([LineResult(text="", confidence=0.0, polygon=[(0, 0), (1, 0), (1, 1)], baseline=[])]) is None
+
+
+def test_reading_polygon_holds_vertices_near_the_baseline():
+    ln = _line(500, top=300, bottom=200)  # a polygon blown up by something tall
+    p = np.asarray(reading_polygon(ln.polygon, ln.baseline, 100.0))
+    assert p[:, 1].min() == pytest.approx(500 - READ_UP * 100)
+    assert p[:, 1].max() == pytest.approx(500 + READ_DOWN * 100)
+    assert np.array_equal(p[:, 0], np.asarray(ln.polygon)[:, 0])  # x untouched
+    # a tight polygon is left as it is
+    small = _line(500, top=20, bottom=10)
+    assert reading_polygon(small.polygon, small.baseline, 100.0) == [tuple(map(float, v)) for v in small.polygon]
+    # the band follows a sloping baseline
+    slope = LineResult(text="", confidence=0.0, polygon=[(0, 0), (1000, 0), (1000, 1000), (0, 1000)],
+                       baseline=[(0, 400), (1000, 600)])
+    q = np.asarray(reading_polygon(slope.polygon, slope.baseline, 100.0))
+    assert q[0, 1] == pytest.approx(400 - READ_UP * 100) and q[1, 1] == pytest.approx(600 - READ_UP * 100)
+    # without a spacing or a baseline nothing changes
+    assert reading_polygon(ln.polygon, ln.baseline, None) == [tuple(map(float, v)) for v in ln.polygon]
+    assert reading_polygon(ln.polygon, [], 100.0) == [tuple(map(float, v)) for v in ln.polygon]
+
+
+def test_cut_line_leaves_out_a_tall_mark_beside_the_text():
+    page = np.full((800, 1200), 235, np.uint8)
+    for y in (200, 300, 400):
+        cv2.putText(page, "minimum rummaging", (120, y), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30, 3)
+    cv2.rectangle(page, (1000, 120), (1040, 480), 20, -1)  # a stamp / fold beside the lines, 3 lines tall
+    lines = [_line(y, 110, 1050, top=120, bottom=90) for y in (200, 300, 400)]  # polygons that take it in
+    spacing = line_spacing(lines)
+    assert spacing == pytest.approx(100.0)
+    from hwr.data.pages import PageLine, crop_line
+
+    whole = crop_line(page, PageLine("l", lines[1].polygon, lines[1].baseline))
+    band = cut_line(page, lines[1], spacing)
+    assert whole.shape[0] > 200
+    assert band.shape[0] <= (READ_UP + READ_DOWN) * 100 + 6
+    # the text is all there: its ink spans the same columns
+    ink_cols = np.flatnonzero((band < 128).any(0))
+    assert ink_cols[0] < 20 and ink_cols[-1] > 880
+
+
+def test_cut_line_of_nothing_is_an_input_error():
+    page = np.full((100, 100), 235, np.uint8)
+    far = LineResult(text="", confidence=0.0, polygon=[(500, 500), (600, 500), (600, 600)], baseline=[(500, 550), (600, 550)])
+    with pytest.raises(InputError):
+        cut_line(page, far, 50.0)
+
+
+def test_recognize_page_reads_lines_by_their_band(monkeypatch):
+    """recognize_page cuts every line with cut_line and the page's spacing."""
+    from tests.synth import synth_page
+    from hwr.pipeline import Recognizer
+    import hwr.segmentation.crops as crops
+
+    calls = []
+    real = crops.cut_line
+
+    def spy(gray, line, spacing, name="line"):
+        calls.append(spacing)
+        return real(gray, line, spacing, name)
+
+    monkeypatch.setattr(crops, "cut_line", spy)
+    rec = Recognizer(kind="image")
+    page = rec.recognize_page(synth_page(0))
+    assert len(calls) == len(page.lines) > 0
+    assert all(s is None or s > 0 for s in calls)
