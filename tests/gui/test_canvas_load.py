@@ -3,6 +3,7 @@ redraw, and the paths built in numpy that match Qt's own."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -227,7 +228,7 @@ def test_ten_thousand_strokes_stay_responsive(qtbot):
     show_s = time.perf_counter() - t0
     assert show_s < 10, f"showing 10,000 strokes took {show_s:.1f} s"
 
-    def timed(action, times: int = 2) -> float:
+    def timed(action, times: int = 4) -> float:  # best of several: a busy machine makes single timings noisy
         best = float("inf")
         for _ in range(times):
             t0 = time.perf_counter()
@@ -240,7 +241,7 @@ def test_ten_thousand_strokes_stay_responsive(qtbot):
     def full():
         c._cache = None
 
-    sizes = iter([(1040, 730), (1000, 700)])
+    sizes = itertools.cycle([(1040, 730), (1000, 700)])
     full_s = timed(full)
     resize_s = timed(lambda: c.resize(*next(sizes)))
     erase_s = timed(lambda: (c.erase_strokes([5000]), c.repaint(), c.undo()))
