@@ -358,11 +358,11 @@ class PageView(QWidget):
     def line_crop(self, index: int) -> np.ndarray | None:
         """The image of line ``index`` as the recogniser saw it (uint8), or None when it has none."""
         from hwr.errors import InputError
-        from hwr.segmentation.crops import cut_line, line_spacing
+        from hwr.segmentation.crops import cut_line, line_spacings
 
         if self.page is None or self.gray is None:
             return None
         try:
-            return cut_line(self.gray, self.page.lines[index], line_spacing(self.page.lines), f"l{index}")
+            return cut_line(self.gray, self.page.lines[index], line_spacings(self.page.lines)[index], f"l{index}")
         except InputError:
             return None

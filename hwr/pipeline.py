@@ -342,7 +342,7 @@ class Recognizer:
         reading band (:func:`hwr.segmentation.crops.cut_line`: the polygon held near the baseline).
         """
         from hwr.segmentation import segment_page
-        from hwr.segmentation.crops import cut_line, line_spacing
+        from hwr.segmentation.crops import cut_line, line_spacings
         from hwr.segmentation.preprocess import load_gray
 
         if self.info.kind != "image":
@@ -356,10 +356,10 @@ class Recognizer:
         page = segment_page(gray, name=label, color=color)
         inputs: list[np.ndarray] = []
         index: list[int] = []
-        spacing = line_spacing(page.lines)
+        spacings = line_spacings(page.lines)
         for i, ln in enumerate(page.lines):
             try:
-                crop = cut_line(gray, ln, spacing, f"l{i}")
+                crop = cut_line(gray, ln, spacings[i], f"l{i}")
                 inputs.append(self.line_input(crop, f"line {i + 1}"))
                 index.append(i)
             except InputError:

@@ -33,20 +33,51 @@ def _span(line) -> tuple[float, float, float] | None:
     return float(b[:, 0].min()), float(b[:, 0].max()), float(b[:, 1].mean())
 
 
+def _gaps(spans: list) -> list[tuple[float, float]]:
+    """Per line: the vertical distance to the nearest baseline above and below it that
+    shares at least a quarter of the shorter line's width (inf where there is none)."""
+    out = []
+    for i, s in enumerate(spans):
+        up = down = np.inf
+        if s is not None:
+            x0, x1, y = s
+            for j, t in enumerate(spans):
+                if j == i or t is None:
+                    continue
+                u0, u1, v = t
+                if min(x1, u1) - max(x0, u0) > 0.25 * min(x1 - x0, u1 - u0):
+                    if v > y:
+                        down = min(down, v - y)
+                    elif v < y:
+                        up = min(up, y - v)
+        out.append((up, down))
+    return out
+
+
 def line_spacing(lines: Sequence) -> float | None:
     """The page's line spacing: the median vertical distance from a line's baseline to the
     nearest baseline below it that shares at least a quarter of the shorter line's width;
     None with no such pair (a single line)."""
-    spans = [s for s in (_span(ln) for ln in lines) if s is not None]
-    ds = []
-    for i, (x0, x1, y) in enumerate(spans):
-        best = np.inf
-        for j, (u0, u1, v) in enumerate(spans):
-            if j != i and v > y and min(x1, u1) - max(x0, u0) > 0.25 * min(x1 - x0, u1 - u0):
-                best = min(best, v - y)
-        if np.isfinite(best):
-            ds.append(best)
+    ds = [d for _, d in _gaps([_span(ln) for ln in lines]) if np.isfinite(d)]
     return float(np.median(ds)) if ds else None
+
+
+def line_spacings(lines: Sequence) -> list[float | None]:
+    """The spacing each line's reading band is measured in: the page's line spacing, or
+    the line's own distance to its nearest neighbour above or below when that is larger
+    (a heading or a note standing apart, often written larger, keeps its ascenders).
+    None for every line when the page has no line spacing (a single line)."""
+    spans = [_span(ln) for ln in lines]
+    gaps = _gaps(spans)
+    ds = [d for _, d in gaps if np.isfinite(d)]
+    if not ds:
+        return [None] * len(lines)
+    page = float(np.median(ds))
+    out: list[float | None] = []
+    for up, down in gaps:
+        near = min(up, down)
+        out.append(max(page, float(near)) if np.isfinite(near) else page)
+    return out
 
 
 def reading_polygon(polygon, baseline, spacing: float | None, up: float = READ_UP,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hwr.errors import InputError
-from hwr.segmentation.crops import READ_DOWN, READ_UP, cut_line, line_spacing, reading_polygon
+from hwr.segmentation.crops import READ_DOWN, READ_UP, cut_line, line_spacing, line_spacings, reading_polygon
 from hwr.types import LineResult
 
 
@@ -27,7 +27,18 @@ def test_line_spacing_is_the_median_distance_to_the_next_baseline():
     assert line_spacing([LineResult(text="", confidence=0.0, polygon=[(0, 0), (1, 0), (1, 1)], baseline=[])]) is None
 
 
-def test_reading_polygon_holds_vertices_near_the_baseline():
+def test_a_line_standing_apart_gets_its_own_larger_spacing():
+    # a heading 300 px above three body lines 100 px apart: its band is measured in 300 px
+    lines = [_line(100, top=150, bottom=60), _line(400), _line(500), _line(600)]
+    sp = line_spacings(lines)
+    assert sp[0] == pytest.approx(300.0)
+    assert sp[1:] == pytest.approx([100.0, 100.0, 100.0])
+    assert line_spacings([_line(100)]) == [None]
+    p = np.asarray(reading_polygon(lines[0].polygon, lines[0].baseline, sp[0]))
+    assert p[:, 1].min() == pytest.approx(100 - 150)  # the tall heading keeps its top
+    q = np.asarray(reading_polygon(lines[0].polygon, lines[0].baseline, line_spacing(lines)))
+    assert q[:, 1].min() == pytest.approx(100 - READ_UP * 100)  # the page's spacing would have cut it
+
     ln = _line(500, top=300, bottom=200)  # a polygon blown up by something tall
     p = np.asarray(reading_polygon(ln.polygon, ln.baseline, 100.0))
     assert p[:, 1].min() == pytest.approx(500 - READ_UP * 100)
