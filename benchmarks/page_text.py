@@ -95,14 +95,15 @@ def main() -> None:
             order = gt_order([ln.polygon for ln in page.lines], [ln.polygon for ln in gt_lines])
             hyp_gt = "\n".join(page.lines[i].text for i in order if page.lines[i].text)
             gray = load_image(path)
-            whole = []
+            arrs = []
             for ln in page.lines:
                 try:
-                    arr = rec.line_input(crop_line(gray, PageLine("l", list(ln.polygon), list(ln.baseline or []))))
-                    whole.append(rec.recognize_line_arrays([arr])[0].text)
+                    arrs.append(rec.line_input(crop_line(gray, PageLine("l", list(ln.polygon), list(ln.baseline or [])))))
                 except InputError:
-                    whole.append("")
-            hyp_whole = "\n".join(t for t in whole if t)
+                    pass
+            lps = [rec.line_log_probs([a])[0] for a in arrs]  # one at a time, as recognize_page's batches may differ
+            dec = rec.page_decoder(lps)  # the same choice of decoder as recognize_page makes
+            hyp_whole = "\n".join(t for t in (dec.decode(lp).text for lp in lps) if t)
             crops, keep = [], []
             for ln in gt_lines:
                 try:

@@ -21,6 +21,12 @@ from hwr.ink.io import detect_kind, load_ink
 from hwr.types import Ink, LineResult, Page
 
 MODELS_DIR = Path(__file__).parent / "models_data"
+#: A page whose greedy reading has a per-character perplexity above this under the
+#: decoder's language model is not in the LM's language, and its lines are decoded without
+#: the LM (beam search alone).  Greedy readings of the image model under the English LM:
+#: French wills (training pages) 27-62, Hooker's English letters (training pages) 10-21,
+#: IAM-OnDB testset_t in pages of 12 lines 7-26.
+FOREIGN_PERPLEXITY = 30.0
 DEFAULT_INK_MODEL = "ink_default"
 DEFAULT_IMAGE_MODEL = "image_default"
 # LM weight and character bonus for an LM given without tuned values (tuned values of
@@ -298,6 +304,28 @@ class Recognizer:
         """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
         return [self.decoder.decode(lp) for lp in self.line_log_probs(lines, batch_size)]
 
+    def page_decoder(self, log_probs: Sequence[np.ndarray]):
+        """The decoder for the lines of one page: the model's own, or, when the page's greedy
+        reading is not in the language of the decoder's LM (per-character perplexity above
+        :data:`FOREIGN_PERPLEXITY`: French under the English LM), the same beam search
+        without the LM, which would otherwise pull the text towards its language."""
+        from dataclasses import replace
+
+        from hwr.decoding.decoder import Decoder, DecoderSettings
+
+        d = self.decoder
+        if d.lm is None or not log_probs:
+            return d
+        greedy = Decoder(self.alphabet, DecoderSettings())
+        texts = [t for t in (greedy.decode(lp).text for lp in log_probs) if t.strip()]
+        if sum(len(t) for t in texts) < 20 or d.lm.perplexity(texts) <= FOREIGN_PERPLEXITY:
+            return d
+        with self._lock:
+            if getattr(self, "_no_lm_decoder", None) is None:
+                self._no_lm_decoder = Decoder(self.alphabet, replace(d.settings, lm=None, lm_weight=0.0,
+                                                                     insertion_bonus=0.0))
+        return self._no_lm_decoder
+
     def _recognize_pages(self, path: str | os.PathLike) -> Result:
         """Every page of an image file, one page in memory at a time; a bad page is reported
         in ``error`` (naming the page) and the other pages are still read."""
@@ -364,7 +392,9 @@ class Recognizer:
                 index.append(i)
             except InputError:
                 pass  # nothing to read in this crop: the line stays empty
-        for i, res in zip(index, self.recognize_line_arrays(inputs)):
+        lps = self.line_log_probs(inputs)
+        dec = self.page_decoder(lps)
+        for i, res in zip(index, (dec.decode(lp) for lp in lps)):
             res.polygon, res.baseline = page.lines[i].polygon, page.lines[i].baseline
             page.lines[i] = res
         return page

@@ -101,3 +101,25 @@ def test_recognize_page_reads_lines_by_their_band(monkeypatch):
     page = rec.recognize_page(synth_page(0))
     assert len(calls) == len(page.lines) > 0
     assert all(s is None or s > 0 for s in calls)
+
+
+def test_a_page_not_in_the_lms_language_is_decoded_without_it(monkeypatch):
+    """recognize_page decodes a page whose greedy reading the LM finds foreign (perplexity
+    above FOREIGN_PERPLEXITY) with the same beam search and no LM; other pages keep the LM."""
+    import hwr.pipeline as pl
+    from tests.synth import synth_page
+
+    rec = pl.Recognizer(kind="image")
+    if rec.decoder.lm is None:
+        pytest.skip("the embedded image model decodes without an LM")
+    lps = rec.line_log_probs([rec.line_input(synth_page(1)[60:180, :])]) * 8  # enough text to judge
+    monkeypatch.setattr(type(rec.decoder.lm), "perplexity", lambda self, lines: 5.0)
+    assert rec.page_decoder(lps) is rec.decoder
+    monkeypatch.setattr(type(rec.decoder.lm), "perplexity", lambda self, lines: pl.FOREIGN_PERPLEXITY + 1)
+    foreign = rec.page_decoder(lps)
+    assert foreign is not rec.decoder and foreign.lm is None
+    assert foreign.settings.decoder == "beam" and foreign.settings.beam_width == rec.decoder.settings.beam_width
+    assert rec.page_decoder(lps) is foreign  # made once
+    assert rec.page_decoder([]) is rec.decoder
+    greedy = pl.Recognizer(kind="image", decoder="greedy")
+    assert greedy.page_decoder(lps) is greedy.decoder
