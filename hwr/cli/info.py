@@ -115,7 +115,11 @@ def doctor(as_json: bool) -> None:
         import torch
 
         cuda = torch.cuda.is_available()
-        return {"torch_threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+        # hwr recognize / transcribe / evaluate set 1 thread unless --threads says otherwise (on a busy
+        # machine torch's default, one per core, made a line hundreds of times slower); hwr train and
+        # library users keep torch's default unless they set it
+        return {"torch_default_threads": torch.get_num_threads(), "commands_threads": 1,
+                "interop_threads": torch.get_num_interop_threads(),
                 "cuda": cuda, "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
                 if cuda else [], "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}

@@ -162,6 +162,9 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
             if fmt is None:
                 raise InputError(f"{src}: not a dataset made by `hwr import` (nor a folder)")
             image_data |= fmt == "hwr-lineset"
+            if kind == "ink" and fmt == "hwr-lineset":
+                raise InputError(f"{src}: a line-image dataset, and an ink model learns from ink "
+                                 "(train an image model: --kind image, or leave --kind out)")
             if frac <= 0:
                 return [(src if _count(src) else None, None)]
             st = src.stat()
@@ -178,8 +181,15 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
         contents = folder_contents(src)
         if not contents:
             raise InputError(f"{src}: holds no line images with .gt.txt, no PAGE/ALTO pages and no ink files")
+        if kind == "ink" and "ink" not in contents:
+            raise InputError(f"{src}: holds line images or pages, no ink, and an ink model learns from ink "
+                             "(train an image model: --kind image, or leave --kind out)")
         pairs = []
         for what in sorted(contents):
+            if kind == "ink" and what != "ink":
+                on_message(f"skipped: the {'line images' if what == 'lines' else 'pages'} in {src} (an ink model "
+                           "learns from ink)")
+                continue
             key = _listing_key(src, {"what": what, "height": height, "fraction": frac})
             pair = (cache / f"{what}-{key}-train.h5", cache / f"{what}-{key}-val.h5")
             if not all(p.exists() for p in pair):

@@ -41,3 +41,6 @@ def test_doctor_checks_models(monkeypatch, tmp_path):
     checks = {c["check"]: c for c in rep["checks"]}
     assert checks["ink model"]["ok"] and checks["image model"]["ok"], checks
     assert "beam" in checks["ink model"]["detail"]["decoder"]
+    # the thread count the commands use is reported beside torch's own default
+    assert checks["torch"]["detail"]["commands_threads"] == 1
+    assert checks["torch"]["detail"]["torch_default_threads"] >= 1

@@ -89,6 +89,29 @@ def test_unusable_sources(tmp_path):
         prepare_sources([bad])
 
 
+def test_line_images_for_an_ink_model_are_refused_up_front(lines, inks, tmp_path, monkeypatch):
+    """--kind ink with line images says so before anything is split or imported; a folder
+    holding both keeps only its ink."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(InputError, match="line images or pages, no ink.*--kind image"):
+        prepare_sources([lines], kind="ink")
+    ls = prepare_sources([lines], height=32).train[0]  # a line-image dataset file
+    with pytest.raises(InputError, match="a line-image dataset.*--kind image"):
+        prepare_sources([ls], kind="ink")
+    with pytest.raises(InputError, match="a line-image dataset"):
+        prepare_sources([inks], [ls], kind="ink")
+    both = tmp_path / "both"
+    both.mkdir()
+    for p in list(lines.iterdir())[:20] + list(inks.iterdir()):
+        (both / p.name).write_bytes(p.read_bytes())
+    msgs = []
+    s = prepare_sources([both], kind="ink", on_message=msgs.append)
+    assert s.kind == "ink" and all(InkSet(p) is not None for p in s.train)
+    assert any("skipped: the line images" in m for m in msgs)
+    r = CliRunner().invoke(cli, ["train", "--kind", "ink", "--data", str(lines), "--out", str(tmp_path / "m.safetensors")])
+    assert r.exit_code != 0 and "--kind image" in r.output and "Traceback" not in r.output
+
+
 def test_train_cli_on_a_line_folder(lines, tmp_path):
     out = tmp_path / "m.safetensors"
     r = CliRunner().invoke(cli, ["train", "--data", str(lines), "--out", str(out), "--epochs", "1", "--device", "cpu",
