@@ -35,7 +35,7 @@ from _data import SHARED
 from segmentation import ious
 from hwr.data.pages import PageLine, crop_line, find_pages, page_image_path, read_page, split_pages
 from hwr.errors import InputError
-from hwr.imaging.load import load_color, load_image
+from hwr.imaging.load import load_color, load_page
 from hwr.training.metrics import ErrorRates
 
 MODES = ("hwr", "hwr, GT order", "hwr, polygons", "GT lines")
@@ -89,19 +89,19 @@ def main() -> None:
             nlines[coll] = nlines.get(coll, 0) + len(gt_lines)
             path = page_image_path(doc)
             t0 = time.perf_counter()
-            page = rec.recognize_page(path, color=load_color(path))
+            gray = load_page(path)  # decoded once: read by recognize_page, then cut for the other readings
+            page = rec.recognize_page(gray, name=str(path), color=load_color(path))
             secs.setdefault(coll, []).append(time.perf_counter() - t0)
             hyp = "\n".join(ln.text for ln in page.lines if ln.text)
             order = gt_order([ln.polygon for ln in page.lines], [ln.polygon for ln in gt_lines])
             hyp_gt = "\n".join(page.lines[i].text for i in order if page.lines[i].text)
-            gray = load_image(path)
             arrs = []
             for ln in page.lines:
                 try:
                     arrs.append(rec.line_input(crop_line(gray, PageLine("l", list(ln.polygon), list(ln.baseline or [])))))
                 except InputError:
                     pass
-            lps = [rec.line_log_probs([a])[0] for a in arrs]  # one at a time, as recognize_page's batches may differ
+            lps = [rec.line_log_probs([a])[0] for a in arrs]  # each line alone (no batch padding)
             dec = rec.page_decoder(lps)  # the same choice of decoder as recognize_page makes
             hyp_whole = "\n".join(t for t in (dec.decode(lp).text for lp in lps) if t)
             crops, keep = [], []

@@ -70,6 +70,8 @@ class ResultsPanel(QFrame):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._height_key = None  # (font, dpi) the line height below was measured for
+        self._lines_height = self._line_step = 0
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.text_label = QLabel()
@@ -183,7 +185,7 @@ class ResultsPanel(QFrame):
         # (26 against 25 px here), and lineSpacing + 8 px of slack showed the top of a third line
         font = self.text_label.font()
         key = (font.key(), self.logicalDpiY())
-        if getattr(self, "_height_key", None) != key:
+        if self._height_key != key:
             probe = QLabel()
             probe.setFont(font)
             probe.setTextFormat(Qt.TextFormat.RichText)

@@ -180,6 +180,7 @@ class Recognizer:
         except ValueError as e:
             raise ModelError(str(e)) from e
         self.decoder = Decoder(self.alphabet, st)
+        self._no_lm_decoder: Decoder | None = None  # made by page_decoder when a page needs it
         self.preprocessing = dict(self.info.preprocessing)
         self._lock = threading.Lock()
 
@@ -311,17 +312,17 @@ class Recognizer:
         without the LM, which would otherwise pull the text towards its language."""
         from dataclasses import replace
 
-        from hwr.decoding.decoder import Decoder, DecoderSettings
+        from hwr.decoding.decoder import Decoder
+        from hwr.decoding.greedy import greedy_decode
 
         d = self.decoder
         if d.lm is None or not log_probs:
             return d
-        greedy = Decoder(self.alphabet, DecoderSettings())
-        texts = [t for t in (greedy.decode(lp).text for lp in log_probs) if t.strip()]
+        texts = [t for t in (greedy_decode(lp, self.alphabet).text for lp in log_probs) if t.strip()]
         if sum(len(t) for t in texts) < 20 or d.lm.perplexity(texts) <= FOREIGN_PERPLEXITY:
             return d
         with self._lock:
-            if getattr(self, "_no_lm_decoder", None) is None:
+            if self._no_lm_decoder is None:
                 self._no_lm_decoder = Decoder(self.alphabet, replace(d.settings, lm=None, lm_weight=0.0,
                                                                      insertion_bonus=0.0))
         return self._no_lm_decoder

@@ -11,8 +11,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from hwr.errors import InputError
+from hwr.imaging import IMAGE_SUFFIXES
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+#: image suffixes looked for beside an XML that names no image: the usual scan formats
+#: first, then the rest of what hwr reads (:data:`hwr.imaging.IMAGE_SUFFIXES`)
+_FIRST = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+IMAGE_EXTS = _FIRST + tuple(sorted(IMAGE_SUFFIXES - set(_FIRST)))
 
 
 @dataclass

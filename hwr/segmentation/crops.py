@@ -54,12 +54,16 @@ def _gaps(spans: list) -> list[tuple[float, float]]:
     return out
 
 
+def _median_below(gaps: list[tuple[float, float]]) -> float | None:
+    ds = [d for _, d in gaps if np.isfinite(d)]
+    return float(np.median(ds)) if ds else None
+
+
 def line_spacing(lines: Sequence) -> float | None:
     """The page's line spacing: the median vertical distance from a line's baseline to the
     nearest baseline below it that shares at least a quarter of the shorter line's width;
     None with no such pair (a single line)."""
-    ds = [d for _, d in _gaps([_span(ln) for ln in lines]) if np.isfinite(d)]
-    return float(np.median(ds)) if ds else None
+    return _median_below(_gaps([_span(ln) for ln in lines]))
 
 
 def line_spacings(lines: Sequence) -> list[float | None]:
@@ -67,12 +71,10 @@ def line_spacings(lines: Sequence) -> list[float | None]:
     the line's own distance to its nearest neighbour above or below when that is larger
     (a heading or a note standing apart, often written larger, keeps its ascenders).
     None for every line when the page has no line spacing (a single line)."""
-    spans = [_span(ln) for ln in lines]
-    gaps = _gaps(spans)
-    ds = [d for _, d in gaps if np.isfinite(d)]
-    if not ds:
+    gaps = _gaps([_span(ln) for ln in lines])
+    page = _median_below(gaps)
+    if page is None:
         return [None] * len(lines)
-    page = float(np.median(ds))
     out: list[float | None] = []
     for up, down in gaps:
         near = min(up, down)
