@@ -8,7 +8,10 @@ rule, so its held-back pages are exactly the set-aside ones here, and the fine-t
 were already among its training data (with IAM-OnDB and ImadocSen rendered to images and
 the French wills); fine-tuning specialises it on this one hand.
 
-1. The line crops are imported by ``hwr import pages`` into ``$HWR_BENCH_CACHE/h5``.
+1. The line crops are imported by ``hwr import pages --cut band`` into ``$HWR_BENCH_CACHE/h5``:
+   each line is cut by the reading band of its baseline, because this collection's polygons
+   take in the neighbouring lines' ascenders and descenders (``--cut polygon``: by the
+   polygons, as the embedded model's own training and validation crops were cut).
 2. CER (greedy, and beam search + LM, the embedded model's default decoder) of the embedded
    model on the set-aside lines; then ``hwr train --kind image --base image_default --data
    FINE-TUNE --val SET-ASIDE --max-minutes M --anneal``, and the same CER of the result
@@ -21,7 +24,7 @@ the French wills); fine-tuning specialises it on this one hand.
    with the same torch threads and data-loader workers; lines/s of the last epoch of each
    (training only, validation excluded) and their ratio are printed.
 
-    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
+    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1] [--cut band|polygon]
         [--pages N] [--throughput-lines N] [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
@@ -74,7 +77,8 @@ def _env(threads: int) -> dict:
             "OMP_NUM_THREADS": str(threads)}
 
 
-def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int) -> tuple[Path, Path]:
+def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut: str = "polygon"
+                 ) -> tuple[Path, Path]:
     """Line datasets of the fine-tuning and set-aside pages, by ``hwr import pages`` on a
     folder of links to the chosen pages (cached in ``$HWR_BENCH_CACHE/h5``)."""
     out = CACHE / "h5" / f"hooker-finetune{tag}.h5"
@@ -89,7 +93,7 @@ def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int) -> t
             for f in xml.parent.glob(xml.stem + ".*"):
                 (folder / f.name).symlink_to(f.resolve())
         subprocess.run(hwr_cmd("import", "pages", str(folder), "-o", str(out), "--val-out", str(val),
-                               "--holdout-every", "5"), check=True, env=_env(threads))
+                               "--holdout-every", "5", "--cut", cut), check=True, env=_env(threads))
     return out, val
 
 
@@ -104,7 +108,7 @@ def subset_lineset(src: Path, n: int, out: Path) -> Path:
     return out
 
 
-def export_pairs(xmls: list[Path], ids: list[str], folder: Path) -> list[Path]:
+def export_pairs(xmls: list[Path], ids: list[str], folder: Path, cut: str = "polygon") -> list[Path]:
     """The raw crops (``hwr.data.pages.crop_line``, before normalisation) of the lines
     ``ids`` (``COLLECTION/PAGE/LINE``, as ``hwr import pages`` names them) as PNG + .gt.txt
     pairs, the kraken/Tesseract convention.  Returns the images, in ``ids`` order."""
@@ -116,7 +120,7 @@ def export_pairs(xmls: list[Path], ids: list[str], folder: Path) -> list[Path]:
     wanted = {k: i for i, k in enumerate(ids)}
     found: dict[int, Path] = {}
     for xml in xmls:
-        for line, crop in iter_page_lines(xml, HOOKER.name):
+        for line, crop in iter_page_lines(xml, HOOKER.name, cut=cut):
             k = wanted.get(f"{HOOKER.name}/{xml.stem}/{line.id}")
             if k is None:
                 continue
@@ -203,6 +207,8 @@ def main() -> None:
     ap.add_argument("--pages", type=int, help="only the first N pages (smoke runs)")
     ap.add_argument("--throughput-lines", type=int, help="only the first N fine-tuning lines in the throughput runs")
     ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
+    ap.add_argument("--cut", choices=["polygon", "band"], default="band",
+                    help="how the lines are cut out of the pages (hwr import pages --cut; default band)")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -213,8 +219,8 @@ def main() -> None:
     if not HOOKER.is_dir():
         sys.exit(f"{HOOKER} not found: set HWR_SHARED to the folder holding data/")
     ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5, args.pages)
-    tag = f"-first{args.pages}" if args.pages else ""
-    ft, aside = import_pages(ft_pages, aside_pages, tag, args.threads)
+    tag = (f"-first{args.pages}" if args.pages else "") + ("-band" if args.cut == "band" else "")
+    ft, aside = import_pages(ft_pages, aside_pages, tag, args.threads, args.cut)
     from hwr.data.lineset import LineSet
     from hwr.pipeline import resolve_model
 
@@ -271,9 +277,9 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as d:
             ids = LineSet(data).ids
-            images = export_pairs(ft_pages, ids, Path(d) / "train")
+            images = export_pairs(ft_pages, ids, Path(d) / "train", args.cut)
             aside_ids = LineSet(aside).ids[:16]  # validation is not timed; a few lines keep it short
-            val_images = export_pairs(aside_pages, aside_ids, Path(d) / "val")
+            val_images = export_pairs(aside_pages, aside_ids, Path(d) / "val", args.cut)
             k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers, Path(d),
                             args.ketos_batch)
         last = k["epochs"][-1]  # every line once per epoch, in batches of --ketos-batch

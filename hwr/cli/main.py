@@ -127,8 +127,12 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
 @click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Instead: a file of page names (XML stems), one a line, to hold back.")
 @click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+@click.option("--cut", type=click.Choice(["polygon", "band"]), default="polygon", show_default=True,
+              help="Cut each line by its polygon, or by the band of its baseline (0.6 line spacings "
+                   "above it, 0.25 below): for polygons that take in the neighbours' ascenders and "
+                   "descenders, or are thinner than the writing.")
 def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: int, split_file: Path | None,
-                 height: int) -> None:
+                 height: int, cut: str) -> None:
     """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per
     collection; each XML beside its image) into normalised line datasets, split by page."""
     from hwr.data.lineset import write_lineset
@@ -149,7 +153,7 @@ def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: i
         click.echo(f"{coll}: {len(tr)} training pages, {len(va)} held back: {' '.join(p.stem for p in va)}", err=True)
 
     def lines(which: int):
-        return page_line_samples({c: parts[which] for c, parts in split.items()}, prep, problems)
+        return page_line_samples({c: parts[which] for c, parts in split.items()}, prep, problems, cut=cut)
 
     n = write_lineset(out, lines(0), prep, split="train")
     click.echo(f"train: {n} lines -> {out}", err=True)

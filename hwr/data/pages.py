@@ -134,32 +134,49 @@ def split_pages(pages: dict[str, list[Path]], holdout_every: int = 5,
     return out
 
 
-def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None
-                    ) -> Iterator[tuple[PageLine, np.ndarray]]:
-    """(line, grayscale crop) for every transcribed line of one page."""
+#: How ground-truth lines are cut out of their pages: by their polygons, or by the reading
+#: band of their baselines (:func:`hwr.segmentation.crops.band_polygon`).
+CUTS = ("polygon", "band")
+
+
+def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None,
+                    cut: str = "polygon") -> Iterator[tuple[PageLine, np.ndarray]]:
+    """(line, grayscale crop) for every transcribed line of one page.  ``cut="band"`` cuts
+    each line by the reading band of its baseline (the page's line spacing measured over its
+    transcribed lines) instead of its polygon; a line without a baseline keeps its polygon."""
     from hwr.imaging.load import load_image
 
+    if cut not in CUTS:
+        raise ValueError(f"cut must be one of {CUTS}, not {cut!r}")
     doc = read_page(xml)
     img = load_image(page_image_path(doc))
-    for line in doc.lines:
-        if not line.text.strip():
-            continue
+    lines = [line for line in doc.lines if line.text.strip()]
+    from hwr.segmentation.crops import band_polygon, line_spacings
+
+    spacings = line_spacings(lines) if cut == "band" else [None] * len(lines)
+    for line, spacing in zip(lines, spacings):
         try:
-            yield line, crop_line(img, line)
+            if spacing is not None:
+                band = band_polygon(line.polygon, line.baseline, spacing)
+                yield line, crop_line(img, PageLine(line.id, band, list(line.baseline), line.text))
+            else:
+                yield line, crop_line(img, line)
         except InputError as e:
             on_error(f"{xml}: {e}")
 
 
-def page_line_samples(pages: dict[str, list[Path]], prep: dict, problems: list[str]) -> Iterator:
+def page_line_samples(pages: dict[str, list[Path]], prep: dict, problems: list[str],
+                      cut: str = "polygon") -> Iterator:
     """Normalised :class:`~hwr.data.lineset.LineSample` of every transcribed line of the
-    PAGE/ALTO files in ``pages`` (collection -> XML files); problems go to ``problems``."""
+    PAGE/ALTO files in ``pages`` (collection -> XML files), cut as :func:`iter_page_lines`
+    says; problems go to ``problems``."""
     from hwr.data.lineset import LineSample
     from hwr.imaging.line import normalize_line, to_uint8
 
     for coll, xmls in pages.items():
         for xml in xmls:
             try:
-                for line, crop in iter_page_lines(xml, coll, on_error=problems.append):
+                for line, crop in iter_page_lines(xml, coll, on_error=problems.append, cut=cut):
                     try:
                         img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
                     except InputError as e:

@@ -97,6 +97,25 @@ def reading_polygon(polygon, baseline, spacing: float | None, up: float = READ_U
     return [tuple(map(float, v)) for v in p]
 
 
+def band_polygon(polygon, baseline, spacing: float | None, up: float = READ_UP,
+                 down: float = READ_DOWN) -> list[tuple[float, float]]:
+    """The band from ``up * spacing`` above the baseline to ``down * spacing`` below it, over
+    the x-extent of ``polygon`` and the baseline (the baseline held constant beyond its
+    ends): a line's reading band drawn from its baseline alone, whatever its polygon's
+    shape.  ``polygon`` unchanged without a spacing or a baseline of 2 points."""
+    p = np.asarray(polygon or [], np.float64).reshape(-1, 2)
+    b = np.asarray(baseline or [], np.float64).reshape(-1, 2)
+    if spacing is None or spacing <= 0 or len(b) < 2 or len(p) < 3:
+        return [tuple(map(float, v)) for v in p]
+    b = b[np.argsort(b[:, 0], kind="stable")]
+    x0, x1 = min(p[:, 0].min(), b[0, 0]), max(p[:, 0].max(), b[-1, 0])
+    xs = np.unique(np.concatenate([[x0], b[:, 0], [x1]]))
+    ys = np.interp(xs, b[:, 0], b[:, 1])
+    top = [(float(x), float(y - up * spacing)) for x, y in zip(xs, ys)]
+    bottom = [(float(x), float(y + down * spacing)) for x, y in zip(xs[::-1], ys[::-1])]
+    return top + bottom
+
+
 def cut_line(gray: np.ndarray, line, spacing: float | None, name: str = "line") -> np.ndarray:
     """The image of a found ``line`` (polygon and baseline in ``gray``'s pixels) that the
     recogniser reads: its reading band cut out by :func:`hwr.data.pages.crop_line`

@@ -192,3 +192,58 @@ def test_real_pages_parse():
     for paths in pages.values():
         doc = read_page(paths[0])
         assert doc.lines and all(len(ln.polygon) >= 3 for ln in doc.lines)
+
+
+def _thin_page(folder, name="p0"):
+    """A page of three lines whose ground-truth polygons are thin bands around the baseline
+    (ascenders and descenders outside them), as on some of the Hooker pages."""
+    img = np.full((420, 700), 235, np.uint8)
+    lines = []
+    for i, y in enumerate((120, 220, 320)):
+        cv2.putText(img, "Kew lofty hedge", (40, y), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 30, 3)
+        lines.append(f'<TextLine id="l{i}"><Coords points="30,{y - 14} 640,{y - 14} 640,{y + 4} 30,{y + 4}"/>'
+                     f'<Baseline points="30,{y} 640,{y}"/><TextEquiv><Unicode>Kew lofty hedge</Unicode></TextEquiv>'
+                     "</TextLine>")
+    cv2.imwrite(str(folder / f"{name}.png"), img)
+    (folder / f"{name}.xml").write_text(PAGE_2019.split("<Page")[0] + f'<Page imageFilename="{name}.png" '
+                                        'imageWidth="700" imageHeight="420"><TextRegion id="r"><Coords '
+                                        'points="0,0 700,0 700,420 0,420"/>' + "".join(lines)
+                                        + "</TextRegion></Page></PcGts>", encoding="utf-8")
+    return folder / f"{name}.xml"
+
+
+def test_lines_cut_by_the_band_of_their_baselines(tmp_path):
+    from hwr.data.pages import iter_page_lines
+    from hwr.segmentation.crops import READ_DOWN, READ_UP
+
+    xml = _thin_page(tmp_path)
+    poly = [c for _, c in iter_page_lines(xml, "c")]
+    band = [c for _, c in iter_page_lines(xml, "c", cut="band")]
+    assert len(poly) == len(band) == 3
+    for p, b in zip(poly, band):
+        assert p.shape[0] <= 18 + 6  # the polygon's crop loses the ascenders ("K", "l", "f", "t", "h", "d")
+        assert b.shape[0] == pytest.approx((READ_UP + READ_DOWN) * 100 + 5, abs=3)  # spacing 100
+        rows = np.flatnonzero((b < 128).any(1))
+        assert rows[0] > 5 and rows[-1] < b.shape[0] - 3  # all the ink is inside, with paper around it
+        assert (b < 128).sum() > 1.5 * (p < 128).sum()
+    with pytest.raises(ValueError, match="cut"):
+        next(iter_page_lines(xml, "c", cut="box"))
+
+
+def test_import_pages_cli_cut_band(tmp_path):
+    root = tmp_path / "pages" / "kew"
+    root.mkdir(parents=True)
+    for i in range(2):
+        _thin_page(root, f"p{i}")
+    out = {}
+    for cut in ("polygon", "band"):
+        out[cut] = tmp_path / f"{cut}.h5"
+        res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(out[cut]), "--holdout-every", "0",
+                                       "--cut", cut])
+        assert res.exit_code == 0, res.output
+    tr_p, tr_b = LineSet(out["polygon"]), LineSet(out["band"])
+    assert len(tr_p) == len(tr_b) == 6 and tr_p.texts == tr_b.texts
+    # the same lines, cut differently
+    assert not np.array_equal(tr_p.image(0), tr_b.image(0))
+    res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "x.h5"), "--cut", "box"])
+    assert res.exit_code == 2 and "box" in res.output

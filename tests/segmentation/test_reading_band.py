@@ -123,3 +123,24 @@ def test_a_page_not_in_the_lms_language_is_decoded_without_it(monkeypatch):
     assert rec.page_decoder([]) is rec.decoder
     greedy = pl.Recognizer(kind="image", decoder="greedy")
     assert greedy.page_decoder(lps) is greedy.decoder
+
+
+def test_band_polygon_is_drawn_from_the_baseline_whatever_the_polygon():
+    from hwr.segmentation.crops import band_polygon
+
+    thin = _line(500, 100, 900, top=12, bottom=3)  # a ground-truth band along the baseline, ascenders cut
+    p = np.asarray(band_polygon(thin.polygon, thin.baseline, 100.0))
+    assert p[:, 1].min() == pytest.approx(500 - READ_UP * 100)
+    assert p[:, 1].max() == pytest.approx(500 + READ_DOWN * 100)
+    assert p[:, 0].min() == 100 and p[:, 0].max() == 900
+    tall = _line(500, 50, 950, top=150, bottom=120)  # one that takes in its neighbours
+    q = np.asarray(band_polygon(tall.polygon, tall.baseline[:1] + [(800, 500)], 100.0))
+    assert (q[:, 1].min(), q[:, 1].max()) == (pytest.approx(440), pytest.approx(525))
+    assert (q[:, 0].min(), q[:, 0].max()) == (50, 950)  # the polygon's extent, beyond the baseline's ends
+    slope = band_polygon([(0, 300), (1000, 300), (1000, 700), (0, 700)], [(0, 400), (1000, 600)], 100.0)
+    assert slope[0] == pytest.approx((0, 400 - READ_UP * 100)) and slope[1] == pytest.approx((1000, 600 - READ_UP * 100))
+    assert slope[2] == pytest.approx((1000, 600 + READ_DOWN * 100)) and slope[3] == pytest.approx((0, 400 + READ_DOWN * 100))
+    # without a spacing or a baseline nothing changes
+    same = [tuple(map(float, v)) for v in thin.polygon]
+    assert band_polygon(thin.polygon, thin.baseline, None) == same
+    assert band_polygon(thin.polygon, [(100, 500)], 100.0) == same
