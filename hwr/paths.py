@@ -25,3 +25,25 @@ def data_dir() -> Path:
 
 def user_models_dir() -> Path:
     return data_dir() / "models"
+
+
+def find_files(folder: str | os.PathLike, pattern: str = "*") -> list[Path]:
+    """Files under ``folder`` whose names match ``pattern`` (``fnmatch``, case-sensitive),
+    recursively and sorted, as paths under ``folder``.  Unlike ``Path.rglob`` before Python
+    3.13 it follows symbolic links to folders (a collection linked into a data folder), and
+    it visits each real folder once, so a link cycle cannot make it loop."""
+    import fnmatch
+
+    root = Path(folder)
+    seen: set[str] = set()
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames.sort()
+        out.extend(Path(dirpath) / f for f in filenames
+                   if fnmatch.fnmatchcase(f, pattern) and os.path.isfile(os.path.join(dirpath, f)))
+    return sorted(out)

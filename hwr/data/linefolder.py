@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hwr.errors import InputError
+from hwr.paths import find_files
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 MAX_GT_BYTES = 64 * 1024  # one line of text: anything larger is not a line's transcription
@@ -22,7 +23,7 @@ def find_line_pairs(folder: str | os.PathLike, on_error: Callable[[str], None] =
     ground truth and are passed over silently."""
     folder = Path(folder)
     pairs = []
-    for gt in sorted(folder.rglob("*.gt.txt")):
+    for gt in find_files(folder, "*.gt.txt"):
         if any(part.startswith(".") for part in gt.relative_to(folder).parts):
             continue
         stem = gt.name[: -len(".gt.txt")]

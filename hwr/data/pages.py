@@ -12,6 +12,7 @@ import numpy as np
 
 from hwr.errors import InputError
 from hwr.imaging import IMAGE_SUFFIXES
+from hwr.paths import find_files
 
 #: image suffixes looked for beside an XML that names no image: the usual scan formats
 #: first, then the rest of what hwr reads (:data:`hwr.imaging.IMAGE_SUFFIXES`)
@@ -111,7 +112,7 @@ def find_pages(folder: str | os.PathLike) -> dict[str, list[Path]]:
     (or the folder's own name for files directly in it), each list sorted by path."""
     folder = Path(folder)
     out: dict[str, list[Path]] = {}
-    for p in sorted(folder.rglob("*.xml")):
+    for p in find_files(folder, "*.xml"):
         rel = p.relative_to(folder)
         coll = rel.parts[0] if len(rel.parts) > 1 else folder.name
         out.setdefault(coll, []).append(p)

@@ -22,6 +22,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from hwr.errors import InputError
+from hwr.paths import find_files
 from hwr.types import Ink, Stroke
 
 #: Largest ink hwr accepts (points in all strokes).  A long line written on a
@@ -496,5 +497,5 @@ def iter_ink_files(folder: PathLike, patterns: Iterable[str] = ("*.inkml", "*.js
     root = Path(folder)
     found: set[Path] = set()
     for pat in patterns:
-        found.update(root.rglob(pat))
+        found.update(find_files(root, pat))
     return sorted(found)

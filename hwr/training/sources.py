@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwr.errors import InputError
+from hwr.paths import find_files
 
 VAL_FRACTION = 0.1
 
@@ -41,7 +42,7 @@ def cache_dir() -> Path:
 def _listing_key(folder: Path, extra: dict) -> str:
     h = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
     h.update(str(folder.resolve()).encode())
-    for p in sorted(folder.rglob("*")):
+    for p in find_files(folder):
         if p.is_file():
             st = p.stat()
             h.update(f"{p.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -63,7 +64,7 @@ def folder_contents(folder: Path) -> set[str]:
     kinds = set()
     if find_line_pairs(folder):
         kinds.add("lines")
-    if any(_is_page_xml(p) for p in folder.rglob("*.xml")):
+    if any(_is_page_xml(p) for p in find_files(folder, "*.xml")):
         kinds.add("pages")
     for p in iter_ink_files(folder):
         if p.suffix.lower() == ".xml" and _is_page_xml(p):
