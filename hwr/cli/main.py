@@ -127,10 +127,9 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
 @click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Instead: a file of page names (XML stems), one a line, to hold back.")
 @click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
-@click.option("--cut", type=click.Choice(["polygon", "band"]), default="polygon", show_default=True,
-              help="Cut each line by its polygon, or by the band of its baseline (0.6 line spacings "
-                   "above it, 0.25 below): for polygons that take in the neighbours' ascenders and "
-                   "descenders, or are thinner than the writing.")
+@click.option("--cut", type=click.Choice(["band", "polygon"]), default="band", show_default=True,
+              help="Cut each line by the band of its baseline (0.6 line spacings above it, 0.25 "
+                   "below; a line without a baseline by its polygon), or by its polygon.")
 def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: int, split_file: Path | None,
                  height: int, cut: str) -> None:
     """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per

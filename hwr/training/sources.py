@@ -88,6 +88,7 @@ def _import_lines(folder: Path, height: int, fraction: float, out: tuple[Path, P
 
 
 def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
+    """As ``hwr import pages`` does by default: each line cut by the band of its baseline."""
     from hwr.data.lineset import write_lineset
     from hwr.data.pages import find_pages, page_line_samples, split_pages
     from hwr.imaging.line import line_preprocessing
@@ -96,7 +97,8 @@ def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, P
     pages = {c: [p for p in ps if _is_page_xml(p)] for c, ps in find_pages(folder).items()}
     split = split_pages(pages, round(1 / fraction) if fraction > 0 else 0)
     for side, o in enumerate(out):
-        write_lineset(o, page_line_samples({c: parts[side] for c, parts in split.items()}, prep, problems),
+        write_lineset(o, page_line_samples({c: parts[side] for c, parts in split.items()}, prep, problems,
+                                           cut="band"),
                       prep, split=("train", "val")[side])
 
 
@@ -191,7 +193,8 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
                 on_message(f"skipped: the {'line images' if what == 'lines' else 'pages'} in {src} (an ink model "
                            "learns from ink)")
                 continue
-            key = _listing_key(src, {"what": what, "height": height, "fraction": frac})
+            key = _listing_key(src, {"what": what, "height": height, "fraction": frac,
+                                     **({"cut": "band"} if what == "pages" else {})})
             pair = (cache / f"{what}-{key}-train.h5", cache / f"{what}-{key}-val.h5")
             if not all(p.exists() for p in pair):
                 cache.mkdir(parents=True, exist_ok=True)

@@ -230,7 +230,7 @@ def test_lines_cut_by_the_band_of_their_baselines(tmp_path):
         next(iter_page_lines(xml, "c", cut="box"))
 
 
-def test_import_pages_cli_cut_band(tmp_path):
+def test_import_pages_cli_cut_band(tmp_path, monkeypatch):
     root = tmp_path / "pages" / "kew"
     root.mkdir(parents=True)
     for i in range(2):
@@ -245,5 +245,17 @@ def test_import_pages_cli_cut_band(tmp_path):
     assert len(tr_p) == len(tr_b) == 6 and tr_p.texts == tr_b.texts
     # the same lines, cut differently
     assert not np.array_equal(tr_p.image(0), tr_b.image(0))
+    # the default is the band, for `hwr import pages` and for training on a folder of pages
+    res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "d.h5"), "--holdout-every", "0"])
+    assert res.exit_code == 0, res.output
+    assert np.array_equal(LineSet(tmp_path / "d.h5").image(0), tr_b.image(0))
+    from hwr.training.sources import prepare_sources
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = prepare_sources([root.parent], [root.parent], kind="image")
+    trained = LineSet(src.train[0])
+    assert sorted(trained.ids) == sorted(tr_b.ids)
+    j = trained.ids.index(tr_b.ids[0])
+    assert np.array_equal(trained.image(j), tr_b.image(0))
     res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "x.h5"), "--cut", "box"])
     assert res.exit_code == 2 and "box" in res.output
