@@ -24,8 +24,8 @@ the French wills); fine-tuning specialises it on this one hand.
    with the same torch threads and data-loader workers; lines/s of the last epoch of each
    (training only, validation excluded) and their ratio are printed.
 
-    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1] [--cut band|polygon]
-        [--pages N] [--throughput-lines N] [--no-finetune] [--no-kraken]
+    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
+        [--cut band|polygon] [--pages N] [--throughput-lines N] [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
 kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&

@@ -246,7 +246,8 @@ def test_import_pages_cli_cut_band(tmp_path, monkeypatch):
     # the same lines, cut differently
     assert not np.array_equal(tr_p.image(0), tr_b.image(0))
     # the default is the band, for `hwr import pages` and for training on a folder of pages
-    res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "d.h5"), "--holdout-every", "0"])
+    res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "d.h5"),
+                                   "--holdout-every", "0"])
     assert res.exit_code == 0, res.output
     assert np.array_equal(LineSet(tmp_path / "d.h5").image(0), tr_b.image(0))
     from hwr.training.sources import prepare_sources

@@ -138,8 +138,9 @@ def test_band_polygon_is_drawn_from_the_baseline_whatever_the_polygon():
     assert (q[:, 1].min(), q[:, 1].max()) == (pytest.approx(440), pytest.approx(525))
     assert (q[:, 0].min(), q[:, 0].max()) == (50, 950)  # the polygon's extent, beyond the baseline's ends
     slope = band_polygon([(0, 300), (1000, 300), (1000, 700), (0, 700)], [(0, 400), (1000, 600)], 100.0)
-    assert slope[0] == pytest.approx((0, 400 - READ_UP * 100)) and slope[1] == pytest.approx((1000, 600 - READ_UP * 100))
-    assert slope[2] == pytest.approx((1000, 600 + READ_DOWN * 100)) and slope[3] == pytest.approx((0, 400 + READ_DOWN * 100))
+    up, down = READ_UP * 100, READ_DOWN * 100
+    assert slope[0] == pytest.approx((0, 400 - up)) and slope[1] == pytest.approx((1000, 600 - up))
+    assert slope[2] == pytest.approx((1000, 600 + down)) and slope[3] == pytest.approx((0, 400 + down))
     # without a spacing or a baseline nothing changes
     same = [tuple(map(float, v)) for v in thin.polygon]
     assert band_polygon(thin.polygon, thin.baseline, None) == same
