@@ -127,6 +127,7 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
 @click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Instead: a file of page names (XML stems), one a line, to hold back.")
 @click.option("--height", default=48, show_default=True, help="Height of the normalised line images.")
+# hwr.data.pages.CUTS / DEFAULT_CUT, spelt out: that module needs numpy, which the CLI does not load to start
 @click.option("--cut", type=click.Choice(["band", "polygon"]), default="band", show_default=True,
               help="Cut each line by the band of its baseline (0.6 line spacings above it, 0.25 "
                    "below; a line without a baseline by its polygon), or by its polygon.")

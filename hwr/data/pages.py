@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -138,6 +138,8 @@ def split_pages(pages: dict[str, list[Path]], holdout_every: int = 5,
 #: How ground-truth lines are cut out of their pages: by their polygons, or by the reading
 #: band of their baselines (:func:`hwr.segmentation.crops.band_polygon`).
 CUTS = ("polygon", "band")
+#: The cut of ``hwr import pages`` and of training on a folder of pages.
+DEFAULT_CUT = "band"
 
 
 def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None,
@@ -146,24 +148,23 @@ def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] 
     each line by the reading band of its baseline (the page's line spacing measured over its
     transcribed lines) instead of its polygon; a line without a baseline keeps its polygon."""
     from hwr.imaging.load import load_image
+    from hwr.segmentation.crops import band_polygon, line_spacings
 
     if cut not in CUTS:
         raise ValueError(f"cut must be one of {CUTS}, not {cut!r}")
     doc = read_page(xml)
     img = load_image(page_image_path(doc))
     lines = [line for line in doc.lines if line.text.strip()]
-    from hwr.segmentation.crops import band_polygon, line_spacings
-
     spacings = line_spacings(lines) if cut == "band" else [None] * len(lines)
     for line, spacing in zip(lines, spacings):
+        shape = line if spacing is None else replace(
+            line, polygon=band_polygon(line.polygon, line.baseline, spacing))
         try:
-            if spacing is not None:
-                band = band_polygon(line.polygon, line.baseline, spacing)
-                yield line, crop_line(img, PageLine(line.id, band, list(line.baseline), line.text))
-            else:
-                yield line, crop_line(img, line)
+            crop = crop_line(img, shape)
         except InputError as e:
             on_error(f"{xml}: {e}")
+            continue
+        yield line, crop
 
 
 def page_line_samples(pages: dict[str, list[Path]], prep: dict, problems: list[str],

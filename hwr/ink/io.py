@@ -494,8 +494,4 @@ def _atomic_write(path: PathLike, data: bytes) -> None:
 
 def iter_ink_files(folder: PathLike, patterns: Iterable[str] = ("*.inkml", "*.json", "*.xml")) -> list[Path]:
     """Ink files under ``folder`` (recursive), sorted."""
-    root = Path(folder)
-    found: set[Path] = set()
-    for pat in patterns:
-        found.update(find_files(root, pat))
-    return sorted(found)
+    return find_files(folder, *patterns)

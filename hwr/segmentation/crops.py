@@ -82,17 +82,24 @@ def line_spacings(lines: Sequence) -> list[float | None]:
     return out
 
 
+def _points(polygon, baseline, spacing: float | None):
+    """(polygon, baseline sorted by x) as float arrays, and whether a band can be drawn:
+    a positive spacing, a baseline of 2 points and a polygon of 3."""
+    p = np.asarray(polygon or [], np.float64).reshape(-1, 2)
+    b = np.asarray(baseline or [], np.float64).reshape(-1, 2)
+    b = b[np.argsort(b[:, 0], kind="stable")]
+    return p, b, spacing is not None and spacing > 0 and len(b) >= 2 and len(p) >= 3
+
+
 def reading_polygon(polygon, baseline, spacing: float | None, up: float = READ_UP,
                     down: float = READ_DOWN) -> list[tuple[float, float]]:
     """``polygon`` with each vertex held between ``up * spacing`` above the baseline and
     ``down * spacing`` below it (the baseline interpolated at the vertex's x, held
     constant beyond its ends).  Unchanged without a spacing or a baseline of 2 points."""
-    p = np.asarray(polygon or [], np.float64).reshape(-1, 2)
-    b = np.asarray(baseline or [], np.float64).reshape(-1, 2)
-    if spacing is None or spacing <= 0 or len(b) < 2 or len(p) < 3:
+    p, b, ok = _points(polygon, baseline, spacing)
+    if not ok:
         return [tuple(map(float, v)) for v in p]
-    o = np.argsort(b[:, 0], kind="stable")
-    by = np.interp(p[:, 0], b[o, 0], b[o, 1])
+    by = np.interp(p[:, 0], b[:, 0], b[:, 1])
     p[:, 1] = np.clip(p[:, 1], by - up * spacing, by + down * spacing)
     return [tuple(map(float, v)) for v in p]
 
@@ -103,11 +110,9 @@ def band_polygon(polygon, baseline, spacing: float | None, up: float = READ_UP,
     the x-extent of ``polygon`` and the baseline (the baseline held constant beyond its
     ends): a line's reading band drawn from its baseline alone, whatever its polygon's
     shape.  ``polygon`` unchanged without a spacing or a baseline of 2 points."""
-    p = np.asarray(polygon or [], np.float64).reshape(-1, 2)
-    b = np.asarray(baseline or [], np.float64).reshape(-1, 2)
-    if spacing is None or spacing <= 0 or len(b) < 2 or len(p) < 3:
+    p, b, ok = _points(polygon, baseline, spacing)
+    if not ok:
         return [tuple(map(float, v)) for v in p]
-    b = b[np.argsort(b[:, 0], kind="stable")]
     x0, x1 = min(p[:, 0].min(), b[0, 0]), max(p[:, 0].max(), b[-1, 0])
     xs = np.unique(np.concatenate([[x0], b[:, 0], [x1]]))
     ys = np.interp(xs, b[:, 0], b[:, 1])

@@ -43,9 +43,8 @@ def _listing_key(folder: Path, extra: dict) -> str:
     h = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
     h.update(str(folder.resolve()).encode())
     for p in find_files(folder):
-        if p.is_file():
-            st = p.stat()
-            h.update(f"{p.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        st = p.stat()
+        h.update(f"{p.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:24]
 
 
@@ -90,7 +89,7 @@ def _import_lines(folder: Path, height: int, fraction: float, out: tuple[Path, P
 def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
     """As ``hwr import pages`` does by default: each line cut by the band of its baseline."""
     from hwr.data.lineset import write_lineset
-    from hwr.data.pages import find_pages, page_line_samples, split_pages
+    from hwr.data.pages import DEFAULT_CUT, find_pages, page_line_samples, split_pages
     from hwr.imaging.line import line_preprocessing
 
     prep = line_preprocessing(height=height)
@@ -98,7 +97,7 @@ def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, P
     split = split_pages(pages, round(1 / fraction) if fraction > 0 else 0)
     for side, o in enumerate(out):
         write_lineset(o, page_line_samples({c: parts[side] for c, parts in split.items()}, prep, problems,
-                                           cut="band"),
+                                           cut=DEFAULT_CUT),
                       prep, split=("train", "val")[side])
 
 
@@ -149,6 +148,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
     Without ``val``, ``val_fraction`` of the data is held out. Raises InputError when a
     source holds nothing usable."""
     from hwr.data.lineset import dataset_format
+    from hwr.data.pages import DEFAULT_CUT
 
     cache = cache_dir()
     auto_val = not val
@@ -194,7 +194,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
                            "learns from ink)")
                 continue
             key = _listing_key(src, {"what": what, "height": height, "fraction": frac,
-                                     **({"cut": "band"} if what == "pages" else {})})
+                                     **({"cut": DEFAULT_CUT} if what == "pages" else {})})
             pair = (cache / f"{what}-{key}-train.h5", cache / f"{what}-{key}-val.h5")
             if not all(p.exists() for p in pair):
                 cache.mkdir(parents=True, exist_ok=True)
