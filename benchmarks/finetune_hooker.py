@@ -14,9 +14,14 @@ the French wills); fine-tuning specialises it on this one hand.
    polygons, as the embedded model's own training and validation crops were cut).
 2. CER (greedy, and beam search + LM, the embedded model's default decoder) of the embedded
    model on the set-aside lines; then ``hwr train --kind image --base image_default --data
-   FINE-TUNE --val SET-ASIDE --max-minutes M --anneal``, and the same CER of the result
-   (decoded with the base's decoder settings, which this script copies beside it: ``hwr
-   train`` writes no ``.decoder.json``, so on its own the new model decodes greedily).
+   TRAIN --val VAL --max-minutes M --anneal``.  With ``--val-on finetune`` (the default)
+   every 5th fine-tuning page is VAL and the others TRAIN, so the set-aside pages decide
+   nothing; with ``--val-on set-aside`` TRAIN is all the fine-tuning pages and VAL the
+   set-aside ones (early stopping and the decoder are then chosen on the lines measured).
+   ``hwr train`` also chooses the new model's decoder on VAL (an LM of the training text,
+   alone or mixed with the base's LM, or the base's decoder: ``hwr.training.lm_adapt``).
+   The result's CER on the set-aside lines: greedy, with image_default's decoder, and with
+   its own.
 3. Throughput: the same fine-tuning lines, exported as ``LINE.png`` + ``LINE.gt.txt`` pairs
    (hwr's raw line crops, before normalisation), are trained on for ``--epochs`` epochs by
    ``ketos train -f path`` (kraken's default VGSL network from scratch, batch 1 or --ketos-batch, its
@@ -25,7 +30,8 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--pages N] [--throughput-lines N] [--no-finetune] [--no-kraken]
+        [--cut band|polygon] [--val-on finetune|set-aside] [--pages N] [--throughput-lines N]
+        [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
 kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&
@@ -77,12 +83,14 @@ def _env(threads: int) -> dict:
             "OMP_NUM_THREADS": str(threads)}
 
 
-def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut: str = "polygon"
-                 ) -> tuple[Path, Path]:
-    """Line datasets of the fine-tuning and set-aside pages, by ``hwr import pages`` on a
-    folder of links to the chosen pages (cached in ``$HWR_BENCH_CACHE/h5``)."""
-    out = CACHE / "h5" / f"hooker-finetune{tag}.h5"
-    val = CACHE / "h5" / f"hooker-setaside{tag}.h5"
+def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut: str = "polygon",
+                 names: tuple[str, str] = ("hooker-finetune", "hooker-setaside")) -> tuple[Path, Path]:
+    """Line datasets of the fine-tuning and set-aside pages, by ``hwr import pages
+    --holdout-every 5`` on a folder of links to the chosen pages (cached in
+    ``$HWR_BENCH_CACHE/h5`` as ``NAME{tag}.h5``).  The import splits by the same rule as
+    :func:`split_hooker`, so given only the fine-tuning pages it returns their own split."""
+    out = CACHE / "h5" / f"{names[0]}{tag}.h5"
+    val = CACHE / "h5" / f"{names[1]}{tag}.h5"
     if out.exists() and val.exists():
         return out, val
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +217,10 @@ def main() -> None:
     ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
     ap.add_argument("--cut", choices=["polygon", "band"], default="band",
                     help="how the lines are cut out of the pages (hwr import pages --cut; default band)")
+    ap.add_argument("--val-on", choices=["finetune", "set-aside"], default="finetune",
+                    help="the lines hwr train validates on (early stopping, checkpoint and decoder choice): every "
+                         "5th fine-tuning page (default; the set-aside pages then only measure), or the set-aside "
+                         "pages themselves (the protocol before the decoder was chosen on them too)")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -235,26 +247,47 @@ def main() -> None:
     base = resolve_model("image_default", "image")
 
     if not args.no_finetune:
-        from hwr.decoding.decoder import load_model_defaults, save_model_defaults
+        from hwr.decoding.decoder import defaults_path, load_model_defaults
 
+        train_h5, val_h5 = ft, aside
+        if args.val_on == "finetune":
+            ft2, val2 = split_hooker(ft_pages, 5)
+            train_h5, val_h5 = import_pages(ft_pages, [], tag, args.threads, args.cut,
+                                            names=("hooker-finetune-train", "hooker-finetune-val"))
+            print(f"  hwr train validates on every 5th fine-tuning page: {len(val2)} pages, {len(LineSet(val_h5))} "
+                  f"lines ({' '.join(p.stem for p in val2)}); it trains on the other {len(ft2)} pages, "
+                  f"{len(LineSet(train_h5))} lines; the set-aside pages only measure")
+        else:
+            print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
+                  "the figures after fine-tuning are tuned on the lines they are measured on")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
-        out = args.out_dir / f"hooker{tag}.safetensors"
-        state = hwr_train(ft, aside, out, args.threads, args.workers,
+        out = args.out_dir / f"hooker{tag}-val-{args.val_on}.safetensors"
+        state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
                           ["--max-minutes", str(args.minutes), "--anneal"])
+        own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
+        chosen = json.loads(defaults_path(out).read_text()).get("tuning", {}).get("chosen", "inherited")
+        base_copy = args.out_dir / f"hooker{tag}-val-{args.val_on}-basedecoder.safetensors"
+        for suffix in (".safetensors", ".json"):  # the same network with image_default's decoder
+            base_copy.with_suffix(suffix).write_bytes(out.with_suffix(suffix).read_bytes())
+        from hwr.decoding.decoder import save_model_defaults
+
         base_dec = load_model_defaults(base)
-        save_model_defaults(out, base_dec, default=base_dec.decoder)  # the same decoder before and after
-        after = {d: cer(out, aside, d) for d in ("greedy", None)}
+        save_model_defaults(base_copy, base_dec, default=base_dec.decoder)
+        after = {"greedy": cer(out, aside, "greedy"), "base": cer(base_copy, aside, None), "own": cer(out, aside, None)}
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
-        lines_trained = n_ft * len(state["history"])
+        lines_trained = len(LineSet(train_h5)) * len(state["history"])
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal, {args.threads} thread(s), {args.workers} worker(s)):")
-        print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) | training minutes | lines/s |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
+              "| CER % the model's own decoder | training minutes | lines/s |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         print(f"| image_default (embedded) | {before['greedy'][0]} | {100 * before['greedy'][1]:.2f} | "
-              f"{100 * before[None][1]:.2f} | | |")
-        print(f"| fine-tuned | {after['greedy'][0]} | {100 * after['greedy'][1]:.2f} | {100 * after[None][1]:.2f} | "
-              f"{secs / 60:.1f} ({state['wall_seconds'] / 60:.1f} wall, validation included) | "
-              f"{lines_trained / max(secs, 1e-9):.1f} |")
+              f"{100 * before[None][1]:.2f} | {100 * before[None][1]:.2f} | | |")
+        print(f"| fine-tuned | {after['greedy'][0]} | {100 * after['greedy'][1]:.2f} | {100 * after['base'][1]:.2f} | "
+              f"{100 * after['own'][1]:.2f} | {secs / 60:.1f} ({state['wall_seconds'] / 60:.1f} wall, validation "
+              f"and decoder choice included) | {lines_trained / max(secs, 1e-9):.1f} |")
+        print(f"the fine-tuned model's own decoder, chosen by hwr train on its validation lines: {chosen}"
+              + (f" (weight {own.lm_weight:g}, bonus {own.insertion_bonus:g})" if own.lm_weight else ""))
         print(f"reference: {KRAKEN_REFERENCE}")
         print(f"model: {out} (card {out.with_suffix('.md')})")
 

@@ -752,6 +752,11 @@ class TrainingDialog(QDialog):
             text = f"Validation CER of the new model: {100 * new:.2f} % (trained from scratch: no base to compare)."
         else:
             text = "The new model has no validation figure."
+        from hwr.training.lm_adapt import read_tuning, summary
+
+        tuning = read_tuning(res["model"])
+        if tuning:
+            text += f"\nDecoding: {summary(tuning)}."
         self.comparison.setText(text)
         self._fit_label(self.comparison)
 

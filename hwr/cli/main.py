@@ -303,9 +303,13 @@ def _resolve_device(device: str) -> str:
               help="Keep the batch-norm running statistics (default: kept when fine-tuning with --base).")
 @click.option("--warmup", type=click.IntRange(0), default=None,
               help="Learning-rate warm-up steps (default 400; fine-tuning with --base: 50).")
+@click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
+              help="After training, train a character LM on the training text and choose the decoder (the "
+                   "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
+                   "validation lines; takes a minute or two after the time budget.")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp, progress_json, freeze_norm, warmup) -> None:
+          amp, progress_json, freeze_norm, warmup, lm_adapt) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -345,10 +349,21 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
         raise click.BadParameter("write the new model next to its base, not over it: the base stays the "
                                  "one in use until you choose the new one", param_hint="--out")
 
+    if lm_adapt and not quiet:  # say what the decoder choice after training does, even without -v
+        import logging
+
+        lg = logging.getLogger("hwr.training.lm_adapt")
+        if not lg.handlers:
+            h = logging.StreamHandler(sys.stderr)
+            h.setFormatter(logging.Formatter("%(message)s"))
+            lg.addHandler(h)
+            lg.setLevel(logging.INFO)
+            lg.propagate = False
     dev = _resolve_device(device)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
                       max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
-                      freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400))
+                      freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400),
+                      adapt_lm=lm_adapt)
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
@@ -408,11 +423,17 @@ def _report_written(path, progress_json: bool = False) -> None:
     v = verdict(info)
     if v:
         click.echo(f"the new model is {v}", err=True)
+    from hwr.training.lm_adapt import read_tuning, summary
+
+    tuning = read_tuning(path)
+    if tuning:
+        click.echo(f"decoder: {summary(tuning)}", err=True)
     if progress_json:
         tr = info.training
         _emit_json({"event": "done", "model": str(path), "card": str(Path(path).with_suffix(".md")),
                     "kind": info.kind, "base_val_cer": tr.get("base_val_cer"), "best_val_cer": tr.get("best_val_cer"),
-                    "epochs": tr.get("epochs"), "verdict": v})
+                    "epochs": tr.get("epochs"), "verdict": v,
+                    "decoder": tuning["chosen"] if tuning else None})
 
 
 # ---------------------------------------------------------------------------------- recognize

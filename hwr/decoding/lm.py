@@ -649,6 +649,117 @@ def _estimate(raw_keys, raw_counts, order, base, method, prune):
     return keys_out, log10p, log10bow, discounts
 
 
+# ---------------------------------------------------------------------------- interpolation
+
+
+def interpolate(models: Sequence[CharNgramLM], weights: Sequence[float], description: str = "") -> CharNgramLM:
+    """One back-off LM that approximates the mixture ``sum_i weights[i] * p_i(c | h)``.
+
+    Static interpolation, as SRILM's ``ngram -mix-lm`` does it: the result stores every
+    n-gram that any of the models stores (closed under prefixes and suffixes, so that each
+    context holds its back-off weight), each with the mixed probability; its back-off
+    weights renormalise the rest of each context's mass, so it sums to one.  It is exact
+    for the stored n-grams and backs off like an n-gram model elsewhere.  The vocabulary
+    is the union of the models'; a character one model lacks gets an equal share of that
+    model's ``<unk>`` probability.  Weights are normalised to sum to one.
+
+    Used to adapt a general LM to the text of a fine-tuning (``hwr train``): the small
+    in-domain model brings its words, the general one keeps everything else likely.
+    """
+    if not models or len(models) != len(weights):
+        raise ValueError("give as many weights as models, at least one")
+    w = np.asarray(weights, np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weights must be non-negative and not all zero")
+    w = w / w.sum()
+    vocab = tuple(sorted(set().union(*(m.vocab for m in models))))
+    order = max(m.order for m in models)
+    base = len(vocab) + _N_SPECIAL
+    if base ** order >= 2 ** 63:
+        raise ValueError(f"a vocabulary of {len(vocab)} characters is too large for order {order}")
+    new_id = {c: i + _N_SPECIAL for i, c in enumerate(vocab)}
+    # per model: its ids -> new ids, the new ids it lacks, and new ids -> its ids (for contexts)
+    maps = []
+    for m in models:
+        to_new = np.array(list(range(_N_SPECIAL)) + [new_id[c] for c in m.vocab], np.int64)
+        lacks = np.array([new_id[c] for c in vocab if c not in m._id], np.int64)
+        to_m = np.full(base, _UNK_ID, np.int64)
+        to_m[to_new] = np.arange(len(to_new))
+        maps.append((to_new, lacks, to_m))
+    # the union of the stored n-grams, in new ids, closed under prefixes and suffixes
+    keys: list[set | np.ndarray] = []
+    for n in range(1, order + 1):
+        parts = []
+        for m, (to_new, _, _) in zip(models, maps):
+            if n <= m.order and len(m._keys[n - 1]):
+                k = m._keys[n - 1]
+                mb = m._base
+                new = np.zeros(len(k), np.int64)
+                for j in range(n):
+                    new = new * base + to_new[(k // mb ** (n - 1 - j)) % mb]
+                parts.append(new)
+        keys.append(np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64))
+    for n in range(order, 1, -1):
+        k = keys[n - 1]
+        keys[n - 2] = np.unique(np.concatenate([keys[n - 2], k // base, k % base ** (n - 1)]))
+    keys[0] = np.arange(base, dtype=np.int64)  # every token is a unigram (<s> with log10 p = -99)
+
+    def mixed(hist: tuple[int, ...]) -> np.ndarray:
+        out = np.zeros(base)
+        for m, wi, (to_new, lacks, to_m) in zip(models, w, maps):
+            ctx = tuple(int(to_m[t]) for t in hist[max(0, len(hist) - (m.order - 1)):]) if m.order > 1 else ()
+            p = np.exp(m._dist_ids(ctx))
+            v = np.zeros(base)
+            v[to_new] = p
+            share = p[_UNK_ID] / (len(lacks) + 1)
+            v[lacks] = share
+            v[_UNK_ID] = share
+            out += wi * v
+        out[_BOS_ID] = 0.0
+        return out
+
+    log10p = []
+    for n in range(1, order + 1):
+        k = keys[n - 1]
+        p = np.zeros(len(k))
+        if n == 1:
+            p = mixed(())[k]
+        else:
+            hist = k // base
+            hk, start = np.unique(hist, return_index=True)
+            ends = np.append(start[1:], len(k))
+            for h, a, b in zip(hk.tolist(), start.tolist(), ends.tolist()):
+                ids = [(h // base ** (n - 2 - j)) % base for j in range(n - 1)]
+                p[a:b] = mixed(tuple(ids))[k[a:b] % base]
+        for m in models:
+            m._ids_cache.clear()
+        lp = np.full(len(k), _LOG10_ZERO)
+        lp[p > 0] = np.log10(p[p > 0])
+        log10p.append(_quantize(lp))
+    qp = [np.where(lp <= _LOG10_ZERO, 0.0, 10.0 ** lp) for lp in log10p]
+    log10bow = []
+    for n in range(1, order + 1):
+        bow = np.zeros(len(keys[n - 1]))
+        if n < order and len(keys[n]):
+            ext = keys[n]
+            hk, start = np.unique(ext // base, return_index=True)
+            sum_hi = np.add.reduceat(qp[n], start)
+            low = qp[n - 1][np.searchsorted(keys[n - 1], ext % base ** n)]
+            sum_lo = np.add.reduceat(low, start)
+            num, den = 1.0 - sum_hi, 1.0 - sum_lo
+            ok = (num > 1e-12) & (den > 1e-12)
+            bw = np.where(ok, num / np.where(ok, den, 1.0), 1e-99)
+            bow[np.searchsorted(keys[n - 1], hk)] = np.log10(np.maximum(bw, 1e-99))
+        log10bow.append(_quantize(bow))
+    meta = {"format": FORMAT, "version": FORMAT_VERSION, "order": order, "method": "interpolated",
+            "vocab": list(vocab), "space_token": SPACE_TOKEN, "description": description,
+            "interpolated": [{"weight": float(wi), "order": m.order, "method": m.method,
+                              "description": str(m.meta.get("description", ""))} for m, wi in zip(models, w)]}
+    lm = CharNgramLM(vocab, order, [np.asarray(k, np.int64) for k in keys], log10p, log10bow, meta)
+    lm.meta["counts"] = lm.counts
+    return lm
+
+
 # ---------------------------------------------------------------------------- ARPA reading
 
 

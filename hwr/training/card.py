@@ -32,7 +32,20 @@ def _data_rows(items) -> list[str]:
     return rows
 
 
-def card_text(info: ModelInfo) -> str:
+def _decoding_rows(decoding: dict) -> list[str]:
+    rows = ["", "## Decoder", "",
+            f"Chosen on {decoding['validation_lines']} validation lines, with a character 6-gram LM trained on "
+            f"the {decoding['training_characters']:,} characters of the training text "
+            "(`hwr.training.lm_adapt`):", "",
+            "| decoder | LM weight | bonus | CER % | WER % |", "| --- | --- | --- | --- | --- |"]
+    for c in decoding["candidates"]:
+        mark = "**" if c["name"] == decoding["chosen"] else ""
+        rows.append(f"| {mark}{c['name']}{mark} | {c['lm_weight']:g} | {c['insertion_bonus']:g} | "
+                    f"{100 * c['cer']:.2f} | {100 * c['wer']:.2f} |")
+    return rows
+
+
+def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
     tr = info.training
     lines = [f"# Model card: `{info.name}`", "",
              f"An hwr {info.kind} model (`{info.arch}`), trained "
@@ -54,6 +67,8 @@ def card_text(info: ModelInfo) -> str:
     v = verdict(info)
     if v:
         lines += ["", f"This model is {v}."]
+    if decoding:
+        lines += _decoding_rows(decoding)
     lines += ["", "## Data", "", "| file | kind | lines | sources |", "| --- | --- | --- | --- |"]
     lines += _data_rows(tr.get("data"))
     lines += ["", "Validation:", "", "| file | kind | lines | sources |", "| --- | --- | --- | --- |"]
@@ -64,9 +79,9 @@ def card_text(info: ModelInfo) -> str:
     return "\n".join(lines)
 
 
-def write_card(info: ModelInfo, path: str | os.PathLike) -> Path:
+def write_card(info: ModelInfo, path: str | os.PathLike, decoding: dict | None = None) -> Path:
     from hwr.formats._common import write_output
 
     path = Path(path)
-    write_output(path, card_text(info).encode("utf-8"))
+    write_output(path, card_text(info, decoding).encode("utf-8"))
     return path

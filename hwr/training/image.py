@@ -73,7 +73,7 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
     train_ds = ImageLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)
     val_ds = ImageLines(val_sets, alphabet, prep, augment=False, seed=0)
     return fit_and_write(net, info, train_ds, val_ds, cfg, out, collate_images, width_sampler, run_dir=run_dir, restart=restart,
-                         callbacks=callbacks)
+                         callbacks=callbacks, texts=texts)
 
 
 def _describe(s) -> dict:

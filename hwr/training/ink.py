@@ -64,7 +64,7 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
     train_ds = InkLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)
     val_ds = InkLines(val_sets, alphabet, prep, augment=False)
     return fit_and_write(net, info, train_ds, val_ds, cfg, out, collate, _sampler, run_dir=run_dir, restart=restart,
-                         callbacks=callbacks)
+                         callbacks=callbacks, texts=texts)
 
 
 def _describe(s: InkSet) -> dict:

@@ -58,6 +58,9 @@ class TrainConfig:
     # keep the batch-norm running statistics as they are (None: yes when fine-tuning a base model,
     # whose other layers were trained with them; a small new data set's batches would shift them)
     freeze_norm: bool | None = None
+    # after training: an LM of the training text, and the decoder chosen on the validation
+    # lines (hwr.training.lm_adapt)
+    adapt_lm: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
@@ -217,11 +220,12 @@ class Trainer:
         """CER/WER of the network as it is now on the validation lines (greedy decoding)."""
         return self._evaluate(self._val_loader())
 
-    def _val_loader(self) -> DataLoader:
+    def _val_loader(self, shard: bool = True) -> DataLoader:
+        """The validation lines in batches; this rank's share of them unless ``shard`` is False."""
         from hwr.training.distributed import ShardedBatches
 
         val_sampler = self.sampler_factory(self.val_set, 64, False, 0)
-        if self.world_size > 1:
+        if self.world_size > 1 and shard:
             val_sampler = ShardedBatches(val_sampler, self.rank, self.world_size, even=False)
         return DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
                           num_workers=self.cfg.workers)
@@ -368,8 +372,11 @@ class Trainer:
 
 def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str | os.PathLike,
                   collate: Callable, sampler: Callable, run_dir: str | os.PathLike | None = None,
-                  restart: bool = False, callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
-    """Train (resuming from ``run_dir`` unless ``restart``) and write the best model to ``out``."""
+                  restart: bool = False, callbacks: Sequence[Callable[[Progress], None]] = (),
+                  texts: Sequence[str] = ()) -> Path:
+    """Train (resuming from ``run_dir`` unless ``restart``) and write the best model to ``out``;
+    then, with ``cfg.adapt_lm``, choose its decoder with an LM of ``texts`` (the training
+    transcriptions) on the validation lines (:mod:`hwr.training.lm_adapt`)."""
     run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
     if cfg.freeze_norm is None:
         cfg = replace(cfg, freeze_norm=bool(info.training.get("base")))
@@ -396,9 +403,17 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     path = save_model(final, final_info, out)
     from hwr.training.card import write_card
 
-    write_card(final_info, Path(out).with_suffix(".md"))
     if info.training.get("base"):
         inherit_decoder(info.training["base"], path, bool(final_info.training.get("added_characters")))
+    decoding = None
+    if cfg.adapt_lm and texts:
+        from hwr.training.lm_adapt import adapt_decoder
+
+        final.to(trainer.device)
+        decoding = adapt_decoder(path, final, Alphabet(final_info.alphabet), trainer._val_loader(shard=False),
+                                 trainer.device,
+                                 texts, info.training.get("base"))
+    write_card(final_info, Path(out).with_suffix(".md"), decoding)
     distributed.barrier()
     return path
 

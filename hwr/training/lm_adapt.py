@@ -1,0 +1,231 @@
+"""After a training run: a language model of the training text, and decoder settings
+chosen on the validation lines.
+
+A fine-tuning teaches the network a hand; the words of the documents (French wills, a
+botanist's letters) are as much a part of them.  ``hwr train`` therefore also trains a
+character n-gram LM on the transcriptions it was given, and tries it on the validation
+lines against the decoder the model inherited from its base:
+
+- the base's decoder as it is (for the shipped models: beam search with the general
+  English LM), the yardstick;
+- the in-domain LM alone, and interpolated half and half with the base's LM
+  (:func:`hwr.decoding.lm.interpolate`), each at a few LM weights and insertion bonuses.
+
+The settings with the lowest CER are written to the model's ``.decoder.json``, with the
+LM they use beside the model (``NAME.lm.arpa.gz``); when nothing beats the inherited
+decoder it stays as it was.  Every candidate's CER is kept in the decoder file and in the
+model card.  The choice is made on the validation lines, so with few of them it can
+flatter a little; tens of lines are too few to choose reliably, and with less than
+:data:`MIN_CHARS` characters of training text no LM is trained.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from hwr.alphabet import Alphabet, normalize_text
+from hwr.training.metrics import ErrorRates
+
+log = logging.getLogger(__name__)
+
+ORDER = 6
+MIN_CHARS = 2000            # less training text than this: no LM of its own
+MAX_LINES = 400             # validation lines decoded per candidate, at most
+DOMAIN_SHARES = (1.0, 0.5)  # weight of the in-domain LM: alone, and half and half with the base's LM
+GRID = ((0.7, 2.0), (1.0, 2.5), (1.3, 3.5))  # (LM weight, insertion bonus) tried with each LM
+
+
+@dataclass
+class Candidate:
+    name: str
+    lm_weight: float
+    insertion_bonus: float
+    cer: float
+    wer: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "lm_weight": self.lm_weight, "insertion_bonus": self.insertion_bonus,
+                "cer": round(self.cer, 6), "wer": round(self.wer, 6)}
+
+
+def lm_path(model_path: str | os.PathLike) -> Path:
+    """Where the LM of a trained model goes: ``NAME.lm.arpa.gz`` beside ``NAME.safetensors``."""
+    p = Path(model_path)
+    return p.with_name(p.name.split(".")[0] + ".lm.arpa.gz")
+
+
+def validation_posteriors(net, loader, device: str, limit: int = MAX_LINES) -> tuple[list[np.ndarray], list[str]]:
+    """``(T, C)`` log-probabilities and reference texts of the validation lines; of ``limit``
+    lines spread evenly over them when there are more (the loader sorts them by length)."""
+    lps: list[np.ndarray] = []
+    refs: list[str] = []
+    net.eval()
+    with torch.inference_mode():
+        for x, lengths, _t, _tl, texts in loader:
+            lp, out_len = net(x.to(device), lengths)
+            lp = lp.float().cpu().numpy()
+            for b, ref in enumerate(texts):
+                lps.append(lp[: int(out_len[b]), b].copy())
+                refs.append(ref)
+    if len(refs) > limit:
+        keep = np.unique(np.linspace(0, len(refs) - 1, limit).round().astype(int))
+        lps, refs = [lps[i] for i in keep], [refs[i] for i in keep]
+    return lps, refs
+
+
+def _score(lps, refs, alphabet: Alphabet, lm, lm_weight: float, bonus: float, beam_width: int) -> ErrorRates:
+    from hwr.decoding.beam import BeamConfig, prefix_beam_search
+    from hwr.decoding.greedy import greedy_decode
+
+    er = ErrorRates()
+    cfg = BeamConfig(beam_width=max(beam_width, 1), lm_weight=lm_weight if lm is not None else 0.0,
+                     insertion_bonus=bonus)
+    for lp, ref in zip(lps, refs):
+        if beam_width <= 0:
+            hyp = greedy_decode(lp, alphabet).text
+        else:
+            hyps = prefix_beam_search(lp, alphabet, cfg, lm)
+            hyp = hyps[0].text if hyps else ""
+        er.add(ref, hyp)
+    return er
+
+
+def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader, device: str,
+                  texts: Sequence[str], base: str | os.PathLike | None) -> dict | None:
+    """Train an LM on ``texts`` (the training transcriptions), choose the decoder of the model
+    at ``model_path`` on the validation lines of ``loader`` and write it (see the module doc).
+    ``base`` is the model this one was fine-tuned from: its decoder is the yardstick and its
+    LM the general one.  Returns a report (written into the decoder file too), or None when
+    there is too little training text or no validation line."""
+    from hwr.decoding.decoder import (DecoderSettings, defaults_path, load_model_defaults,
+                                      save_model_defaults)
+    from hwr.decoding.lm import CharNgramLM, interpolate
+    from hwr.errors import ModelError
+
+    texts = [t for t in (normalize_text(s) for s in texts) if t]
+    n_chars = sum(len(t) for t in texts)
+    if n_chars < MIN_CHARS:
+        log.info("decoder: %d characters of training text are too few for a language model of their own", n_chars)
+        return None
+    t0 = time.perf_counter()
+    lps, refs = validation_posteriors(net, loader, device)
+    if not refs:
+        return None
+    # the yardstick: the decoder the model has now (inherited from its base, or greedy)
+    current = load_model_defaults(model_path)
+    base_st = load_model_defaults(base) if base and defaults_path(base).exists() else None
+    general = None
+    if base_st is not None and base_st.lm:
+        try:
+            general = CharNgramLM.load(base_st.lm)
+        except (ModelError, OSError) as e:
+            log.warning("decoder: the base model's LM %s cannot be read (%s); only the in-domain LM is tried",
+                        base_st.lm, e)
+    width = current.beam_width if current.decoder == "beam" else 16
+    cur_lm = None
+    if current.decoder == "beam" and current.lm and current.lm_weight > 0:
+        cur_lm = general if base_st is not None and base_st.lm == current.lm and general is not None \
+            else CharNgramLM.load(current.lm)
+    er = _score(lps, refs, alphabet, cur_lm, current.lm_weight, current.insertion_bonus,
+                width if current.decoder == "beam" else 0)
+    cands = [Candidate("inherited: " + _describe(current), current.lm_weight, current.insertion_bonus,
+                       er.cer, er.wer)]
+    log.info("decoder: %s: validation CER %.2f %%", cands[0].name, 100 * er.cer)
+    domain = CharNgramLM.train(texts, order=ORDER, description=f"training text of {Path(model_path).name}")
+    lms = []
+    for share in DOMAIN_SHARES:
+        if share >= 1.0:
+            try:
+                domain.check_alphabet(alphabet.chars)
+            except ModelError:
+                continue  # it knows too few of the model's letters to stand alone
+            lms.append(("in-domain LM", domain))
+        elif general is not None:
+            mixed = interpolate([domain, general], [share, 1 - share],
+                                description=f"training text of {Path(model_path).name} ({share:g}) + "
+                                            f"{Path(base_st.lm).name} ({1 - share:g})")
+            lms.append((f"in-domain LM {share:g} + {Path(base_st.lm).name} {1 - share:g}", mixed))
+    best_lm = None
+    for name, lm in lms:
+        for w, b in GRID:
+            er = _score(lps, refs, alphabet, lm, w, b, width)
+            cands.append(Candidate(name, w, b, er.cer, er.wer))
+            log.info("decoder: %s, weight %g, bonus %g: validation CER %.2f %%", name, w, b, 100 * er.cer)
+            if er.cer < min(c.cer for c in cands[:-1]):
+                best_lm = lm
+    best = min(cands, key=lambda c: c.cer)  # the first of equals: the inherited decoder wins ties
+    report = {"validation_lines": len(refs), "training_characters": n_chars,
+              "candidates": [c.to_dict() for c in cands], "chosen": best.name,
+              "seconds": round(time.perf_counter() - t0, 1)}
+    if best is cands[0]:
+        log.info("decoder: kept the inherited decoder (validation CER %.2f %%)", 100 * best.cer)
+        _write_report(model_path, report)
+        return report
+    path = lm_path(model_path)
+    best_lm.save(path)
+    st = DecoderSettings(decoder="beam", beam_width=width, lm=str(path), lm_weight=best.lm_weight,
+                         insertion_bonus=best.insertion_bonus)
+    extra = {"tuning": report}
+    if base:
+        extra["inherited_from"] = os.path.basename(str(base))
+    save_model_defaults(model_path, st, default="beam", extra=extra)
+    log.info("decoder: %s, weight %g, bonus %g: validation CER %.2f %% (inherited %.2f %%); wrote %s",
+             best.name, best.lm_weight, best.insertion_bonus, 100 * best.cer, 100 * cands[0].cer, path.name)
+    return report
+
+
+def read_tuning(model_path: str | os.PathLike) -> dict | None:
+    """The decoder choice recorded by ``hwr train`` in a model's ``.decoder.json``, if any."""
+    import json
+
+    from hwr.decoding.decoder import defaults_path
+
+    try:
+        return json.loads(defaults_path(model_path).read_text(encoding="utf-8")).get("tuning")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def summary(tuning: dict) -> str:
+    """One sentence on the decoder chosen, for the end of ``hwr train`` and the app's dialog."""
+    cands = tuning["candidates"]
+    best = min(cands, key=lambda c: c["cer"])
+    if best is cands[0] or tuning["chosen"] == cands[0]["name"]:
+        return (f"it decodes as its base did ({cands[0]['name'].removeprefix('inherited: ')}; validation CER "
+                f"{100 * cands[0]['cer']:.2f} %): no LM of the training text did better")
+    return (f"it decodes with beam search and an LM of its training text ({best['name']}, weight "
+            f"{best['lm_weight']:g}, bonus {best['insertion_bonus']:g}): validation CER {100 * best['cer']:.2f} %, "
+            f"against {100 * cands[0]['cer']:.2f} % with the decoder of its base")
+
+
+def _describe(st) -> str:
+    if st.decoder != "beam":
+        return "greedy"
+    if st.lm and st.lm_weight > 0:
+        return f"beam + {Path(st.lm).name} (weight {st.lm_weight:g}, bonus {st.insertion_bonus:g})"
+    return "beam, no LM"
+
+
+def _write_report(model_path, report: dict) -> None:
+    """Record the tuning in the decoder file that stays (one is written for a greedy model too)."""
+    import json
+
+    from hwr.decoding.decoder import DecoderSettings, defaults_path, save_model_defaults
+
+    p = defaults_path(model_path)
+    if not p.exists():
+        save_model_defaults(model_path, DecoderSettings(), default="greedy", extra={"tuning": report})
+        return
+    d = json.loads(p.read_text(encoding="utf-8"))
+    d["tuning"] = report
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(d, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
