@@ -80,6 +80,32 @@ def train(corpus: tuple[Path, ...], out: Path, order: int, method: str, prune: i
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)", err=True)
 
 
+@lm.command("interpolate")
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-w", "--weight", "weights", multiple=True, type=click.FloatRange(0, min_open=True),
+              help="Weight of each MODEL, in order (repeat it; default: equal weights). Normalised to sum to 1.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="ARPA file to write (gzip if it ends in .gz).")
+def interpolate_cmd(models: tuple[Path, ...], weights: tuple[float, ...], out: Path) -> None:
+    """Mix MODELS into one LM: p(c | h) = sum of weight * p_MODEL(c | h), stored in back-off form
+    (e.g. a general LM and one trained on your documents' text, as hwr train does)."""
+    from hwr.decoding.lm import interpolate
+
+    if weights and len(weights) != len(models):
+        raise click.UsageError(f"{len(weights)} --weight for {len(models)} models: give one per model, or none")
+    lms = [_load(p) for p in models]
+    t0 = time.perf_counter()
+    try:
+        mixed = interpolate(lms, list(weights) or [1.0] * len(lms),
+                            description=" + ".join(p.name for p in models))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"interpolated in {time.perf_counter() - t0:.1f} s: order {mixed.order}, "
+               f"n-grams per order {mixed.counts}", err=True)
+    mixed.save(out)
+    click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)", err=True)
+
+
 @lm.command("perplexity")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("text", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))

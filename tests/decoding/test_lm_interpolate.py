@@ -84,3 +84,23 @@ def test_saved_and_loaded_like_any_lm(pair, tmp_path):
 def test_bad_weights(pair, weights):
     with pytest.raises(ValueError):
         interpolate(list(pair), weights)
+
+
+def test_cli_interpolate(pair, tmp_path):
+    from click.testing import CliRunner
+
+    from hwr.cli.lm import lm as lm_group
+
+    a, b = pair
+    a.save(tmp_path / "en.arpa.gz")
+    b.save(tmp_path / "fr.arpa.gz")
+    out = tmp_path / "mix.arpa.gz"
+    runner = CliRunner()
+    r = runner.invoke(lm_group, ["interpolate", str(tmp_path / "en.arpa.gz"), str(tmp_path / "fr.arpa.gz"),
+                                 "-w", "3", "-w", "1", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    m = CharNgramLM.load(out)
+    assert [d["weight"] for d in m.meta["interpolated"]] == [0.75, 0.25] and "è" in m.vocab
+    r = runner.invoke(lm_group, ["interpolate", str(tmp_path / "en.arpa.gz"), str(tmp_path / "fr.arpa.gz"),
+                                 "-w", "1", "-o", str(out)])
+    assert r.exit_code != 0 and "one per model" in r.output
