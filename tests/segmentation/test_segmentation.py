@@ -292,6 +292,19 @@ def test_line_period_is_the_line_spacing():
     assert line_period(np.zeros((400, 300), np.uint8), 10.0) == 0.0
 
 
+def test_line_period_is_not_doubled_by_alternating_faint_lines():
+    """Every other line faint (a pencil letter, lines of few words): the autocorrelation
+    peaks higher at twice the spacing than at the spacing; the spacing is still found."""
+    from hwr.segmentation.lines import line_period
+
+    rng = np.random.default_rng(0)
+    ink = np.zeros((600, 400), np.uint8)
+    for k in range(13):
+        ink[40 + 40 * k:50 + 40 * k] = rng.random((10, 400)) < (0.9 if k % 2 == 0 else 0.3)
+    assert line_period(ink, 10.0) == pytest.approx(40, abs=1)
+    assert line_period(ink, 10.0, min_peak=0.6) == pytest.approx(80, abs=1)  # the old rule
+
+
 def test_stepped_and_dashed_rulings_removed():
     from hwr.segmentation.preprocess import remove_rulings
 
