@@ -310,3 +310,21 @@ def test_line_corrections_train_the_image_model(qtbot, tmp_path):
     assert d.use_new_model()
     s = Settings.load(d.store)
     assert s.image_model == d.out.text() and s.ink_model == ""
+
+
+def test_result_says_how_the_new_model_decodes(qtbot, tmp_path, base_model):
+    """The decoder choice of hwr train (its .decoder.json) is shown under the comparison."""
+    from hwr.decoding.decoder import DecoderSettings, save_model_defaults
+
+    d = make_dialog(qtbot, tmp_path, tmp_path / "none", "")
+    tuning = {"validation_lines": 88, "training_characters": 14282, "chosen": "in-domain LM", "seconds": 30.0,
+              "candidates": [{"name": "inherited: beam + lm_en.arpa.gz (weight 0.7, bonus 2)", "lm_weight": 0.7,
+                              "insertion_bonus": 2.0, "cer": 0.1867, "wer": 0.55},
+                             {"name": "in-domain LM", "lm_weight": 1.0, "insertion_bonus": 2.5, "cer": 0.1278,
+                              "wer": 0.36}]}
+    save_model_defaults(base_model, DecoderSettings(decoder="beam"), default="beam", extra={"tuning": tuning})
+    d.state, d.result = "done", {"model": str(base_model), "card": str(base_model.with_suffix(".md"))}
+    d._show_result()
+    text = d.comparison.text()
+    assert "Decoding: it decodes with beam search and an LM of its training text (in-domain LM" in text
+    assert "12.78 %" in text and "18.67 %" in text
