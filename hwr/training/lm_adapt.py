@@ -65,19 +65,27 @@ def lm_path(model_path: str | os.PathLike) -> Path:
 def validation_posteriors(net, loader, device: str, limit: int = MAX_LINES) -> tuple[list[np.ndarray], list[str]]:
     """``(T, C)`` log-probabilities and reference texts of the validation lines; of ``limit``
     lines spread evenly over them when there are more (the loader sorts them by length)."""
+    def spread(n: int) -> set[int]:
+        return set(np.unique(np.linspace(0, n - 1, limit).round().astype(int)).tolist())
+
+    total = len(loader.dataset) if hasattr(loader, "dataset") else None
+    keep = spread(total) if total and total > limit else None  # known in advance: store only those
     lps: list[np.ndarray] = []
     refs: list[str] = []
+    k = 0
     net.eval()
     with torch.inference_mode():
         for x, lengths, _t, _tl, texts in loader:
             lp, out_len = net(x.to(device), lengths)
             lp = lp.float().cpu().numpy()
             for b, ref in enumerate(texts):
-                lps.append(lp[: int(out_len[b]), b].copy())
-                refs.append(ref)
+                if keep is None or k in keep:
+                    lps.append(lp[: int(out_len[b]), b].copy())
+                    refs.append(ref)
+                k += 1
     if len(refs) > limit:
-        keep = np.unique(np.linspace(0, len(refs) - 1, limit).round().astype(int))
-        lps, refs = [lps[i] for i in keep], [refs[i] for i in keep]
+        idx = sorted(spread(len(refs)))
+        lps, refs = [lps[i] for i in idx], [refs[i] for i in idx]
     return lps, refs
 
 

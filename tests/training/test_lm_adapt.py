@@ -133,6 +133,18 @@ def test_validation_lines_are_spread_over_the_set():
     assert all(len(lp) == 2 * len(r) for lp, r in zip(lps, got))
 
 
+def test_a_loader_that_knows_its_size_keeps_only_the_chosen_lines():
+    refs = [f"{'a' * (i % 7 + 1)}" for i in range(50)]
+    net, batches = _loader(refs, [_posteriors(r, 0.0) for r in refs])
+
+    class Loader(list):
+        dataset = refs
+
+    _, got = lm_adapt.validation_posteriors(net, Loader(batches), "cpu", limit=10)
+    _, want = lm_adapt.validation_posteriors(net, batches, "cpu", limit=10)
+    assert got == want and len(got) == 10
+
+
 @pytest.mark.parametrize("limit", [100])
 def test_all_lines_when_there_are_few(limit):
     net, loader = _loader(REFS, [_posteriors(r, 0.0) for r in REFS])
