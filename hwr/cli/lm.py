@@ -74,8 +74,12 @@ def train(corpus: tuple[Path, ...], out: Path, order: int, method: str, prune: i
         model = CharNgramLM.train(lines, order=order, method=method, prune=prune, description=description)
     except ValueError as e:
         raise click.ClickException(str(e)) from e
-    click.echo(f"trained in {time.perf_counter() - t0:.1f} s: order {order}, {method}, "
-               f"n-grams per order {model.counts}", err=True)
+    _write(model, out, f"trained in {time.perf_counter() - t0:.1f} s: order {order}, {method}")
+
+
+def _write(model, out: Path, done: str) -> None:
+    """Say what was made, save it, and say where."""
+    click.echo(f"{done}, n-grams per order {model.counts}", err=True)
     model.save(out)
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)", err=True)
 
@@ -100,10 +104,7 @@ def interpolate_cmd(models: tuple[Path, ...], weights: tuple[float, ...], out: P
                             description=" + ".join(p.name for p in models))
     except ValueError as e:
         raise click.ClickException(str(e)) from e
-    click.echo(f"interpolated in {time.perf_counter() - t0:.1f} s: order {mixed.order}, "
-               f"n-grams per order {mixed.counts}", err=True)
-    mixed.save(out)
-    click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)", err=True)
+    _write(mixed, out, f"interpolated in {time.perf_counter() - t0:.1f} s: order {mixed.order}")
 
 
 @lm.command("perplexity")

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from hwr.alphabet import Alphabet, normalize_text
 from hwr.training.metrics import ErrorRates
@@ -70,19 +69,14 @@ def validation_posteriors(net, loader, device: str, limit: int = MAX_LINES) -> t
 
     total = len(loader.dataset) if hasattr(loader, "dataset") else None
     keep = spread(total) if total and total > limit else None  # known in advance: store only those
+    from hwr.training.trainer import line_posteriors
+
     lps: list[np.ndarray] = []
     refs: list[str] = []
-    k = 0
-    net.eval()
-    with torch.inference_mode():
-        for x, lengths, _t, _tl, texts in loader:
-            lp, out_len = net(x.to(device), lengths)
-            lp = lp.float().cpu().numpy()
-            for b, ref in enumerate(texts):
-                if keep is None or k in keep:
-                    lps.append(lp[: int(out_len[b]), b].copy())
-                    refs.append(ref)
-                k += 1
+    for k, (lp, ref) in enumerate(line_posteriors(net, loader, device)):
+        if keep is None or k in keep:
+            lps.append(lp.copy())
+            refs.append(ref)
     if len(refs) > limit:
         idx = sorted(spread(len(refs)))
         lps, refs = [lps[i] for i in idx], [refs[i] for i in idx]

@@ -126,19 +126,26 @@ def _load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
     opt.load_state_dict(sd)
 
 
-def evaluate_net(net, loader, alphabet: Alphabet, device: str, keep: list | None = None) -> ErrorRates:
-    """Greedy-decode every batch of ``loader`` and return CER/WER."""
-    er = ErrorRates()
+def line_posteriors(net, loader, device: str):
+    """``(log_probs (T, C) float32 view, reference text)`` of every line of ``loader``, in its
+    order; the network in eval mode, no gradients."""
     net.eval()
     with torch.inference_mode():
         for x, lengths, _t, _tl, texts in loader:
             lp, out_len = net(x.to(device), lengths)
             lp = lp.float().cpu().numpy()
             for b, ref in enumerate(texts):
-                hyp = greedy_decode(lp[: int(out_len[b]), b], alphabet).text
-                er.add(ref, hyp)
-                if keep is not None:
-                    keep.append((ref, hyp))
+                yield lp[: int(out_len[b]), b], ref
+
+
+def evaluate_net(net, loader, alphabet: Alphabet, device: str, keep: list | None = None) -> ErrorRates:
+    """Greedy-decode every batch of ``loader`` and return CER/WER."""
+    er = ErrorRates()
+    for lp, ref in line_posteriors(net, loader, device):
+        hyp = greedy_decode(lp, alphabet).text
+        er.add(ref, hyp)
+        if keep is not None:
+            keep.append((ref, hyp))
     return er
 
 

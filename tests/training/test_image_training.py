@@ -11,9 +11,7 @@ from click.testing import CliRunner
 
 from synth import synth_ink
 from hwr.cli.main import cli
-from hwr.data.inkset import write_inkset
-from hwr.data.lineset import LineSample, LineSet, write_lineset
-from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+from hwr.data.lineset import LineSet
 from hwr.ink.render import render_ink
 from hwr.models.checkpoint import read_info
 from hwr.pipeline import Recognizer
@@ -21,22 +19,12 @@ from hwr.training.image import train_image
 from hwr.training.imagedata import ImageLines, collate_images, open_source
 from hwr.training.trainer import TrainConfig
 
-WORDS = ["ol", "vz", "jo", "lv", "zz", "oj", "vo", "lz"]
 NET = {"channels": [8, 16, 16], "hidden": 32, "layers": 1, "subsample": 4, "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("imgdata")
-    rng = np.random.default_rng(0)
-    texts = [" ".join(rng.choice(WORDS, 2)) for _ in range(32)]
-    inks = [(f"s{i}", synth_ink(t, jitter=0.02, seed=i)) for i, t in enumerate(texts)]
-    write_inkset(d / "ink.h5", inks, split="train")
-    prep = line_preprocessing(height=32, margin=1)
-    lines = [LineSample(to_uint8(normalize_line(render_ink(ink, rng=np.random.default_rng(i)), prep)), ink.text,
-                        collection="synth", id=sid) for i, (sid, ink) in enumerate(inks[:16])]
-    write_lineset(d / "lines.h5", lines, prep, split="val")
-    return d
+def data(image_data):
+    return image_data
 
 
 def test_dataset_items_and_collate(data):

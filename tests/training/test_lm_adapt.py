@@ -152,36 +152,15 @@ def test_all_lines_when_there_are_few(limit):
     assert got == REFS
 
 
-@pytest.fixture(scope="module")
-def tiny_lines(tmp_path_factory):
-    from synth import synth_ink
-    from hwr.data.inkset import write_inkset
-    from hwr.data.lineset import LineSample, write_lineset
-    from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
-    from hwr.ink.render import render_ink
-
-    d = tmp_path_factory.mktemp("adapt")
-    rng = np.random.default_rng(0)
-    words = ["ol", "vz", "jo", "lv"]
-    texts = [" ".join(rng.choice(words, 2)) for _ in range(24)]
-    inks = [(f"s{i}", synth_ink(t, jitter=0.02, seed=i)) for i, t in enumerate(texts)]
-    write_inkset(d / "ink.h5", inks, split="train")
-    prep = line_preprocessing(height=32, margin=1)
-    lines = [LineSample(to_uint8(normalize_line(render_ink(ink, rng=np.random.default_rng(i)), prep)), ink.text,
-                        collection="synth", id=sid) for i, (sid, ink) in enumerate(inks[:8])]
-    write_lineset(d / "lines.h5", lines, prep, split="val")
-    return d
-
-
 @pytest.mark.parametrize("adapt", [True, False])
-def test_train_image_chooses_the_decoder_and_the_card_says_so(tiny_lines, tmp_path, monkeypatch, adapt):
+def test_train_image_chooses_the_decoder_and_the_card_says_so(image_data, tmp_path, monkeypatch, adapt):
     from hwr.training.image import train_image
     from hwr.training.trainer import TrainConfig
 
     monkeypatch.setattr(lm_adapt, "MIN_CHARS", 50)
     net = {"channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4, "dropout": 0.0}
     cfg = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=5, seed=0, device="cpu", adapt_lm=False)
-    base = train_image([tiny_lines / "ink.h5"], [tiny_lines / "lines.h5"], tmp_path / "base.safetensors", cfg,
+    base = train_image([image_data / "ink.h5"], [image_data / "lines.h5"], tmp_path / "base.safetensors", cfg,
                        net_config=net)
     # the base decodes with a general LM that knows every letter (as the shipped models do)
     general = CharNgramLM.train(["the quick brown fox jumps over the lazy dog", "PACK MY BOX WITH FIVE DOZEN "
@@ -190,7 +169,7 @@ def test_train_image_chooses_the_decoder_and_the_card_says_so(tiny_lines, tmp_pa
     save_model_defaults(base, DecoderSettings(decoder="beam", lm=str(tmp_path / "general.arpa.gz"),
                                               lm_weight=0.5, insertion_bonus=1.0), default="beam")
     cfg = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=5, seed=0, device="cpu", adapt_lm=adapt)
-    out = train_image([tiny_lines / "ink.h5"], [tiny_lines / "lines.h5"], tmp_path / "ft.safetensors", cfg,
+    out = train_image([image_data / "ink.h5"], [image_data / "lines.h5"], tmp_path / "ft.safetensors", cfg,
                       base=base)
     card = out.with_suffix(".md").read_text()
     saved = json.loads(defaults_path(out).read_text())
@@ -199,7 +178,7 @@ def test_train_image_chooses_the_decoder_and_the_card_says_so(tiny_lines, tmp_pa
         assert "tuning" not in saved and "## Decoder" not in card and not lm_adapt.lm_path(out).exists()
         return
     tuning = saved["tuning"]
-    assert tuning["validation_lines"] == 8
+    assert tuning["validation_lines"] == 16
     assert tuning["candidates"][0]["name"].startswith("inherited: beam + general.arpa.gz")
     # the in-domain LM knows too few letters to stand alone; mixed with the base's LM it is tried
     names = {c["name"] for c in tuning["candidates"]}
