@@ -38,8 +38,8 @@ def _decoding_rows(decoding: dict) -> list[str]:
             f"the {decoding['training_characters']:,} characters of the training text "
             "(`hwr.training.lm_adapt`):", "",
             "| decoder | LM weight | bonus | CER % | WER % |", "| --- | --- | --- | --- | --- |"]
-    for c in decoding["candidates"]:
-        mark = "**" if c["name"] == decoding["chosen"] else ""
+    for i, c in enumerate(decoding["candidates"]):
+        mark = "**" if i == decoding.get("chosen_index") else ""
         rows.append(f"| {mark}{c['name']}{mark} | {c['lm_weight']:g} | {c['insertion_bonus']:g} | "
                     f"{100 * c['cer']:.2f} | {100 * c['wer']:.2f} |")
     return rows

@@ -165,7 +165,7 @@ def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader
                 best_lm = lm
     best = min(cands, key=lambda c: c.cer)  # the first of equals: the inherited decoder wins ties
     report = {"validation_lines": len(refs), "training_characters": n_chars,
-              "candidates": [c.to_dict() for c in cands], "chosen": best.name,
+              "candidates": [c.to_dict() for c in cands], "chosen": best.name, "chosen_index": cands.index(best),
               "seconds": round(time.perf_counter() - t0, 1)}
     if best is cands[0]:
         log.info("decoder: kept the inherited decoder (validation CER %.2f %%)", 100 * best.cer)
@@ -199,10 +199,13 @@ def read_tuning(model_path: str | os.PathLike) -> dict | None:
 def summary(tuning: dict) -> str:
     """One sentence on the decoder chosen, for the end of ``hwr train`` and the app's dialog."""
     cands = tuning["candidates"]
-    best = min(cands, key=lambda c: c["cer"])
-    if best is cands[0] or tuning["chosen"] == cands[0]["name"]:
+    best = cands[tuning.get("chosen_index", 0)]
+    if best is cands[0]:
+        why = ("no LM of the training text did better" if len(cands) > 1 else
+               "no LM of the training text was tried (it knows too few of the model's letters, and the base "
+               "has no LM to mix it with)")
         return (f"it decodes as its base did ({cands[0]['name'].removeprefix('inherited: ')}; validation CER "
-                f"{100 * cands[0]['cer']:.2f} %): no LM of the training text did better")
+                f"{100 * cands[0]['cer']:.2f} %): {why}")
     return (f"it decodes with beam search and an LM of its training text ({best['name']}, weight "
             f"{best['lm_weight']:g}, bonus {best['insertion_bonus']:g}): validation CER {100 * best['cer']:.2f} %, "
             f"against {100 * cands[0]['cer']:.2f} % with the decoder of its base")

@@ -317,7 +317,8 @@ def test_result_says_how_the_new_model_decodes(qtbot, tmp_path, base_model):
     from hwr.decoding.decoder import DecoderSettings, save_model_defaults
 
     d = make_dialog(qtbot, tmp_path, tmp_path / "none", "")
-    tuning = {"validation_lines": 88, "training_characters": 14282, "chosen": "in-domain LM", "seconds": 30.0,
+    tuning = {"validation_lines": 88, "training_characters": 14282, "chosen": "in-domain LM", "chosen_index": 1,
+              "seconds": 30.0,
               "candidates": [{"name": "inherited: beam + lm_en.arpa.gz (weight 0.7, bonus 2)", "lm_weight": 0.7,
                               "insertion_bonus": 2.0, "cer": 0.1867, "wer": 0.55},
                              {"name": "in-domain LM", "lm_weight": 1.0, "insertion_bonus": 2.5, "cer": 0.1278,

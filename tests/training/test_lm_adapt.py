@@ -85,7 +85,8 @@ def test_an_lm_of_the_training_text_fixes_what_the_network_confuses(tmp_path):
     assert saved["tuning"]["chosen"] == "in-domain LM" and saved["format"] == "hwr-decoder"
     card = card_text(ModelInfo(arch="crnn", kind="image", config={}, alphabet=list(ALPHABET.chars[1:]),
                                name="m"), report)
-    assert "## Decoder" in card and "**in-domain LM**" in card
+    assert "## Decoder" in card and card.count("**in-domain LM**") == 1  # the chosen row alone
+    assert report["candidates"][report["chosen_index"]] == best
 
 
 def test_mixed_with_the_base_lm_and_never_worse_than_the_inherited_decoder(tmp_path):
@@ -186,3 +187,14 @@ def test_train_image_chooses_the_decoder_and_the_card_says_so(image_data, tmp_pa
     assert "## Decoder" in card and tuning["chosen"] in card
     assert lm_adapt.lm_path(out).exists() == (not tuning["chosen"].startswith("inherited"))
     Decoder(Alphabet(json.loads(out.with_suffix(".json").read_text())["alphabet"]), load_model_defaults(out))
+
+
+def test_summary_says_what_was_chosen_and_why():
+    inh = {"name": "inherited: greedy", "lm_weight": 0.0, "insertion_bonus": 0.0, "cer": 0.3, "wer": 0.9}
+    lm = {"name": "in-domain LM", "lm_weight": 1.0, "insertion_bonus": 2.5, "cer": 0.1, "wer": 0.3}
+    s = lm_adapt.summary({"candidates": [inh, lm], "chosen": "in-domain LM", "chosen_index": 1})
+    assert "in-domain LM, weight 1, bonus 2.5" in s and "10.00 %" in s and "30.00 %" in s
+    s = lm_adapt.summary({"candidates": [inh, {**lm, "cer": 0.4}], "chosen": inh["name"], "chosen_index": 0})
+    assert s.startswith("it decodes as its base did (greedy") and "did better" in s
+    s = lm_adapt.summary({"candidates": [inh], "chosen": inh["name"], "chosen_index": 0})
+    assert "was tried" in s
