@@ -199,7 +199,10 @@ def read_tuning(model_path: str | os.PathLike) -> dict | None:
 def summary(tuning: dict) -> str:
     """One sentence on the decoder chosen, for the end of ``hwr train`` and the app's dialog."""
     cands = tuning["candidates"]
-    best = cands[tuning.get("chosen_index", 0)]
+    idx = tuning.get("chosen_index")
+    if not isinstance(idx, int) or not 0 <= idx < len(cands):  # the lowest CER, the first of equals
+        idx = min(range(len(cands)), key=lambda i: cands[i]["cer"])
+    best = cands[idx]
     if best is cands[0]:
         why = ("no LM of the training text did better" if len(cands) > 1 else
                "no LM of the training text was tried (it knows too few of the model's letters, and the base "

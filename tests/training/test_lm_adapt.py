@@ -198,3 +198,5 @@ def test_summary_says_what_was_chosen_and_why():
     assert s.startswith("it decodes as its base did (greedy") and "did better" in s
     s = lm_adapt.summary({"candidates": [inh], "chosen": inh["name"], "chosen_index": 0})
     assert "was tried" in s
+    s = lm_adapt.summary({"candidates": [inh, lm], "chosen": "in-domain LM"})  # no index: the lowest CER
+    assert "in-domain LM, weight 1" in s
