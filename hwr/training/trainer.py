@@ -417,9 +417,12 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
         from hwr.training.lm_adapt import adapt_decoder
 
         final.to(trainer.device)
-        decoding = adapt_decoder(path, final, Alphabet(final_info.alphabet), trainer._val_loader(shard=False),
-                                 trainer.device,
-                                 texts, info.training.get("base"))
+        try:
+            decoding = adapt_decoder(path, final, Alphabet(final_info.alphabet), trainer._val_loader(shard=False),
+                                     trainer.device, texts, info.training.get("base"))
+        except Exception as e:  # an optional last step: the trained model is kept whatever happens here
+            log.warning("the decoder choice failed (%s: %s); the model keeps the decoder it inherited",
+                        type(e).__name__, e)
     write_card(final_info, Path(out).with_suffix(".md"), decoding)
     distributed.barrier()
     return path

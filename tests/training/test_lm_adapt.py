@@ -200,3 +200,20 @@ def test_summary_says_what_was_chosen_and_why():
     assert "was tried" in s
     s = lm_adapt.summary({"candidates": [inh, lm], "chosen": "in-domain LM"})  # no index: the lowest CER
     assert "in-domain LM, weight 1" in s
+
+
+def test_a_failing_decoder_choice_keeps_the_trained_model(image_data, tmp_path, monkeypatch, caplog):
+    from hwr.training.image import train_image
+    from hwr.training.trainer import TrainConfig
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lm_adapt, "adapt_decoder", boom)
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=5, seed=0, device="cpu")
+    net = {"channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4, "dropout": 0.0}
+    with caplog.at_level("WARNING"):
+        out = train_image([image_data / "ink.h5"], [image_data / "lines.h5"], tmp_path / "m.safetensors", cfg,
+                          net_config=net)
+    assert out.exists() and out.with_suffix(".md").exists()
+    assert "decoder choice failed (OSError: disk full)" in caplog.text
