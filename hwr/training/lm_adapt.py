@@ -155,24 +155,24 @@ def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader
                                 description=f"training text of {Path(model_path).name} ({share:g}) + "
                                             f"{Path(base_st.lm).name} ({1 - share:g})")
             lms.append((f"in-domain LM {share:g} + {Path(base_st.lm).name} {1 - share:g}", mixed))
-    best_lm = None
+    cand_lms = [cur_lm]  # the LM of each candidate
     for name, lm in lms:
         for w, b in GRID:
             er = _score(lps, refs, alphabet, lm, w, b, width)
             cands.append(Candidate(name, w, b, er.cer, er.wer))
+            cand_lms.append(lm)
             log.info("decoder: %s, weight %g, bonus %g: validation CER %.2f %%", name, w, b, 100 * er.cer)
-            if er.cer < min(c.cer for c in cands[:-1]):
-                best_lm = lm
-    best = min(cands, key=lambda c: c.cer)  # the first of equals: the inherited decoder wins ties
+    chosen = min(range(len(cands)), key=lambda i: cands[i].cer)  # the first of equals: ties keep the inherited
+    best = cands[chosen]
     report = {"validation_lines": len(refs), "training_characters": n_chars,
-              "candidates": [c.to_dict() for c in cands], "chosen": best.name, "chosen_index": cands.index(best),
+              "candidates": [c.to_dict() for c in cands], "chosen": best.name, "chosen_index": chosen,
               "seconds": round(time.perf_counter() - t0, 1)}
-    if best is cands[0]:
+    if chosen == 0:
         log.info("decoder: kept the inherited decoder (validation CER %.2f %%)", 100 * best.cer)
         _write_report(model_path, report)
         return report
     path = lm_path(model_path)
-    best_lm.save(path)
+    cand_lms[chosen].save(path)
     st = DecoderSettings(decoder="beam", beam_width=width, lm=str(path), lm_weight=best.lm_weight,
                          insertion_bonus=best.insertion_bonus)
     extra = {"tuning": report}
