@@ -1,8 +1,5 @@
 """Fine-tuning on data with new characters extends the base model's alphabet."""
 
-import string
-
-import numpy as np
 import torch
 
 from synth import synth_ink

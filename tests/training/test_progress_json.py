@@ -40,3 +40,30 @@ def test_progress_json_lines(tmp_path):
                                  "--hidden", "8", "--layers", "1"])
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == ""
+
+
+def test_the_decoder_choice_is_reported(tmp_path, monkeypatch):
+    """An ink fine-tune: hwr train ends with the decoder sentence and the done event names it."""
+    from hwr.decoding.decoder import DecoderSettings, save_model_defaults
+    from hwr.decoding.lm import CharNgramLM
+    from hwr.training import lm_adapt
+
+    monkeypatch.setattr(lm_adapt, "MIN_CHARS", 20)
+    chars = list("olvzj ")
+    torch.manual_seed(0)
+    net = build("ink-blstm", dict(num_features=4, num_classes=len(chars) + 1, hidden=16, layers=1, conv_channels=8))
+    base = save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=chars,
+                                     preprocessing={"spacing": 0.3}), tmp_path / "base.safetensors")
+    CharNgramLM.train(["lov jz", "zoj vl"] * 10, order=3).save(tmp_path / "g.arpa.gz")
+    save_model_defaults(base, DecoderSettings(decoder="beam", lm=str(tmp_path / "g.arpa.gz"), lm_weight=0.5),
+                        default="beam")
+    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
+    write_inkset(tmp_path / "d.h5", [(f"s{i}", synth_ink(texts[i % 4], seed=i)) for i in range(16)])
+    out = tmp_path / "new.safetensors"
+    r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(tmp_path / "d.h5"), "--val",
+                                 str(tmp_path / "d.h5"), "--out", str(out), "--epochs", "1", "--device", "cpu",
+                                 "--batch-size", "8", "--progress-json"])
+    assert r.exit_code == 0, r.output
+    done = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")][-1]
+    assert done["decoder"] == lm_adapt.read_tuning(out)["chosen"]
+    assert "decoder: it decodes " in r.stderr

@@ -1,8 +1,6 @@
 """`hwr train --data` takes folders (line images + .gt.txt, PAGE pages, ink) and holds out
 validation lines by itself when no --val is given."""
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
