@@ -12,7 +12,8 @@ from hwr.models.checkpoint import ModelInfo, save_model
 from hwr.models.registry import build
 
 
-def test_progress_json_lines(tmp_path):
+def _base_and_data(tmp_path):
+    """A random tiny ink model (the base) and 16 synthetic ink lines (d.h5)."""
     chars = list("olvzj ")
     torch.manual_seed(0)
     net = build("ink-blstm", dict(num_features=4, num_classes=len(chars) + 1, hidden=16, layers=1, conv_channels=8))
@@ -20,6 +21,11 @@ def test_progress_json_lines(tmp_path):
                                      preprocessing={"spacing": 0.3}), tmp_path / "base.safetensors")
     texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
     write_inkset(tmp_path / "d.h5", [(f"s{i}", synth_ink(texts[i % 4], seed=i)) for i in range(16)])
+    return base
+
+
+def test_progress_json_lines(tmp_path):
+    base = _base_and_data(tmp_path)
     out = tmp_path / "new.safetensors"
     r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(tmp_path / "d.h5"), "--val",
                                  str(tmp_path / "d.h5"), "--out", str(out), "--epochs", "2", "--device", "cpu",
@@ -49,16 +55,10 @@ def test_the_decoder_choice_is_reported(tmp_path, monkeypatch):
     from hwr.training import lm_adapt
 
     monkeypatch.setattr(lm_adapt, "MIN_CHARS", 20)
-    chars = list("olvzj ")
-    torch.manual_seed(0)
-    net = build("ink-blstm", dict(num_features=4, num_classes=len(chars) + 1, hidden=16, layers=1, conv_channels=8))
-    base = save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=chars,
-                                     preprocessing={"spacing": 0.3}), tmp_path / "base.safetensors")
+    base = _base_and_data(tmp_path)
     CharNgramLM.train(["lov jz", "zoj vl"] * 10, order=3).save(tmp_path / "g.arpa.gz")
     save_model_defaults(base, DecoderSettings(decoder="beam", lm=str(tmp_path / "g.arpa.gz"), lm_weight=0.5),
                         default="beam")
-    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
-    write_inkset(tmp_path / "d.h5", [(f"s{i}", synth_ink(texts[i % 4], seed=i)) for i in range(16)])
     out = tmp_path / "new.safetensors"
     r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(tmp_path / "d.h5"), "--val",
                                  str(tmp_path / "d.h5"), "--out", str(out), "--epochs", "1", "--device", "cpu",
