@@ -143,12 +143,13 @@ def export_pairs(xmls: list[Path], ids: list[str], folder: Path, cut: str = "pol
     return [found[k] for k in range(len(ids))]
 
 
-def cer(model: str | Path, data: Path, decoder: str | None) -> tuple[int, float, float]:
-    """(lines, CER, seconds) of ``model`` on line dataset ``data``."""
+def cer(model: str | Path, data: Path, decoder: str | None, **decoder_options) -> tuple[int, float, float]:
+    """(lines, CER, seconds) of ``model`` on line dataset ``data`` (``decoder_options``: as
+    :func:`hwr.evaluation.evaluate_image_model` takes them)."""
     from hwr.evaluation import evaluate_image_model
 
     t = time.perf_counter()
-    ev = evaluate_image_model(str(model), [data], decoder=decoder)
+    ev = evaluate_image_model(str(model), [data], decoder=decoder, **decoder_options)
     return ev.rates.lines, ev.rates.cer, time.perf_counter() - t
 
 
@@ -250,7 +251,8 @@ def main() -> None:
     base = resolve_model("image_default", "image")
 
     if not args.no_finetune:
-        from hwr.decoding.decoder import defaults_path, load_model_defaults
+        from hwr.decoding.decoder import load_model_defaults
+        from hwr.training.lm_adapt import read_tuning
 
         train_h5, val_h5 = ft, aside
         if args.val_on == "finetune":
@@ -268,15 +270,11 @@ def main() -> None:
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
                           ["--max-minutes", str(args.minutes), "--anneal"])
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
-        chosen = json.loads(defaults_path(out).read_text()).get("tuning", {}).get("chosen", "inherited")
-        base_copy = args.out_dir / f"hooker{tag}-val-{args.val_on}-basedecoder.safetensors"
-        for suffix in (".safetensors", ".json"):  # the same network with image_default's decoder
-            base_copy.with_suffix(suffix).write_bytes(out.with_suffix(suffix).read_bytes())
-        from hwr.decoding.decoder import save_model_defaults
-
-        base_dec = load_model_defaults(base)
-        save_model_defaults(base_copy, base_dec, default=base_dec.decoder)
-        after = {"greedy": cer(out, aside, "greedy"), "base": cer(base_copy, aside, None), "own": cer(out, aside, None)}
+        chosen = (read_tuning(out) or {}).get("chosen", "inherited")
+        b = load_model_defaults(base)  # the same network read with image_default's decoder
+        after = {"greedy": cer(out, aside, "greedy"), "own": cer(out, aside, None),
+                 "base": cer(out, aside, b.decoder, lm=b.lm or "none", lm_weight=b.lm_weight,
+                             insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
         lines_trained = len(LineSet(train_h5)) * len(state["history"])
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "

@@ -48,16 +48,18 @@ def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu
 
 
 def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
-                         batch_size: int = 16, decoder: str | None = None) -> Evaluation:
+                         batch_size: int = 16, decoder: str | None = None, **decoder_options) -> Evaluation:
     """Recognise every line of line datasets (or ink datasets, rendered with one fixed seeded
     variation per line, as in training validation) and compare with the transcriptions.
-    Figures are also kept per collection (line datasets) or per dataset file (ink)."""
+    Figures are also kept per collection (line datasets) or per dataset file (ink).
+    ``decoder_options`` (``lm``, ``lm_weight``, ``insertion_bonus``, ``beam_width`` ...)
+    override the model's decoder defaults as :class:`hwr.pipeline.Recognizer` takes them."""
     from hwr.alphabet import normalize_text
     from hwr.data.lineset import LineSet
     from hwr.pipeline import Recognizer
     from hwr.training.imagedata import ImageLines, open_source
 
-    rec = Recognizer(model, device=device, kind="image", decoder=decoder)
+    rec = Recognizer(model, device=device, kind="image", decoder=decoder, **decoder_options)
     er = ErrorRates()
     groups: dict[str, ErrorRates] = {}
     pairs: list[tuple[str, str]] = []

@@ -107,8 +107,7 @@ def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader
     ``base`` is the model this one was fine-tuned from: its decoder is the yardstick and its
     LM the general one.  Returns a report (written into the decoder file too), or None when
     there is too little training text or no validation line."""
-    from hwr.decoding.decoder import (DecoderSettings, defaults_path, load_model_defaults,
-                                      save_model_defaults)
+    from hwr.decoding.decoder import DecoderSettings, defaults_path, load_model_defaults, save_model_defaults
     from hwr.decoding.lm import CharNgramLM, interpolate
     from hwr.errors import ModelError
 
@@ -167,17 +166,17 @@ def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader
     report = {"validation_lines": len(refs), "training_characters": n_chars,
               "candidates": [c.to_dict() for c in cands], "chosen": best.name, "chosen_index": chosen,
               "seconds": round(time.perf_counter() - t0, 1)}
-    if chosen == 0:
+    extra = {"tuning": report}
+    if base:
+        extra["inherited_from"] = os.path.basename(str(base))
+    if chosen == 0:  # the decoder file stays as it was, with the tuning recorded in it
+        save_model_defaults(model_path, current, default=current.decoder, extra=extra)
         log.info("decoder: kept the inherited decoder (validation CER %.2f %%)", 100 * best.cer)
-        _write_report(model_path, report)
         return report
     path = lm_path(model_path)
     cand_lms[chosen].save(path)
     st = DecoderSettings(decoder="beam", beam_width=width, lm=str(path), lm_weight=best.lm_weight,
                          insertion_bonus=best.insertion_bonus)
-    extra = {"tuning": report}
-    if base:
-        extra["inherited_from"] = os.path.basename(str(base))
     save_model_defaults(model_path, st, default="beam", extra=extra)
     log.info("decoder: %s, weight %g, bonus %g: validation CER %.2f %% (inherited %.2f %%); wrote %s",
              best.name, best.lm_weight, best.insertion_bonus, 100 * best.cer, 100 * cands[0].cer, path.name)
@@ -220,20 +219,3 @@ def _describe(st) -> str:
     if st.lm and st.lm_weight > 0:
         return f"beam + {Path(st.lm).name} (weight {st.lm_weight:g}, bonus {st.insertion_bonus:g})"
     return "beam, no LM"
-
-
-def _write_report(model_path, report: dict) -> None:
-    """Record the tuning in the decoder file that stays (one is written for a greedy model too)."""
-    import json
-
-    from hwr.decoding.decoder import DecoderSettings, defaults_path, save_model_defaults
-
-    p = defaults_path(model_path)
-    if not p.exists():
-        save_model_defaults(model_path, DecoderSettings(), default="greedy", extra={"tuning": report})
-        return
-    d = json.loads(p.read_text(encoding="utf-8"))
-    d["tuning"] = report
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(d, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
