@@ -281,7 +281,8 @@ def _resolve_device(device: str) -> str:
               help="Time budget of this run: no epoch is started that would not finish within it.")
 @click.option("--anneal", is_flag=True,
               help="Cosine decay of the learning rate to the end of this run (--max-minutes, else --epochs).")
-@click.option("--hidden", type=int, help="LSTM units per direction (default: ink 128, image 128).")
+@click.option("--hidden", type=int, help="LSTM units per direction (default: ink 128, image 128). Image models "
+              "with --base: a resized network that keeps the base's layers up to the first one that changes.")
 @click.option("--layers", type=int, help="BLSTM layers (default: ink 4, image 2).")
 @click.option("--arch", type=click.Choice(["crnn", "mdlstm"]), default="crnn", show_default=True,
               help="Image models: CNN + BLSTM, or Graves-style multidimensional LSTM (its default size).")
@@ -391,6 +392,9 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
             raise click.ClickException(str(e)) from e
         _report_written(path, progress_json)
         return
+    if base is not None and (hidden or layers):
+        raise click.UsageError("--hidden and --layers size an ink model trained afresh; with --base the "
+                               "base's size is kept (resizing from a base is for image models)")
     try:
         path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4},
                          base=base, run_dir=run_dir, restart=restart, features=features, callbacks=[report])

@@ -56,6 +56,10 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
              f"| alphabet | {len(info.alphabet)} characters + CTC blank |"]
     if tr.get("base"):
         lines.append(f"| fine-tuned from | `{os.path.basename(str(tr['base']))}` |")
+    if tr.get("resized_from_base"):
+        g = tr["resized_from_base"]
+        lines.append(f"| resized from the base | kept {', '.join(g.get('kept') or []) or 'nothing'}; "
+                     f"trained afresh {', '.join(g.get('fresh') or [])} |")
     if tr.get("added_characters"):
         lines.append(f"| characters added to the base's alphabet | `{tr['added_characters']}` |")
     lines.append(f"| training | {tr.get('epochs', '?')} epochs, {tr.get('steps', '?')} steps, "

@@ -47,6 +47,7 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
             s.load_all()
     texts = [t for s in train_sets for t in s.texts]
     added: list[str] = []
+    base_net, grown = None, None
     if base:
         net, base_info = load_model(base)
         if base_info.kind != "image":
@@ -56,6 +57,15 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
             log.info("characters added to the base model's alphabet: %s", "".join(added))
         prep = base_info.preprocessing
         arch = base_info.arch
+        config = {**net.cfg.to_dict(), **(net_config or {})}
+        if config != net.cfg.to_dict():  # a resized network that starts from the base's lower layers
+            if arch != "crnn":
+                raise ValueError(f"--hidden, --layers, --channels and --subsample resize a CRNN; the base is {arch}")
+            base_net = net
+            net, kept, fresh = grow_from_base(base_net, build(arch, config))
+            log.info("resized network: kept from the base %s; trained afresh %s",
+                     ", ".join(kept) or "nothing", ", ".join(fresh))
+            grown = {"kept": kept, "fresh": fresh, "base_config": base_net.cfg.to_dict()}
         for s in train_sets + val_sets:
             if isinstance(s, LineSet) and s.preprocessing != prep:
                 raise ValueError(f"{s.path}: normalised differently from the base model's preprocessing")
@@ -67,13 +77,43 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
     info = ModelInfo(
         arch=arch, kind="image", config=net.cfg.to_dict(), alphabet=alphabet.to_list(), preprocessing=prep,
         training={"data": [_describe(s) for s in train_sets], "validation": [_describe(s) for s in val_sets],
-                  "base": str(base) if base else None, "added_characters": "".join(added)},
+                  "base": str(base) if base else None, "added_characters": "".join(added),
+                  **({"resized_from_base": grown} if grown else {})},
         name=name or Path(out).stem,
     )
     train_ds = ImageLines(train_sets, alphabet, prep, augment=cfg.augment, seed=cfg.seed)
     val_ds = ImageLines(val_sets, alphabet, prep, augment=False, seed=0)
     return fit_and_write(net, info, train_ds, val_ds, cfg, out, collate_images, width_sampler, run_dir=run_dir, restart=restart,
-                         callbacks=callbacks, texts=texts)
+                         callbacks=callbacks, texts=texts, base_net=base_net)
+
+
+def grow_from_base(base_net, net):
+    """Start the resized network ``net`` from ``base_net``: its layers are copied from the
+    input up, as long as each has the base's shape (the conv blocks, say, when only the
+    BLSTM grows); from the first layer that differs on, everything is trained afresh (a
+    layer above a changed one would get inputs it never saw).  Returns ``net`` and the
+    names of the layers kept and of those left fresh."""
+    import re
+
+    import torch
+
+    have = base_net.state_dict()
+    units: dict[str, list[str]] = {}
+    for key in net.state_dict():  # registration order: from the input to the output
+        m = re.match(r"(.+)\.(?:weight|bias)_(?:ih|hh)_l(\d+)", key)
+        unit = f"{m.group(1)} layer {m.group(2)}" if m else key.rsplit(".", 1)[0]
+        units.setdefault(unit, []).append(key)
+    mine = net.state_dict()
+    kept, fresh = [], []
+    with torch.no_grad():
+        for unit, keys in units.items():
+            if not fresh and all(k in have and have[k].shape == mine[k].shape for k in keys):
+                for k in keys:
+                    mine[k].copy_(have[k])
+                kept.append(unit)
+            else:
+                fresh.append(unit)
+    return net, kept, fresh
 
 
 def _describe(s) -> dict:

@@ -223,9 +223,9 @@ class Trainer:
                          alphabet=self.info.alphabet, preprocessing=self.info.preprocessing,
                          training=tr, name=self.info.name)
 
-    def validate(self) -> ErrorRates:
-        """CER/WER of the network as it is now on the validation lines (greedy decoding)."""
-        return self._evaluate(self._val_loader())
+    def validate(self, net=None) -> ErrorRates:
+        """CER/WER of the network as it is now (or of ``net``) on the validation lines (greedy decoding)."""
+        return self._evaluate(self._val_loader(), net)
 
     def _val_loader(self, shard: bool = True) -> DataLoader:
         """The validation lines in batches; this rank's share of them unless ``shard`` is False."""
@@ -237,11 +237,13 @@ class Trainer:
         return DataLoader(self.val_set, batch_sampler=val_sampler, collate_fn=self.collate_fn,
                           num_workers=self.cfg.workers)
 
-    def _evaluate(self, loader) -> ErrorRates:
+    def _evaluate(self, loader, net=None) -> ErrorRates:
         """Validation on this rank's share, error counts summed over the ranks."""
         from hwr.training import distributed
 
-        er = evaluate_net(self.net, loader, self.alphabet, self.device)
+        if net is not None:
+            net.to(self.device)
+        er = evaluate_net(net if net is not None else self.net, loader, self.alphabet, self.device)
         if self.world_size > 1:
             c = distributed.reduce([er.char_errors, er.chars, er.word_errors, er.words, er.lines])
             er = ErrorRates(*(int(round(v)) for v in c))
@@ -380,13 +382,15 @@ class Trainer:
 def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str | os.PathLike,
                   collate: Callable, sampler: Callable, run_dir: str | os.PathLike | None = None,
                   restart: bool = False, callbacks: Sequence[Callable[[Progress], None]] = (),
-                  texts: Sequence[str] = ()) -> Path:
+                  texts: Sequence[str] = (), base_net=None) -> Path:
     """Train (resuming from ``run_dir`` unless ``restart``) and write the best model to ``out``;
     then, with ``cfg.adapt_lm``, choose its decoder with an LM of ``texts`` (the training
-    transcriptions) on the validation lines (:mod:`hwr.training.lm_adapt`)."""
+    transcriptions) on the validation lines (:mod:`hwr.training.lm_adapt`).  ``base_net`` is the
+    base model itself where ``net`` is a resized network grown from it: the yardstick."""
     run_dir = Path(run_dir) if run_dir else Path(str(out) + ".run")
     if cfg.freeze_norm is None:
-        cfg = replace(cfg, freeze_norm=bool(info.training.get("base")))
+        # a resized network has fresh layers, whose statistics must be learnt
+        cfg = replace(cfg, freeze_norm=bool(info.training.get("base")) and base_net is None)
     trainer = Trainer(net, info, train, val, cfg, run_dir, collate, sampler)
     trainer.callbacks.extend(callbacks)
     resumed = not restart and trainer.resume()
@@ -394,7 +398,7 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
         log.info("resuming from %s", run_dir)
     elif info.training.get("base"):
         # the yardstick of a fine-tuning: the base model on the same validation lines
-        trainer.state.base_cer = trainer.validate().cer
+        trainer.state.base_cer = trainer.validate(base_net).cer
         log.info("base model: validation CER %.2f %%", 100 * trainer.state.base_cer)
     state = trainer.fit()
     from hwr.training import distributed
