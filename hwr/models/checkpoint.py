@@ -65,8 +65,11 @@ class ModelInfo:
         return info
 
 
-def save_model(net, info: ModelInfo, path: str | os.PathLike) -> Path:
-    """Write ``net``'s weights and ``info`` to ``path`` (``.safetensors``) and a ``.json`` beside it, atomically."""
+def save_model(net, info: ModelInfo, path: str | os.PathLike, half: bool = False) -> Path:
+    """Write ``net``'s weights and ``info`` to ``path`` (``.safetensors``) and a ``.json`` beside it, atomically.
+
+    ``half`` stores the floating-point weights as float16, half the size (the embedded image
+    model is shipped so); :func:`load_model` loads them back into the float32 network."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -75,6 +78,8 @@ def save_model(net, info: ModelInfo, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = json.dumps(info.to_json(), ensure_ascii=False)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         save_file(state, str(tmp), metadata={"hwr": meta})

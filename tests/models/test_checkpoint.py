@@ -33,6 +33,27 @@ def test_round_trip_weights_and_metadata(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text())["arch"] == "ink-blstm"
 
 
+
+def test_half_precision_file_loads_into_a_float32_network(tmp_path):
+    net = build("crnn", {"height": 16, "num_classes": 5, "channels": [4, 8], "hidden": 8, "layers": 1})
+    info = ModelInfo(arch="crnn", kind="image", config=net.cfg.to_dict(), alphabet=list("abcd"))
+    full = save_model(net, info, tmp_path / "full.safetensors")
+    half = save_model(net, info, tmp_path / "half.safetensors", half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    from safetensors import safe_open
+
+    with safe_open(str(half), framework="pt") as f:
+        assert f.get_tensor("lstm.weight_ih_l0").dtype == torch.float16
+        assert f.get_tensor("cnn.1.num_batches_tracked").dtype == torch.int64  # integers stay as they are
+    net2, _ = load_model(half)
+    assert all(v.dtype == torch.float32 for v in net2.parameters())
+    x, w = torch.rand(2, 1, 16, 40), torch.tensor([40, 32])
+    with torch.no_grad():
+        a, _ = net.eval()(x, w)
+        b, _ = net2(x, w)
+    assert torch.allclose(a, b, atol=1e-2) and not torch.equal(a, b)
+
+
 def test_any_header_length_loads(tmp_path):
     # the first byte of a safetensors file is the low byte of its header length: 0x80 must not read as a pickle
     net = _net()
