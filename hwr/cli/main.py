@@ -301,7 +301,8 @@ def _resolve_device(device: str) -> str:
                    "{\"event\": \"done\", \"model\": ..., \"base_val_cer\": ..., \"best_val_cer\": ...} at the end "
                    "(for programs such as the desktop app).")
 @click.option("--freeze-norm/--update-norm", default=None,
-              help="Keep the batch-norm running statistics (default: kept when fine-tuning with --base).")
+              help="Keep the batch-norm running statistics (default: kept when fine-tuning with --base, "
+                   "unless --hidden/--layers/--channels/--subsample resize the base).")
 @click.option("--warmup", type=click.IntRange(0), default=None,
               help="Learning-rate warm-up steps (default 400; fine-tuning with --base: 50).")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
