@@ -108,3 +108,15 @@ def read_info_prep(d):
     from hwr.data.lineset import LineSet
 
     return LineSet(d / "lines.h5").preprocessing
+
+
+def test_cli_resizes_an_image_base(image_data, base_model, tmp_path):
+    out = tmp_path / "cli.safetensors"
+    r = CliRunner().invoke(cli, ["train", "--kind", "image", "--base", str(base_model), "--hidden", "20",
+                                 "--data", str(image_data / "ink.h5"), "--val", str(image_data / "lines.h5"),
+                                 "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--no-lm-adapt",
+                                 "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    info = read_info(out)
+    assert info.config["hidden"] == 20 and info.training["resized_from_base"]["kept"][0] == "cnn.0"
+    assert "resized from the base" in out.with_suffix(".md").read_text()
