@@ -97,13 +97,12 @@ def grow_from_base(base_net, net):
 
     import torch
 
-    have = base_net.state_dict()
+    have, mine = base_net.state_dict(), net.state_dict()
     units: dict[str, list[str]] = {}
-    for key in net.state_dict():  # registration order: from the input to the output
+    for key in mine:  # registration order: from the input to the output
         m = re.match(r"(.+)\.(?:weight|bias)_(?:ih|hh)_l(\d+)", key)
         unit = f"{m.group(1)} layer {m.group(2)}" if m else key.rsplit(".", 1)[0]
         units.setdefault(unit, []).append(key)
-    mine = net.state_dict()
     kept, fresh = [], []
     with torch.no_grad():
         for unit, keys in units.items():

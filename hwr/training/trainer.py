@@ -241,9 +241,8 @@ class Trainer:
         """Validation on this rank's share, error counts summed over the ranks."""
         from hwr.training import distributed
 
-        if net is not None:
-            net.to(self.device)
-        er = evaluate_net(net if net is not None else self.net, loader, self.alphabet, self.device)
+        net = self.net if net is None else net.to(self.device)
+        er = evaluate_net(net, loader, self.alphabet, self.device)
         if self.world_size > 1:
             c = distributed.reduce([er.char_errors, er.chars, er.word_errors, er.words, er.lines])
             er = ErrorRates(*(int(round(v)) for v in c))
