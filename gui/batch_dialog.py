@@ -284,7 +284,8 @@ class BatchDialog(QDialog):
 
     def _update_models_label(self) -> None:
         s = self.settings()
-        decoder = "greedy decoder" if s.decoder == "greedy" else f"beam search ({s.beam_width})"
+        decoder = ("greedy decoder" if s.decoder == "greedy"
+                   else f"beam search ({s.beam_width if s.beam_width > 0 else 'each model’s width'})")
         device = "GPU (one worker)" if s.device.startswith("cuda") else "CPU"
         self.models_label.setText(f"image model: {Path(s.image_model).name if s.image_model else 'embedded'}, "
                                   f"ink model: {Path(s.ink_model).name if s.ink_model else 'embedded'}, "

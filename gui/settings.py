@@ -13,20 +13,23 @@ DECODERS = ("beam", "greedy")
 
 @dataclass
 class Settings:
-    """``ink_model`` / ``image_model``: a .safetensors path, or "" for the embedded model."""
+    """``ink_model`` / ``image_model``: a .safetensors path, or "" for the embedded model.
+    ``beam_width`` 0: each model's own tuned width (its ``.decoder.json``; 16 for the embedded
+    ink model, 32 for the embedded image model)."""
 
     ink_model: str = ""
     image_model: str = ""
     device: str = "cpu"
     decoder: str = "beam"
-    beam_width: int = 16
+    beam_width: int = 0
     lm: bool = True
 
     def recognizer_options(self) -> dict:
         """Keyword arguments for :class:`hwr.pipeline.Recognizer` (besides model and device)."""
         opts: dict = {"decoder": self.decoder}
         if self.decoder == "beam":
-            opts["beam_width"] = self.beam_width
+            if self.beam_width > 0:
+                opts["beam_width"] = self.beam_width
             if not self.lm:
                 opts["lm"] = "none"  # with the LM on, the model's own tuned LM (if it has one)
         return opts
@@ -50,7 +53,7 @@ class Settings:
             setattr(s, f.name, value)
         if s.decoder not in DECODERS:
             s.decoder = "beam"
-        s.beam_width = min(max(s.beam_width, 1), 256)
+        s.beam_width = min(max(s.beam_width, 0), 256)
         return s
 
     def save(self, store: QSettings) -> None:
@@ -113,7 +116,9 @@ class SettingsDialog(QDialog):
         self.decoder.addItem("Greedy (fastest)", "greedy")
         self.decoder.setCurrentIndex(max(self.decoder.findData(settings.decoder), 0))
         self.beam_width = QSpinBox()
-        self.beam_width.setRange(1, 256)
+        self.beam_width.setRange(0, 256)
+        self.beam_width.setSpecialValueText("each model's own")  # shown for 0
+        self.beam_width.setToolTip("0: the width each model was tuned with (ink 16, image 32)")
         self.beam_width.setValue(settings.beam_width)
         self.lm = QCheckBox("Use the model's language model")
         self.lm.setChecked(settings.lm)

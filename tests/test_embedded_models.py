@@ -20,3 +20,13 @@ def test_decoder_settings_name_a_packaged_lm(name):
         assert Path(lm).name == lm, f"{name}: LM path {lm!r} is not a file name beside the model"
         assert (MODELS / lm).is_file()
     assert (MODELS / f"{name}.safetensors").is_file() and (MODELS / f"{name}.md").is_file()
+
+
+def test_recognizer_takes_each_models_tuned_beam_width_unless_told():
+    from hwr.pipeline import Recognizer
+
+    for name in ("ink_default", "image_default"):
+        d = json.loads((MODELS / f"{name}.decoder.json").read_text())
+        rec = Recognizer(str(MODELS / f"{name}.safetensors"), lm="none")
+        assert rec.decoder.settings.beam_width == d["beam"]["beam_width"]
+        assert Recognizer(str(MODELS / f"{name}.safetensors"), lm="none", beam_width=5).decoder.settings.beam_width == 5

@@ -390,7 +390,16 @@ def test_settings_round_trip(qsettings):
     s2 = Settings(decoder="beam", beam_width=4, lm=False)
     assert s2.recognizer_options() == {"decoder": "beam", "beam_width": 4, "lm": "none"}
     qsettings.setValue("beam_width", "lots")
-    assert Settings.load(qsettings).beam_width == 16  # a damaged value falls back to the default
+    assert Settings.load(qsettings).beam_width == 0  # a damaged value falls back to the default
+
+
+def test_default_beam_width_is_each_models_own(qsettings, qtbot):
+    s = Settings()
+    assert s.beam_width == 0 and s.recognizer_options() == {"decoder": "beam"}  # no override
+    d = SettingsDialog(s, has_cuda=False)
+    qtbot.addWidget(d)
+    assert d.beam_width.value() == 0 and d.beam_width.text() == "each model's own"
+    assert d.settings().recognizer_options() == {"decoder": "beam"}
 
 
 def test_settings_dialog(qtbot):
