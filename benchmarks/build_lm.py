@@ -113,7 +113,8 @@ def r_lazyload_strings(path: Path) -> list[str]:
 
     The file is a sequence of objects, each a 4-byte big-endian length and a zlib stream
     holding R's XDR serialisation; a string is a CHARSXP record (flags: type 9 in the low
-    byte, only encoding bits above it; a 4-byte length; the bytes).  Enough for the text columns of data packages.
+    byte, only encoding bits above it; a 4-byte length; the bytes).  Enough for the text
+    columns of data packages; an object that does not decompress is skipped.
     """
     data = path.read_bytes()
     out: list[str] = []
@@ -294,6 +295,10 @@ def main() -> None:
                 run(src, val, sources, 7, "witten-bell", prunes[0], work)
     if args.final:
         f = FINAL
+        missing = [x for x in f["sources"] if x not in src]
+        if missing:
+            sys.exit(f"the shipped LM needs {', '.join(missing)}: give their paths "
+                     f"({', '.join('--' + x for x in missing if x != 'indomain')}; see --help)")
         desc = ("IAM-OnDB trainset transcriptions + ImadocSen-OnDB training labels"
                 + (" + Debian fortunes-min/fortunes cookie files" if "fortunes" in f["sources"] else "")
                 + (" + GCIDE 0.48 definitions" if "gcide" in f["sources"] else "")

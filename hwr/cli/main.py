@@ -450,7 +450,9 @@ def _report_written(path, progress_json: bool = False) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]),
               help="CTC decoder (default: the model's tuned choice: beam search with the default LM).")
-@click.option("--beam-width", type=click.IntRange(1, 1024), help="Beam width (default: the model's tuned width; 16 for the embedded ink model, 32 for the image model).")
+@click.option("--beam-width", type=click.IntRange(1, 1024),
+              help="Beam width (default: the model's tuned width; 16 for the embedded ink model, 32 for "
+                   "the image model).")
 @click.option("--lm", help="Character LM (ARPA file), or 'none' (default: the model's tuned LM).")
 @click.option("--lm-weight", type=click.FloatRange(0, 10), help="LM weight (default: the tuned value).")
 @click.option("--insertion-bonus", type=float, help="Score added per character (default: the tuned value).")
