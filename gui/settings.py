@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QWidget)
 
 DECODERS = ("beam", "greedy")
+#: written with the settings; before version 2 the beam width had a fixed default of 16
+SETTINGS_VERSION = 2
 
 
 @dataclass
@@ -54,11 +56,14 @@ class Settings:
         if s.decoder not in DECODERS:
             s.decoder = "beam"
         s.beam_width = min(max(s.beam_width, 0), 256)
+        if store.value("settings_version") is None and s.beam_width == 16:
+            s.beam_width = 0  # the old fixed default, saved as is: let each model's tuned width apply
         return s
 
     def save(self, store: QSettings) -> None:
         for name, value in asdict(self).items():
             store.setValue(name, value)
+        store.setValue("settings_version", SETTINGS_VERSION)
         store.sync()
 
 

@@ -393,6 +393,13 @@ def test_settings_round_trip(qsettings):
     assert Settings.load(qsettings).beam_width == 0  # a damaged value falls back to the default
 
 
+def test_old_saved_default_beam_width_gives_way_to_the_models_own(qsettings):
+    qsettings.setValue("beam_width", 16)  # saved by a version whose fixed default was 16
+    assert Settings.load(qsettings).beam_width == 0
+    Settings(beam_width=16).save(qsettings)  # chosen by the user now: kept
+    assert Settings.load(qsettings).beam_width == 16
+
+
 def test_default_beam_width_is_each_models_own(qsettings, qtbot):
     s = Settings()
     assert s.beam_width == 0 and s.recognizer_options() == {"decoder": "beam"}  # no override
