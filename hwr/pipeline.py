@@ -305,6 +305,13 @@ class Recognizer:
         """Recognise already normalised line images (as from :meth:`line_input`), batched by width."""
         return [self.decoder.decode(lp) for lp in self.line_log_probs(lines, batch_size)]
 
+    def greedy_texts(self, log_probs: Sequence[np.ndarray]) -> list[str]:
+        """The greedy readings of a page's lines that hold any text (what :meth:`page_decoder`
+        judges the page's language by)."""
+        from hwr.decoding.greedy import greedy_decode
+
+        return [t for t in (greedy_decode(lp, self.alphabet).text for lp in log_probs) if t.strip()]
+
     def page_decoder(self, log_probs: Sequence[np.ndarray]):
         """The decoder for the lines of one page: the model's own, or, when the page's greedy
         reading is not in the language of the decoder's LM (per-character perplexity above
@@ -313,12 +320,11 @@ class Recognizer:
         from dataclasses import replace
 
         from hwr.decoding.decoder import Decoder
-        from hwr.decoding.greedy import greedy_decode
 
         d = self.decoder
         if d.lm is None or not log_probs:
             return d
-        texts = [t for t in (greedy_decode(lp, self.alphabet).text for lp in log_probs) if t.strip()]
+        texts = self.greedy_texts(log_probs)
         if sum(len(t) for t in texts) < 20 or d.lm.perplexity(texts) <= FOREIGN_PERPLEXITY:
             return d
         with self._lock:
@@ -370,6 +376,17 @@ class Recognizer:
         the original 8-bit page one at a time (only each crop becomes float), each by its
         reading band (:func:`hwr.segmentation.crops.cut_line`: the polygon held near the baseline).
         """
+        page, index, lps = self.page_log_probs(image, name, color)
+        dec = self.page_decoder(lps)
+        for i, res in zip(index, (dec.decode(lp) for lp in lps)):
+            res.polygon, res.baseline = page.lines[i].polygon, page.lines[i].baseline
+            page.lines[i] = res
+        return page
+
+    def page_log_probs(self, image, name: str | None = None, color: np.ndarray | None = None
+                       ) -> tuple[Page, list[int], list[np.ndarray]]:
+        """The first half of :meth:`recognize_page`: the segmented page, the indices of its lines
+        that hold ink, and those lines' CTC log-probabilities (not yet decoded)."""
         from hwr.segmentation import segment_page
         from hwr.segmentation.crops import cut_line, line_spacings
         from hwr.segmentation.preprocess import load_gray
@@ -393,12 +410,7 @@ class Recognizer:
                 index.append(i)
             except InputError:
                 pass  # nothing to read in this crop: the line stays empty
-        lps = self.line_log_probs(inputs)
-        dec = self.page_decoder(lps)
-        for i, res in zip(index, (dec.decode(lp) for lp in lps)):
-            res.polygon, res.baseline = page.lines[i].polygon, page.lines[i].baseline
-            page.lines[i] = res
-        return page
+        return page, index, self.line_log_probs(inputs)
 
     def recognize_line_images(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
         """Recognise grayscale line images (uint8, dark ink on light paper); raises InputError for a blank one."""
