@@ -6,7 +6,10 @@ one to one (greedy by decreasing IoU); precision, recall and F1 are summed over 
 5th page per collection, ``hwr.data.pages.split_pages``).  Seconds per page are wall
 time of ``segment_page`` (loading included) on one thread.
 
-    python benchmarks/segmentation.py [--pages DIR] [--methods smear,strips] [--overlays DIR] [--kraken]
+    python benchmarks/segmentation.py [--pages DIR] [--methods smear,strips] [--overlays DIR] [--kraken] [--rules]
+
+``--rules`` also scores each method without the line verifier (``hwr.segmentation.verify``),
+with the scrap rules alone, in the same run.
 
 ``--kraken`` scores kraken's ``blla`` segmenter when ``$HWR_KRAKEN_VENV`` names a venv
 with kraken installed (``kraken -i IMG OUT.json segment -bl``, one thread; its outputs and
@@ -147,6 +150,9 @@ def main() -> None:
     ap.add_argument("--exclude", default="", help="comma-separated page stems to leave out of the scores "
                     "(the held-back split is still computed on the full listing)")
     ap.add_argument("--limit", type=int, default=0, help="at most N pages per collection (0 = all)")
+    ap.add_argument("--rules", action="store_true",
+                    help="also score each method with the scrap rules alone, without the line verifier "
+                    "(printed as METHOD-rules)")
     ap.add_argument("--held-back-only", action="store_true",
                     help="only the held-back pages (kraken needs about a minute per page)")
     args = ap.parse_args()
@@ -165,6 +171,8 @@ def main() -> None:
     held = {p for _, (_, val) in split_pages(pages).items() for p in val}
     excluded = {e for e in args.exclude.split(",") if e}
     methods = [m for m in args.methods.split(",") if m]
+    if args.rules:
+        methods = [v for m in methods for v in (m, f"{m}-rules")]
     if args.kraken:
         if os.environ.get("HWR_KRAKEN_VENV"):
             methods.append("kraken")
@@ -187,7 +195,8 @@ def main() -> None:
                     pred, dt = kraken_lines(img, f"{coll}--{xml.stem}")
                     preds = [{"polygon": p} for p in pred]
                 else:
-                    page = segment_page(img, method=method)
+                    page = segment_page(img, method=method.removesuffix("-rules"),
+                                        verifier=not method.endswith("-rules"))
                     preds = [ln.to_dict() for ln in page.lines]
                     pred = [ln.polygon for ln in page.lines]
                     dt = time.perf_counter() - t

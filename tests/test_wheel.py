@@ -73,6 +73,7 @@ def test_wheel_contents(wheel):
         "lm_en.arpa.gz", "lm_en.md")}
     need |= {f"hwr/formats/schemas/{n}" for n in ("alto-4-4.xsd", "pagecontent-2019-07-15.xsd", "xlink.xsd",
                                                   "README.md")}
+    need |= {"hwr/segmentation/line_verifier.json"}
     need |= {"hwr_gui/app.py", "hwr_gui/icons/hwr.svg", "hwr_gui/icons/hwr-256.png", "hwr_gui/icons/hwr-48.png"}
     assert need <= names, sorted(need - names)
     assert not [n for n in names if n.startswith(("tests/", "gui/", "data/", "benchmarks/", "packaging/"))]

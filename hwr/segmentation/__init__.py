@@ -13,25 +13,37 @@ baselines are mapped back to the coordinates of the original image.  See
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from hwr.types import LineResult, Page, Region
 
-__all__ = ["segment_page", "METHODS"]
+__all__ = ["segment_page", "analyse_page", "Analysis", "METHODS"]
 
 from hwr.segmentation.lines import METHODS  # noqa: E402
 
 
-def _find_lines(prep, method: str):
-    from hwr.segmentation.polygons import assign, build
+@dataclass
+class Analysis:
+    """What :func:`analyse_page` found on a page, in work coordinates: the prepared page, the
+    kept lines, every candidate line (with ``keep`` set), and the line spacing."""
 
+    prep: object
+    lines: list
+    candidates: list
+    grid: float
+
+
+def _find_lines(prep, method: str, verifier: bool = True) -> Analysis:
     from hwr.segmentation.lines import line_period
+    from hwr.segmentation.polygons import assign, build, grid_spacing
 
     period = line_period(prep.ink, prep.xheight)
     medials = METHODS[method](prep.ink, prep.xheight, period=period)
     ys, xs, lab = assign(prep.ink, medials, prep.xheight)
-    return build(ys, xs, lab, medials, prep.xheight, spacing=period)
+    cands = build(ys, xs, lab, medials, prep.xheight, spacing=period, verifier=verifier)
+    return Analysis(prep, [ln for ln in cands if ln.keep], cands, grid_spacing(medials, prep.xheight, period))
 
 
 def _line_score(lines, xh: float) -> float:
@@ -90,25 +102,14 @@ def upside_down_score(lines) -> float:
     return float((w * (b - a) / np.maximum(1.0, a + b)).sum() / w.sum())
 
 
-def segment_page(image, method: str = "smear", work_size: int | None = None,
+def analyse_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
-                 color: np.ndarray | None = None) -> Page:
-    """Segment a page (a path or a numpy image) into text lines.
-
-    Returns a :class:`hwr.types.Page` whose lines have ``polygon`` and ``baseline`` in
-    the original image's pixel coordinates, empty text, in reading order; ``regions``
-    are the text blocks.  A blank page gives no lines.  Unreadable input raises
-    :class:`hwr.errors.InputError`.
-
-    ``color`` is a colour (BGR) copy of the page at any scale, e.g. from
-    :func:`hwr.imaging.load.load_color`; it is read from the file when ``image`` is a path,
-    and taken from ``image`` when that is a colour array.  With it, ink components far from
-    the colour of the page's writing (violet, red or blue stamps) are left out.
-    """
+                 color: np.ndarray | None = None, verifier: bool = True) -> Analysis | None:
+    """The analysis behind :func:`segment_page`, in work coordinates (see :class:`Analysis`);
+    no lines for a page without text lines (blank, or noise).  ``verifier=False`` lets the scrap
+    rules alone decide which candidate lines are kept (:mod:`hwr.segmentation.verify`)."""
     from hwr.errors import InputError
     from hwr.segmentation import preprocess as pp
-    from hwr.segmentation.order import blocks, hull
-    from hwr.segmentation.polygons import simplify
 
     if method not in METHODS:
         raise InputError(f"unknown segmentation method {method!r} (one of {', '.join(METHODS)})")
@@ -123,22 +124,48 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
     cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew, color=color)
     del gray
     prep = cands[0]
-    page = Page(image=label, width=prep.width, height=prep.height)
     if prep.xheight <= 0 or not prep.ink.any():
-        return page
+        return Analysis(prep, [], [], 0.0)
     # noise guard: a page of random specks has ink everywhere, or no line structure
     if prep.ink.mean() > 0.3 or profile_contrast(prep.ink, prep.xheight) < MIN_PROFILE_CONTRAST:
-        return page
-    lines = _find_lines(prep, method)
+        return Analysis(prep, [], [], 0.0)
+    found = _find_lines(prep, method, verifier)
     if len(cands) > 1:  # maybe turned by 90 degrees: keep the reading whose lines hold their ink closer
         # to their centre curves, and hold at least as much of it
-        alt = _find_lines(cands[1], method)
-        if (_line_score(alt, cands[1].xheight) < _line_score(lines, prep.xheight)
-                and _coverage(alt, cands[1].ink) >= _coverage(lines, prep.ink)):
-            prep, lines = cands[1], alt
-    if orientation and len(lines) >= 2 and upside_down_score(lines) > FLIP_SCORE:
-        prep = pp.turn_180(prep)
-        lines = _find_lines(prep, method)
+        alt = _find_lines(cands[1], method, verifier)
+        if (_line_score(alt.lines, cands[1].xheight) < _line_score(found.lines, prep.xheight)
+                and _coverage(alt.lines, cands[1].ink) >= _coverage(found.lines, prep.ink)):
+            found = alt
+    if orientation and len(found.lines) >= 2 and upside_down_score(found.lines) > FLIP_SCORE:
+        found = _find_lines(pp.turn_180(found.prep), method, verifier)
+    return found
+
+
+def segment_page(image, method: str = "smear", work_size: int | None = None,
+                 orientation: bool = True, deskew: bool = True, name: str | None = None,
+                 color: np.ndarray | None = None, verifier: bool = True) -> Page:
+    """Segment a page (a path or a numpy image) into text lines.
+
+    Returns a :class:`hwr.types.Page` whose lines have ``polygon`` and ``baseline`` in
+    the original image's pixel coordinates, empty text, in reading order; ``regions``
+    are the text blocks.  A blank page gives no lines.  Unreadable input raises
+    :class:`hwr.errors.InputError`.
+
+    ``color`` is a colour (BGR) copy of the page at any scale, e.g. from
+    :func:`hwr.imaging.load.load_color`; it is read from the file when ``image`` is a path,
+    and taken from ``image`` when that is a colour array.  With it, ink components far from
+    the colour of the page's writing (violet, red or blue stamps) are left out.
+    ``verifier=False`` keeps the candidate lines that the scrap rules keep, without the
+    line verifier's say (:mod:`hwr.segmentation.verify`).
+    """
+    from hwr.segmentation.order import blocks, hull
+    from hwr.segmentation.polygons import simplify
+
+    label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
+    found = analyse_page(image, method, work_size, orientation, deskew, name=label, color=color,
+                         verifier=verifier)
+    prep, lines = found.prep, found.lines
+    page = Page(image=label, width=prep.width, height=prep.height)
     xh = prep.xheight
     for block in blocks(lines, xh):
         idx = []

@@ -37,6 +37,8 @@ class WorkLine:
     below: int  # ink pixels below it (descenders)
     spread: float = 0.0  # mean distance of the line's ink from its medial curve
     npix: int = 0  # ink pixels of the line
+    band: float = 0.0  # height of the middle 80 % of its ink rows about the medial curve
+    keep: bool = True  # the scrap rules keep it (see ``build``)
 
 
 def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,12 +81,18 @@ def pitch(medials: list[Medial], xh: float) -> float:
     return float(np.median(ds)) if ds else 2.0 * xh
 
 
+def grid_spacing(medials: list[Medial], xh: float, spacing: float = 0.0) -> float:
+    """The line spacing ``build`` works with: ``spacing`` when positive, else ``pitch``."""
+    return spacing if spacing > 0 else pitch(medials, xh)
+
+
 def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial], xh: float,
           min_ink: float = 3.0, pct: float = 3.0, up: float = 9.0, down: float = 9.0,
           pad: float = 0.45, min_width: float = 1.5, min_band: float = 0.35,
           min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.10,
           max_pitch: float = 4.0, rel_ink: float = 0.6,
-          short_ink: float = 0.15, spacing: float = 0.0, head_ink: float = 1.5) -> list[WorkLine]:
+          short_ink: float = 0.15, spacing: float = 0.0, head_ink: float = 1.5,
+          verifier: bool = True) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
@@ -95,7 +103,12 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     x-heights, so that widely spaced lines keep polygons close to their ink (the line
     grid of the scrap filter uses the uncapped spacing: a paragraph's short last line in
     widely spaced writing is still in the grid).  ``spacing`` (the page's line spacing,
-    ``lines.line_period``) replaces ``pitch`` when positive."""
+    ``lines.line_period``) replaces ``pitch`` when positive.
+
+    Returns every candidate line; ``keep`` marks the ones that are text lines: by the scrap
+    rules (module docstring) and then, with ``verifier``, by the line verifier
+    (:mod:`hwr.segmentation.verify`), which weighs the rules' verdict with the line's ink,
+    shape and place against the page's text."""
     out: list[WorkLine] = []
     if lab.size == 0:
         return out
@@ -104,7 +117,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     bounds = np.searchsorted(lab_s, np.arange(-1, len(medials) + 1))
     chunk = max(2.0, xh)
     padv = max(1.0, pad * xh)
-    grid = spacing if spacing > 0 else pitch(medials, xh)
+    grid = grid_spacing(medials, xh, spacing)
     gap = min(grid, max_pitch * xh)
     if pad_pitch > 0:
         padv = max(1.0, pad_pitch * gap)
@@ -158,16 +171,21 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         poly = np.asarray(top_pts + bot_pts, np.float64)
         base = np.asarray([(x0, bases[0])] + list(zip(cxs, bases)) + [(x1, bases[-1])], np.float64)
         out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below,
-                            float(np.mean(np.abs(rel))), int(rel.size)))
+                            float(np.mean(np.abs(rel))), int(rel.size), float(hi_q - lo_q)))
     if out:
         # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines;
         # lines under ``min_ink`` x-heights squared are kept only where they head the text
         small = min_ink * xh * xh
         typical = float(np.median([ln.npix for ln in out if ln.npix >= small] or [small]))
         full = [ln for ln in out if ln.npix >= small and ln.npix >= rel_ink * typical]
-        out = [ln for ln in out if (ln.npix >= small and ln.npix >= rel_ink * typical)
-               or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, grid, xh))
-               or (ln.npix < small and _heads_text(ln, full, grid, xh))]
+        for ln in out:
+            ln.keep = ((ln.npix >= small and ln.npix >= rel_ink * typical)
+                       or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, grid, xh))
+                       or (ln.npix < small and _heads_text(ln, full, grid, xh)))
+        if verifier:
+            from hwr.segmentation.verify import verify
+
+            verify(out, grid, xh, min_ink=min_ink, rel_ink=rel_ink)
     return out
 
 
