@@ -6,8 +6,10 @@ ascenders and descenders are cut there).  A line's polygon is the envelope of it
 in column chunks one x-height wide (top and bottom per chunk, at least 0.3 line spacing
 from the medial curve each way, padding relative to the line spacing); its
 baseline is the median lowest ink pixel per column in each chunk, i.e. the lower ink
-contour with descenders voted out, smoothed.  Lines with too little ink (under
-``min_ink`` x-heights squared) are dropped unless they head the text, just above its
+contour with descenders voted out, smoothed.  The scrap rules mark (``WorkLine.keep``)
+which candidate lines to keep, and the line verifier (:mod:`hwr.segmentation.verify`),
+which takes their verdict as one of its inputs, has the last word.  By the rules, lines
+with too little ink (under ``min_ink`` x-heights squared) are dropped unless they head the text, just above its
 first line and within its width (a salutation, a date: short and written with a thin pen,
 they hold little ink), as are lines with under ``rel_ink`` (60 %) of the median line's
 ink (scraps: a stray word of a note, a flourish, a fragment of a stamp), unless they sit
