@@ -29,10 +29,21 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hwr.data.pages import find_pages, page_image_path, read_page, split_pages  # noqa: E402
-from segmentation import DEFAULT_PAGES, ious  # noqa: E402
+
+DEFAULT_PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
+
+
+def ious(pred: list, gt: list) -> np.ndarray:
+    """IoU of every predicted with every true polygon, as ``benchmarks/segmentation.py``
+    computes it (loaded by path: a package named ``segmentation`` may shadow it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hwr_bench_segmentation", Path(__file__).with_name("segmentation.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.ious(pred, gt)
 
 CONFIGS = [(0, 1e-3), (8, 1e-3), (16, 1e-2), (32, 1e-2)]  # (hidden units, weight decay)
 CHOSEN = (16, 1e-2)

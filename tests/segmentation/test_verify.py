@@ -113,3 +113,38 @@ def test_analyse_page_gives_candidates_and_kept_lines():
     assert found.grid > 0 and found.prep.xheight > 0
     blank = analyse_page(np.full((800, 600), 230, np.uint8))
     assert blank.lines == [] and blank.candidates == []
+
+
+def _bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "train_line_verifier.py"
+    spec = importlib.util.spec_from_file_location("bench_train_line_verifier", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("hidden", [0, 4])
+def test_training_script_fits_a_verifier_that_round_trips(hidden):
+    """benchmarks/train_line_verifier.py's fit: on candidates whose label is one feature's
+    sign (plus a wide margin) it learns the rule, for the logistic model written as a
+    one-unit network as for a hidden layer; the weights survive JSON unchanged."""
+    bench = _bench()
+    rng = np.random.default_rng(0)
+    pages = []
+    for _ in range(6):
+        x = rng.normal(size=(40, len(V.FEATURES)))
+        x[:, 2] += np.where(x[:, 2] > 0, 1.0, -1.0)
+        pages.append({"x": x, "y": (x[:, 2] > 0).astype(int), "ngt": int((x[:, 2] > 0).sum())})
+    v = bench.fit(pages, hidden, 1e-3, epochs=300)
+    keep = [v.probability(p["x"]) >= v.threshold for p in pages]
+    assert bench.f1(pages, keep)[2] > 0.97
+    again = V.Verifier(json.loads(json.dumps(v.to_dict())))
+    for p in pages:
+        assert np.allclose(again.probability(p["x"]), v.probability(p["x"]))
+    # F1 counts every ground-truth line, also those no candidate found
+    assert bench.f1(pages[:1], [pages[0]["y"] > 0]) == (1.0, 1.0, 1.0)
+    missed = [{**pages[0], "ngt": 2 * pages[0]["ngt"]}]
+    assert bench.f1(missed, [pages[0]["y"] > 0])[1] == pytest.approx(0.5)
