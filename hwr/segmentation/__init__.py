@@ -104,7 +104,7 @@ def upside_down_score(lines) -> float:
 
 def analyse_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
-                 color: np.ndarray | None = None, verifier: bool = True) -> Analysis | None:
+                 color: np.ndarray | None = None, verifier: bool = True) -> Analysis:
     """The analysis behind :func:`segment_page`, in work coordinates (see :class:`Analysis`);
     no lines for a page without text lines (blank, or noise).  ``verifier=False`` lets the scrap
     rules alone decide which candidate lines are kept (:mod:`hwr.segmentation.verify`)."""
