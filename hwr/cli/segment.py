@@ -37,8 +37,11 @@ def _writer(fmt: str):
               help="Replace existing XML files (by default an image whose XML exists is an error: a PAGE or "
                    "ALTO file beside an image is often its ground truth).")
 @click.option("--no-orientation", is_flag=True, help="Do not turn pages (0/90/180/270); only deskew.")
+@click.option("--no-verifier", is_flag=True,
+              help="Keep the lines that the scrap rules keep, without the line verifier (a small network "
+                   "trained on archival letters and wills that drops stamps, notes and signatures).")
 def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: str, overwrite: bool,
-            no_orientation: bool) -> None:
+            no_orientation: bool, no_verifier: bool) -> None:
     """Find the text lines of page IMAGES (JPEG, PNG, TIFF, ...): polygon, baseline and
     reading order of each line, in the original image's pixel coordinates.
 
@@ -71,7 +74,7 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
                 try:
                     gray = load_page(path, k)
                     page = segment_page(gray, method=method, orientation=not no_orientation, name=str(path),
-                                        color=load_color(path, k))
+                                        color=load_color(path, k), verifier=not no_verifier)
                     del gray
                 except Exception as e:  # one bad page never stops the others
                     msg = _message(e, path)

@@ -148,3 +148,23 @@ def test_training_script_fits_a_verifier_that_round_trips(hidden):
     assert bench.f1(pages[:1], [pages[0]["y"] > 0]) == (1.0, 1.0, 1.0)
     missed = [{**pages[0], "ngt": 2 * pages[0]["ngt"]}]
     assert bench.f1(missed, [pages[0]["y"] > 0])[1] == pytest.approx(0.5)
+
+
+def test_cli_segment_no_verifier(tmp_path, monkeypatch):
+    """`hwr segment --no-verifier` leaves the rules alone to decide: with a verifier that
+    drops every line of the text, the page has no lines unless the flag is given."""
+    from click.testing import CliRunner
+
+    from hwr.cli.segment import segment
+
+    page, _ = make_page(n_lines=4, seed=5, noise=False)
+    p = tmp_path / "page.png"
+    cv2.imwrite(str(p), page)
+    drop_all = V.Verifier(_spec("below_text", -0.5))
+    monkeypatch.setattr(V, "default_verifier", lambda: drop_all)
+    counts = {}
+    for args in ([], ["--no-verifier"]):
+        res = CliRunner().invoke(segment, [str(p), *args])
+        assert res.exit_code == 0, res.output
+        counts[bool(args)] = len(json.loads(res.stdout.strip().splitlines()[-1])["lines"])
+    assert counts == {False: 0, True: 4}
