@@ -7,7 +7,8 @@ salutation or date one line above the text, are still one block.  Main
 blocks (at least 40 % as wide as the widest) are read first, by column (left to right,
 a column being blocks that overlap horizontally) and top to bottom within a column;
 marginal blocks (narrower ones: notes beside or below the text) come after, top to
-bottom.  Within a block, lines go top to bottom.
+bottom.  Within a block, lines go top to bottom, and pieces of one row (lines within half a
+line spacing of each other in height that do not overlap horizontally) left to right.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def blocks(lines: list[WorkLine], xh: float, gap: float = 3.0) -> list[list[int]
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(_find(parent, i), []).append(i)
-    bl = [sorted(g, key=lambda k: lines[k].ymid) for g in groups.values()]
+    spacing = float(np.median(below)) if below else 2.0 * xh
+    bl = [_rows(sorted(g, key=lambda k: lines[k].ymid), lines, 0.5 * spacing) for g in groups.values()]
     ext = [(min(lines[k].x0 for k in g), max(lines[k].x1 for k in g),
             min(lines[k].ymid for k in g)) for g in bl]
     widest = max(e[1] - e[0] for e in ext)
@@ -69,6 +71,27 @@ def blocks(lines: list[WorkLine], xh: float, gap: float = 3.0) -> list[list[int]
     ordered = [i for c in cols for i in sorted(c, key=lambda k: ext[k][2])]
     ordered += sorted(margin, key=lambda k: ext[k][2])
     return [bl[i] for i in ordered]
+
+
+def _rows(idx: list[int], lines: list[WorkLine], tol: float) -> list[int]:
+    """``idx`` (sorted top to bottom) with the pieces of one row read left to right: lines
+    whose centres lie within ``tol`` of the row's first line and that overlap none of the
+    row's lines horizontally (a line cut in two by a hole, a seal or a wide gap, or a date
+    beside an address) belong to that row."""
+    out: list[int] = []
+    k = 0
+    while k < len(idx):
+        row = [idx[k]]
+        j = k + 1
+        while j < len(idx) and lines[idx[j]].ymid - lines[row[0]].ymid <= tol:
+            c = lines[idx[j]]
+            if any(min(c.x1, lines[r].x1) > max(c.x0, lines[r].x0) for r in row):
+                break
+            row.append(idx[j])
+            j += 1
+        out += sorted(row, key=lambda r: lines[r].x0)
+        k = j
+    return out
 
 
 def hull(points: np.ndarray) -> np.ndarray:
