@@ -14,7 +14,7 @@ training pages and, with ``--write``, writes the weights.
 
     python benchmarks/train_line_verifier.py [--pages DIR] [--write]
 
-It takes about 40 s (two processes segment the pages; the fits take seconds).  The fit is
+It takes about 20 s on two cores (two processes segment the pages; the fits take seconds).  The fit is
 deterministic (fixed seed, one thread).
 """
 
