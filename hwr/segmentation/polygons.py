@@ -40,7 +40,7 @@ class WorkLine:
     spread: float = 0.0  # mean distance of the line's ink from its medial curve
     npix: int = 0  # ink pixels of the line
     band: float = 0.0  # height of the middle 80 % of its ink rows about the medial curve
-    keep: bool = True  # the scrap rules keep it (see ``build``)
+    keep: bool = True  # a text line: by the scrap rules, then the line verifier (see ``build``)
 
 
 def assign(ink: np.ndarray, medials: list[Medial], xh: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -178,8 +178,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines;
         # lines under ``min_ink`` x-heights squared are kept only where they head the text
         small = min_ink * xh * xh
-        typical = float(np.median([ln.npix for ln in out if ln.npix >= small] or [small]))
-        full = [ln for ln in out if ln.npix >= small and ln.npix >= rel_ink * typical]
+        typical, full = full_lines(out, xh, min_ink, rel_ink)
         for ln in out:
             ln.keep = ((ln.npix >= small and ln.npix >= rel_ink * typical)
                        or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, grid, xh))
@@ -189,6 +188,15 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
 
             verify(out, grid, xh, min_ink=min_ink, rel_ink=rel_ink)
     return out
+
+
+def full_lines(lines: list[WorkLine], xh: float, min_ink: float = 3.0,
+               rel_ink: float = 0.6) -> tuple[float, list[WorkLine]]:
+    """The median ink of the lines with at least ``min_ink`` x-heights squared of it, and the
+    page's *full* lines: those with that much ink and at least ``rel_ink`` of the median."""
+    small = min_ink * xh * xh
+    typical = float(np.median([ln.npix for ln in lines if ln.npix >= small] or [small]))
+    return typical, [ln for ln in lines if ln.npix >= small and ln.npix >= rel_ink * typical]
 
 
 def _heads_text(ln: WorkLine, full: list[WorkLine], gap: float, xh: float, near: float = 1.6) -> bool:

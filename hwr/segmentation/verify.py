@@ -44,9 +44,10 @@ def line_features(lines: list, grid: float, xh: float, min_ink: float = 3.0,
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
-    small = min_ink * xh * xh
-    typical = float(np.median([ln.npix for ln in lines if ln.npix >= small] or [small]))
-    full = [ln for ln in lines if ln.npix >= small and ln.npix >= rel_ink * typical] or list(lines)
+    from hwr.segmentation.polygons import full_lines
+
+    typical, full = full_lines(lines, xh, min_ink, rel_ink)
+    full = full or list(lines)
     full_ids = {id(f) for f in full}
     g = max(float(grid), 1.0)
     x = max(float(xh), 1.0)
