@@ -36,13 +36,16 @@ class Analysis:
 
 
 def _find_lines(prep, method: str, verifier: bool = True) -> Analysis:
+    import cv2
+
     from hwr.segmentation.lines import line_period
     from hwr.segmentation.polygons import assign, build, grid_spacing
 
     period = line_period(prep.ink, prep.xheight)
     medials = METHODS[method](prep.ink, prep.xheight, period=period)
     ys, xs, lab = assign(prep.ink, medials, prep.xheight)
-    cands = build(ys, xs, lab, medials, prep.xheight, spacing=period, verifier=verifier)
+    comp = cv2.connectedComponents(prep.ink, connectivity=8)[1][ys, xs]
+    cands = build(ys, xs, lab, medials, prep.xheight, spacing=period, verifier=verifier, comp=comp)
     return Analysis(prep, [ln for ln in cands if ln.keep], cands, grid_spacing(medials, prep.xheight, period))
 
 

@@ -40,6 +40,7 @@ class WorkLine:
     spread: float = 0.0  # mean distance of the line's ink from its medial curve
     npix: int = 0  # ink pixels of the line
     band: float = 0.0  # height of the middle 80 % of its ink rows about the medial curve
+    biggest: float = 0.0  # share of its ink in its largest connected component
     keep: bool = True  # a text line: by the scrap rules, then the line verifier (see ``build``)
 
 
@@ -94,7 +95,7 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
           min_up: float = 0.3, min_down: float = 0.3, pad_pitch: float = 0.10,
           max_pitch: float = 4.0, rel_ink: float = 0.6,
           short_ink: float = 0.15, spacing: float = 0.0, head_ink: float = 1.5,
-          verifier: bool = True) -> list[WorkLine]:
+          verifier: bool = True, comp: np.ndarray | None = None) -> list[WorkLine]:
     """Line polygons and baselines from the assigned pixels.  Per chunk the polygon spans
     the ``pct``-th to ``100 - pct``-th percentile of the ink rows, clamped to ``up`` x-heights
     above and ``down`` below the medial curve, and reaches at least ``min_up`` / ``min_down``
@@ -105,7 +106,9 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
     x-heights, so that widely spaced lines keep polygons close to their ink (the line
     grid of the scrap filter uses the uncapped spacing: a paragraph's short last line in
     widely spaced writing is still in the grid).  ``spacing`` (the page's line spacing,
-    ``lines.line_period``) replaces ``pitch`` when positive.
+    ``lines.line_period``) replaces ``pitch`` when positive.  ``comp`` (the connected
+    component of each ink pixel, in the order of ``ys``/``xs``) gives each line its
+    ``biggest``: the share of its ink in one piece (a ruling or a long stroke, against words).
 
     Returns every candidate line; ``keep`` marks the ones that are text lines: by the scrap
     rules (module docstring) and then, with ``verifier``, by the line verifier
@@ -172,8 +175,12 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         bot_pts = [(xr, bots[-1])] + list(zip(cxs[::-1], bots[::-1])) + [(xl, bots[0])]
         poly = np.asarray(top_pts + bot_pts, np.float64)
         base = np.asarray([(x0, bases[0])] + list(zip(cxs, bases)) + [(x1, bases[-1])], np.float64)
+        biggest = 0.0
+        if comp is not None:
+            counts = np.unique(comp[order[a:b]], return_counts=True)[1]
+            biggest = float(counts.max() / counts.sum())
         out.append(WorkLine(poly, base, float(x0), float(x1), float(np.median(m.y_at(px))), above, below,
-                            float(np.mean(np.abs(rel))), int(rel.size), float(hi_q - lo_q)))
+                            float(np.mean(np.abs(rel))), int(rel.size), float(hi_q - lo_q), biggest))
     if out:
         # scraps (a stray word of a note, a flourish) hold far less ink than the page's lines;
         # lines under ``min_ink`` x-heights squared are kept only where they head the text

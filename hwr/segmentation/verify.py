@@ -27,7 +27,7 @@ import numpy as np
 
 #: The verifier's inputs, in order (see :func:`line_features`).
 FEATURES = ("log_ink", "width", "left", "right", "above_text", "below_text", "gap_up", "gap_down",
-            "band", "spread", "descent", "density", "rules_keep", "full", "log_lines")
+            "band", "spread", "descent", "density", "rules_keep", "full", "log_lines", "biggest")
 
 WEIGHTS = Path(__file__).with_name("line_verifier.json")
 
@@ -74,7 +74,8 @@ def line_features(lines: list, grid: float, xh: float, min_ink: float = 3.0,
                   np.clip((fy0 - ln.ymid) / g, -1.0, 5.0), np.clip((ln.ymid - fy1) / g, -1.0, 5.0),
                   up, down, ln.band / x, ln.spread / x,
                   (ln.below - ln.above) / max(1, ln.above + ln.below),
-                  ln.npix / (w * g), float(ln.keep), float(id(ln) in full_ids), np.log(len(full)))
+                  ln.npix / (w * g), float(ln.keep), float(id(ln) in full_ids), np.log(len(full)),
+                  ln.biggest)
     return out
 
 

@@ -15,15 +15,15 @@ from hwr.segmentation import verify as V
 from segmentation.test_segmentation import make_page
 
 
-def _line(x0, x1, y, npix, keep=True, band=10.0, spread=6.0, above=50, below=30):
+def _line(x0, x1, y, npix, keep=True, band=10.0, spread=6.0, above=50, below=30, biggest=0.1):
     return SimpleNamespace(x0=x0, x1=x1, ymid=y, npix=npix, keep=keep, band=band, spread=spread,
-                           above=above, below=below)
+                           above=above, below=below, biggest=biggest)
 
 
 def _page():
     """Six full lines 60 px apart (x-height 15) and a small scrap well below them, right."""
     text = [_line(100, 900, 100 + 60 * k, 4000) for k in range(6)]
-    scrap = _line(700, 800, 100 + 60 * 5 + 200, 900, keep=False)
+    scrap = _line(700, 800, 100 + 60 * 5 + 200, 900, keep=False, biggest=1.0)
     return text, scrap
 
 
@@ -53,6 +53,7 @@ def test_features_describe_the_line_against_the_text():
     assert col["gap_up"][0] == 5.0 and col["gap_down"][0] == pytest.approx(1.0)
     assert col["above_text"][0] == 0.0 and col["below_text"][5] == 0.0
     assert col["log_lines"][0] == pytest.approx(np.log(6))
+    assert col["biggest"].tolist() == [0.1] * 6 + [1.0]
     assert V.line_features([], 60.0, 15.0).shape == (0, len(V.FEATURES))
 
 
@@ -168,3 +169,19 @@ def test_cli_segment_no_verifier(tmp_path, monkeypatch):
         assert res.exit_code == 0, res.output
         counts[bool(args)] = len(json.loads(res.stdout.strip().splitlines()[-1])["lines"])
     assert counts == {False: 0, True: 4}
+
+
+def test_a_line_of_one_piece_is_told_from_writing():
+    """``biggest``: a long flourish is one connected piece of ink, a line of words many.  The
+    scrap rules keep such a flourish under the text as a line; the shipped verifier drops it."""
+    page, _ = make_page(n_lines=3, seed=6, ruling=False, noise=False)
+    xs = np.arange(150, 1150, 10)
+    cv2.polylines(page, [np.int32(np.c_[xs, 1200 + 30 * np.sin(xs / 60.0)]).reshape(-1, 1, 2)], False, 60, 10)
+    found = analyse_page(page, verifier=False)
+    scale = found.prep.to_work[1, 1]
+    text = [c for c in found.candidates if c.ymid < 700 * scale]
+    stroke = [c for c in found.candidates if abs(c.ymid - 1200 * scale) < 30 * scale]
+    assert len(text) == 3 and all(c.biggest < 0.5 for c in text)
+    assert len(stroke) == 1 and stroke[0].biggest > 0.9 and stroke[0].keep
+    assert len(segment_page(page, verifier=False).lines) == 4
+    assert len(segment_page(page).lines) == 3
