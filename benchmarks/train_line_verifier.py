@@ -24,6 +24,7 @@ import argparse
 import json
 import multiprocessing as mp
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +36,21 @@ from hwr.data.pages import find_pages, page_image_path, read_page, split_pages  
 DEFAULT_PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
 
 
-def ious(pred: list, gt: list) -> np.ndarray:
-    """IoU of every predicted with every true polygon, as ``benchmarks/segmentation.py``
-    computes it (loaded by path: a package named ``segmentation`` may shadow it)."""
+@lru_cache(maxsize=1)
+def _scoring():
+    """``benchmarks/segmentation.py``, loaded by path once (a package named ``segmentation``
+    may shadow it)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("hwr_bench_segmentation", Path(__file__).with_name("segmentation.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.ious(pred, gt)
+    return mod
+
+
+def ious(pred: list, gt: list) -> np.ndarray:
+    """IoU of every predicted with every true polygon, as ``benchmarks/segmentation.py`` computes it."""
+    return _scoring().ious(pred, gt)
 
 CONFIGS = [(0, 1e-3), (8, 1e-3), (16, 1e-2), (32, 1e-2)]  # (hidden units, weight decay)
 CHOSEN = (16, 1e-2)

@@ -45,8 +45,9 @@ def _find_lines(prep, method: str, verifier: bool = True) -> Analysis:
     medials = METHODS[method](prep.ink, prep.xheight, period=period)
     ys, xs, lab = assign(prep.ink, medials, prep.xheight)
     comp = cv2.connectedComponents(prep.ink, connectivity=8)[1][ys, xs]
-    cands = build(ys, xs, lab, medials, prep.xheight, spacing=period, verifier=verifier, comp=comp)
-    return Analysis(prep, [ln for ln in cands if ln.keep], cands, grid_spacing(medials, prep.xheight, period))
+    grid = grid_spacing(medials, prep.xheight, period)
+    cands = build(ys, xs, lab, medials, prep.xheight, spacing=grid, verifier=verifier, comp=comp)
+    return Analysis(prep, [ln for ln in cands if ln.keep], cands, grid)
 
 
 def _line_score(lines, xh: float) -> float:

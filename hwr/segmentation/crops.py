@@ -33,9 +33,10 @@ def _span(line) -> tuple[float, float, float] | None:
     return float(b[:, 0].min()), float(b[:, 0].max()), float(b[:, 1].mean())
 
 
-def _gaps(spans: list) -> list[tuple[float, float]]:
-    """Per line: the vertical distance to the nearest baseline above and below it that
-    shares at least a quarter of the shorter line's width (inf where there is none)."""
+def neighbour_gaps(spans: list) -> list[tuple[float, float]]:
+    """Per line span ``(x0, x1, y)`` (or None): the vertical distance to the nearest span above
+    and below it that shares at least a quarter of the shorter one's width (inf where there
+    is none).  Used on baselines here and on medial heights by the line verifier."""
     out = []
     for i, s in enumerate(spans):
         up = down = np.inf
@@ -63,7 +64,7 @@ def line_spacing(lines: Sequence) -> float | None:
     """The page's line spacing: the median vertical distance from a line's baseline to the
     nearest baseline below it that shares at least a quarter of the shorter line's width;
     None with no such pair (a single line)."""
-    return _median_below(_gaps([_span(ln) for ln in lines]))
+    return _median_below(neighbour_gaps([_span(ln) for ln in lines]))
 
 
 def line_spacings(lines: Sequence) -> list[float | None]:
@@ -71,7 +72,7 @@ def line_spacings(lines: Sequence) -> list[float | None]:
     the line's own distance to its nearest neighbour above or below when that is larger
     (a heading or a note standing apart, often written larger, keeps its ascenders).
     None for every line when the page has no line spacing (a single line)."""
-    gaps = _gaps([_span(ln) for ln in lines])
+    gaps = neighbour_gaps([_span(ln) for ln in lines])
     page = _median_below(gaps)
     if page is None:
         return [None] * len(lines)

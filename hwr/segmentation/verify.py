@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hwr.segmentation.crops import neighbour_gaps
+from hwr.segmentation.polygons import full_lines
+
 #: The verifier's inputs, in order (see :func:`line_features`).
 FEATURES = ("log_ink", "width", "left", "right", "above_text", "below_text", "gap_up", "gap_down",
             "band", "spread", "descent", "density", "rules_keep", "full", "log_lines", "biggest")
@@ -44,8 +47,6 @@ def line_features(lines: list, grid: float, xh: float, min_ink: float = 3.0,
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(FEATURES)))
-    from hwr.segmentation.polygons import full_lines
-
     typical, full = full_lines(lines, xh, min_ink, rel_ink)
     full = full or list(lines)
     full_ids = {id(f) for f in full}
@@ -58,17 +59,10 @@ def line_features(lines: list, grid: float, xh: float, min_ink: float = 3.0,
     fy1 = max(f.ymid for f in full)
     fw = max(float(np.median([f.x1 - f.x0 for f in full])), 1.0)
     out = np.zeros((n, len(FEATURES)))
-    for i, ln in enumerate(lines):
+    gaps = neighbour_gaps([(ln.x0, ln.x1, ln.ymid) for ln in lines])
+    for i, (ln, (gap_up, gap_down)) in enumerate(zip(lines, gaps)):
         w = max(ln.x1 - ln.x0, 1.0)
-        up = down = 5.0  # in line spacings, capped
-        for f in lines:
-            if f is ln or min(f.x1, ln.x1) - max(f.x0, ln.x0) <= 0.25 * min(w, f.x1 - f.x0):
-                continue
-            d = (f.ymid - ln.ymid) / g
-            if d > 0:
-                down = min(down, d)
-            elif d < 0:
-                up = min(up, -d)
+        up, down = min(gap_up / g, 5.0), min(gap_down / g, 5.0)  # in line spacings, capped
         out[i] = (np.log(max(ln.npix, 1) / typical), w / fw,
                   (ln.x0 - fx0) / tw, (ln.x1 - fx1) / tw,
                   np.clip((fy0 - ln.ymid) / g, -1.0, 5.0), np.clip((ln.ymid - fy1) / g, -1.0, 5.0),
