@@ -225,6 +225,8 @@ def main() -> None:
                          "set-aside pages (default), or every 5th fine-tuning page, so that the set-aside pages "
                          "only measure (but image_default was trained on those pages: it reads them at 19 %% "
                          "greedy, and validation then keeps the first epoch)")
+    ap.add_argument("--augment", choices=["warp", "mild", "off"], default="warp",
+                    help="hwr train --augment of the fine-tuning (default warp, hwr train's own default)")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -266,9 +268,9 @@ def main() -> None:
             print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
                   "the figures after fine-tuning are tuned on the lines they are measured on")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
-        out = args.out_dir / f"hooker{tag}-val-{args.val_on}.safetensors"
+        out = args.out_dir / f"hooker{tag}-val-{args.val_on}-{args.augment}.safetensors"
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
-                          ["--max-minutes", str(args.minutes), "--anneal"])
+                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment])
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
         chosen = (read_tuning(out) or {}).get("chosen", "inherited")
         b = load_model_defaults(base)  # the same network read with image_default's decoder
@@ -278,7 +280,7 @@ def main() -> None:
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
         lines_trained = len(LineSet(train_h5)) * len(state["history"])
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
-              f"--max-minutes {args.minutes:g} --anneal, {args.threads} thread(s), {args.workers} worker(s)):")
+              f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}, {args.threads} thread(s), {args.workers} worker(s)):")
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
               "| CER % the model's own decoder | training minutes | lines/s |")
         print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -305,13 +305,17 @@ def _resolve_device(device: str) -> str:
                    "unless --hidden/--layers/--channels/--subsample resize the base).")
 @click.option("--warmup", type=click.IntRange(0), default=None,
               help="Learning-rate warm-up steps (default 400; fine-tuning with --base: 50).")
+@click.option("--augment", type=click.Choice(["warp", "mild", "off"]), default="warp", show_default=True,
+              help="Random distortions of the training lines. Line images: warp (shear, height scale and shift, an "
+                   "elastic warp, and what mild does) or mild (width scale, stroke weight, contrast, blur, noise); "
+                   "ink and rendered ink are distorted as before by either; off: none.")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
               help="After training, train a character LM on the training text and choose the decoder (the "
                    "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
                    "validation lines; takes a minute or two after the time budget.")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp, progress_json, freeze_norm, warmup, lm_adapt) -> None:
+          amp, progress_json, freeze_norm, warmup, augment, lm_adapt) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -365,7 +369,7 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
                       max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
                       freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400),
-                      adapt_lm=lm_adapt)
+                      adapt_lm=lm_adapt, augment=False if augment == "off" else augment)
 
     def report(p):
         click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "

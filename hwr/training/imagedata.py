@@ -38,13 +38,59 @@ def _ink_widths(s: InkSet, height: int, margin: int) -> np.ndarray:
     return out
 
 
-def augment_line(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Mild distortions of a normalised line (float, ink bright): width scale, stroke weight, contrast, blur, noise."""
+AUGMENTATIONS = ("mild", "warp")  # augment_line's levels; "warp" is the default
+
+
+def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """Remap tables (output pixel -> source pixel) of one random geometric distortion of an
+    ``h`` x ``w`` line, and the output width: width scale, shear, height scale and shift,
+    and an elastic warp (random offsets of a coarse grid of control points, interpolated:
+    after Wigington et al., ICDAR 2017), all in one resampling."""
     import cv2
 
-    h, w = img.shape
     sx = rng.uniform(0.8, 1.2)
-    img = cv2.resize(img, (max(16, int(round(w * sx))), h), interpolation=cv2.INTER_LINEAR)
+    shear = rng.uniform(-0.35, 0.35) if rng.random() < 0.6 else 0.0
+    sy = rng.uniform(0.8, 1.05)
+    cy = (h - 1) / 2.0
+    ty = rng.uniform(-0.06, 0.06) * h
+    off = abs(shear) * h / 2.0
+    w_out = max(16, int(round(w * sx + 2 * off)))
+    u = np.arange(w_out, dtype=np.float32)[None, :]
+    v = np.arange(h, dtype=np.float32)[:, None]
+    map_y = (v - cy - ty) / sy + cy + np.zeros_like(u)
+    map_x = (u - off - shear * (v - cy)) / sx
+    if rng.random() < 0.75:  # elastic: control points about every 2/3 line height
+        step = max(8.0, h * 0.66)
+        gw, gh = int(np.ceil(w_out / step)) + 2, 3
+        sigma = rng.uniform(0.8, 2.0)
+        dx = rng.normal(0.0, sigma, (gh, gw)).astype(np.float32)
+        dy = rng.normal(0.0, sigma, (gh, gw)).astype(np.float32)
+        size = (int(round(step * (gw - 1))) + 1, h)
+        dx = cv2.resize(dx, size, interpolation=cv2.INTER_LINEAR)[:, :w_out]
+        dy = cv2.resize(dy, size, interpolation=cv2.INTER_LINEAR)[:, :w_out]
+        map_x = map_x + dx
+        map_y = map_y + dy
+    return map_x.astype(np.float32), map_y.astype(np.float32), w_out
+
+
+def augment_line(img: np.ndarray, rng: np.random.Generator, level: str = "warp") -> np.ndarray:
+    """Random distortions of a normalised line (float, ink bright on black).
+
+    ``"mild"``: width scale, stroke weight, contrast, blur and noise.  ``"warp"`` (the
+    default) adds shear, height scale and shift, and an elastic warp of the writing in the
+    same resampling as the width scale: the variation within one hand, which a few hundred
+    lines of it do not show."""
+    import cv2
+
+    if level not in AUGMENTATIONS:
+        raise ValueError(f"augmentation {level!r}: expected one of {', '.join(AUGMENTATIONS)}")
+    h, w = img.shape
+    if level == "warp":
+        map_x, map_y, _ = _warp_maps(h, w, rng)
+        img = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    else:
+        sx = rng.uniform(0.8, 1.2)
+        img = cv2.resize(img, (max(16, int(round(w * sx))), h), interpolation=cv2.INTER_LINEAR)
     r = rng.random()
     if r < 0.2:
         img = cv2.dilate(img, np.ones((2, 2), np.uint8))
@@ -61,12 +107,15 @@ class ImageLines(Dataset):
     """Lines of line datasets and/or rendered ink datasets as (image (1, H, W), labels, text)."""
 
     def __init__(self, sources: Sequence[Source], alphabet: Alphabet, preprocessing: dict,
-                 augment: bool = False, seed: int = 0):
+                 augment: bool | str = False, seed: int = 0):
         self.sources = list(sources)
         self.alphabet = alphabet
         self.preprocessing = dict(preprocessing)
         self.height = int(preprocessing["height"])
+        # False: none; True: the default level; or a level of AUGMENTATIONS (stored lines only:
+        # rendered ink is distorted by its rendering)
         self.augment = augment
+        self.level = augment if isinstance(augment, str) else "warp"
         self.seed = seed
         self.epoch = 0
         # samples drawn by this process: persistent DataLoader workers keep their copy of
@@ -94,7 +143,7 @@ class ImageLines(Dataset):
         if isinstance(s, LineSet):
             img = from_uint8(s.image(j))
             if rng is not None:
-                img = augment_line(img, rng)
+                img = augment_line(img, rng, self.level)
             return img, s.texts[j]
         ink = s[j]
         # validation: a fixed, seeded rendering per line (realistic, reproducible)

@@ -53,7 +53,9 @@ class TrainConfig:
     amp: bool = True  # mixed precision (CUDA only)
     max_minutes: float | None = None
     workers: int = 0
-    augment: bool = True  # random distortions of the training lines
+    # random distortions of the training lines: False, True (the default level), or a level of
+    # hwr.training.imagedata.AUGMENTATIONS (line images; ink is distorted alike at any level)
+    augment: bool | str = True
     anneal: bool = False  # cosine decay of the learning rate to the end of this run's budget (time or epochs)
     # keep the batch-norm running statistics as they are (None: yes when fine-tuning a base model,
     # whose other layers were trained with them; a small new data set's batches would shift them)
