@@ -64,6 +64,13 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
         lines.append(f"| characters added to the base's alphabet | `{tr['added_characters']}` |")
     lines.append(f"| training | {tr.get('epochs', '?')} epochs, {tr.get('steps', '?')} steps, "
                  f"{float(tr.get('train_seconds', 0)) / 60:.1f} minutes |")
+    cfg = tr.get("train_config") or {}
+    if cfg:
+        aug = cfg.get("augment", True)
+        aug = "off" if aug is False else (aug if isinstance(aug, str) else ("warp" if info.kind == "image" else "on"))
+        lines.append(f"| settings | batch {cfg.get('batch_size', '?')}, learning rate {cfg.get('lr', '?')}"
+                     f"{' with cosine decay' if cfg.get('anneal') else ''}, augmentation {aug}, "
+                     f"seed {cfg.get('seed', '?')} |")
     lines += ["", "## Figures", ""]
     if tr.get("best_val_cer") is not None:
         lines.append(f"Validation CER (greedy decoding): **{100 * float(tr['best_val_cer']):.2f} %** "

@@ -133,3 +133,19 @@ def test_cli_passes_the_level_to_training(monkeypatch, tmp_path, choice, expect)
         argv += ["--augment", choice]
     CliRunner().invoke(main.cli, argv)
     assert seen["augment"] == expect
+
+
+def test_the_model_card_names_the_augmentation():
+    from hwr.models.checkpoint import ModelInfo
+    from hwr.training.card import card_text
+
+    def card(kind, augment):
+        return card_text(ModelInfo(arch="crnn", kind=kind, config={}, alphabet=list("ab"), name="m",
+                                   training={"train_config": {"batch_size": 24, "lr": 0.0015, "anneal": True,
+                                                              "augment": augment, "seed": 2}}))
+
+    assert "| settings | batch 24, learning rate 0.0015 with cosine decay, augmentation mild, seed 2 |" in card(
+        "image", "mild")
+    assert "augmentation warp," in card("image", True)  # True (the library default) is the warp level
+    assert "augmentation off," in card("image", False) and "augmentation on," in card("ink", True)
+    assert "| settings |" not in card_text(ModelInfo(arch="crnn", kind="image", config={}, alphabet=["a"], name="m"))
