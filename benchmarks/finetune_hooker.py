@@ -14,7 +14,7 @@ the French wills); fine-tuning specialises it on this one hand.
    polygons, as the embedded model's own training and validation crops were cut).
 2. CER (greedy, and beam search + LM, the embedded model's default decoder) of the embedded
    model on the set-aside lines; then ``hwr train --kind image --base image_default --data
-   TRAIN --val VAL --max-minutes M --anneal``.  With ``--val-on set-aside`` (the default)
+   TRAIN --val VAL --max-minutes M --anneal --augment A``.  With ``--val-on set-aside`` (the default)
    TRAIN is all the fine-tuning pages and VAL the set-aside ones, so the epoch kept and the
    decoder are chosen on the lines measured; with ``--val-on finetune`` every 5th
    fine-tuning page is VAL and the others TRAIN, so the set-aside pages decide nothing, but
@@ -32,7 +32,7 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--val-on set-aside|finetune] [--pages N] [--throughput-lines N]
+        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|mild|off] [--pages N] [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
