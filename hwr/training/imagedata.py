@@ -41,9 +41,9 @@ def _ink_widths(s: InkSet, height: int, margin: int) -> np.ndarray:
 AUGMENTATIONS = ("mild", "warp")  # augment_line's levels; "warp" is the default
 
 
-def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
-    """Remap tables (output pixel -> source pixel) of one random geometric distortion of an
-    ``h`` x ``w`` line, and the output width: width scale, shear, height scale and shift,
+def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Remap tables (output pixel -> source pixel, ``h`` rows by the new width) of one random
+    geometric distortion of an ``h`` x ``w`` line: width scale, shear, height scale and shift,
     and an elastic warp (random offsets of a coarse grid of control points, interpolated:
     after Wigington et al., ICDAR 2017), all in one resampling."""
     import cv2
@@ -70,7 +70,7 @@ def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np
         dy = cv2.resize(dy, size, interpolation=cv2.INTER_LINEAR)[:, :w_out]
         map_x = map_x + dx
         map_y = map_y + dy
-    return map_x.astype(np.float32), map_y.astype(np.float32), w_out
+    return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
 def augment_line(img: np.ndarray, rng: np.random.Generator, level: str = "warp") -> np.ndarray:
@@ -86,7 +86,7 @@ def augment_line(img: np.ndarray, rng: np.random.Generator, level: str = "warp")
         raise ValueError(f"augmentation {level!r}: expected one of {', '.join(AUGMENTATIONS)}")
     h, w = img.shape
     if level == "warp":
-        map_x, map_y, _ = _warp_maps(h, w, rng)
+        map_x, map_y = _warp_maps(h, w, rng)
         img = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     else:
         sx = rng.uniform(0.8, 1.2)
@@ -116,6 +116,8 @@ class ImageLines(Dataset):
         # rendered ink is distorted by its rendering)
         self.augment = augment
         self.level = augment if isinstance(augment, str) else "warp"
+        if self.level not in AUGMENTATIONS:
+            raise ValueError(f"augmentation {self.level!r}: expected one of {', '.join(AUGMENTATIONS)}")
         self.seed = seed
         self.epoch = 0
         # samples drawn by this process: persistent DataLoader workers keep their copy of

@@ -110,6 +110,8 @@ def test_image_lines_use_the_chosen_level(tmp_path):
         assert ds.level == expect
         x = ds[0][0]
         assert x.shape[1] == h and isinstance(x, torch.Tensor)
+    with pytest.raises(ValueError, match="augmentation 'strong'"):  # refused at once, not at the first line
+        ImageLines([LineSet(path)], alph, prep, augment="strong")
     fixed = ImageLines([LineSet(path)], alph, prep, augment=False)
     assert torch.equal(fixed[1][0], fixed[1][0])
 
