@@ -33,8 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hwr.data.pages import find_pages, page_image_path, read_page, split_pages  # noqa: E402
 
-DEFAULT_PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pages"
-
 
 @lru_cache(maxsize=1)
 def _scoring():
@@ -133,7 +131,7 @@ def fit(pages: list[dict], hidden: int, decay: float, seed: int = 0, epochs: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pages", type=Path, default=DEFAULT_PAGES)
+    ap.add_argument("--pages", type=Path, default=_scoring().DEFAULT_PAGES)
     ap.add_argument("--write", action="store_true", help="write hwr/segmentation/line_verifier.json")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()

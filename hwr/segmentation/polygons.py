@@ -186,8 +186,9 @@ def build(ys: np.ndarray, xs: np.ndarray, lab: np.ndarray, medials: list[Medial]
         # lines under ``min_ink`` x-heights squared are kept only where they head the text
         small = min_ink * xh * xh
         typical, full = full_lines(out, xh, min_ink, rel_ink)
+        full_ids = {id(f) for f in full}
         for ln in out:
-            ln.keep = ((ln.npix >= small and ln.npix >= rel_ink * typical)
+            ln.keep = (id(ln) in full_ids
                        or (ln.npix >= small and ln.npix >= short_ink * typical and _in_text(ln, full, grid, xh))
                        or (ln.npix < small and _heads_text(ln, full, grid, xh)))
         if verifier:

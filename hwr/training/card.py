@@ -67,7 +67,10 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
     cfg = tr.get("train_config") or {}
     if cfg:
         aug = cfg.get("augment", True)
-        aug = "off" if aug is False else (aug if isinstance(aug, str) else ("warp" if info.kind == "image" else "on"))
+        if aug is True:  # the default level
+            aug = "warp" if info.kind == "image" else "on"
+        elif aug is False:
+            aug = "off"
         lines.append(f"| settings | batch {cfg.get('batch_size', '?')}, learning rate {cfg.get('lr', '?')}"
                      f"{' with cosine decay' if cfg.get('anneal') else ''}, augmentation {aug}, "
                      f"seed {cfg.get('seed', '?')} |")

@@ -41,6 +41,11 @@ def _ink_widths(s: InkSet, height: int, margin: int) -> np.ndarray:
 AUGMENTATIONS = ("mild", "warp")  # augment_line's levels; "warp" is the default
 
 
+def _check_level(level: str) -> None:
+    if level not in AUGMENTATIONS:
+        raise ValueError(f"augmentation {level!r}: expected one of {', '.join(AUGMENTATIONS)}")
+
+
 def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Remap tables (output pixel -> source pixel, ``h`` rows by the new width) of one random
     geometric distortion of an ``h`` x ``w`` line: width scale, shear, height scale and shift,
@@ -82,8 +87,7 @@ def augment_line(img: np.ndarray, rng: np.random.Generator, level: str = "warp")
     lines of it do not show."""
     import cv2
 
-    if level not in AUGMENTATIONS:
-        raise ValueError(f"augmentation {level!r}: expected one of {', '.join(AUGMENTATIONS)}")
+    _check_level(level)
     h, w = img.shape
     if level == "warp":
         map_x, map_y = _warp_maps(h, w, rng)
@@ -116,8 +120,7 @@ class ImageLines(Dataset):
         # rendered ink is distorted by its rendering)
         self.augment = augment
         self.level = augment if isinstance(augment, str) else "warp"
-        if self.level not in AUGMENTATIONS:
-            raise ValueError(f"augmentation {self.level!r}: expected one of {', '.join(AUGMENTATIONS)}")
+        _check_level(self.level)
         self.seed = seed
         self.epoch = 0
         # samples drawn by this process: persistent DataLoader workers keep their copy of
