@@ -32,7 +32,8 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|mild|off] [--pages N] [--throughput-lines N]
+        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|mild|off] [--members N] [--pages N]
+        [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
@@ -153,18 +154,27 @@ def cer(model: str | Path, data: Path, decoder: str | None, **decoder_options) -
     return ev.rates.lines, ev.rates.cer, time.perf_counter() - t
 
 
-def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extra: list[str]) -> dict:
+def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extra: list[str],
+              members: int = 1) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
-    stderr); returns the run's ``state.json`` (per-epoch history with lines/s) and the
+    stderr), with ``members`` fine-tunings side by side of ``threads`` threads each; returns
+    the run's ``state.json`` (the first member's with several: per-epoch history with
+    lines/s), the lines trained per second of training by all members together, and the
     wall seconds."""
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
-                  "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads),
-                  "--workers", str(workers), *extra)
+                  "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
+                  "--workers", str(workers), *extra, *(["--members", str(members)] if members > 1 else []))
     print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=_env(threads))
-    state = json.loads((run_dir / "state.json").read_text())
+    files = [run_dir / "state.json"] if members == 1 else [run_dir / f"member-{i}" / "state.json"
+                                                           for i in range(1, members + 1)]
+    states = [json.loads(f.read_text()) for f in files]
+    n = len(LineSet(data))
+    state = states[0]
+    state["lines_per_s"] = sum(n * len(st["history"]) / max(st["history"][-1]["seconds"], 1e-9)
+                               for st in states if st["history"])
     state["wall_seconds"] = time.perf_counter() - t
     return state
 
@@ -227,6 +237,8 @@ def main() -> None:
                          "greedy, and validation then keeps the first epoch)")
     ap.add_argument("--augment", choices=["warp", "mild", "off"], default="warp",
                     help="hwr train --augment of the fine-tuning (default warp, hwr train's own default)")
+    ap.add_argument("--members", type=int, default=1,
+                    help="hwr train --members: fine-tunings side by side, --threads each, their weights averaged")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -268,9 +280,10 @@ def main() -> None:
             print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
                   "the figures after fine-tuning are tuned on the lines they are measured on")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
-        out = args.out_dir / f"hooker{tag}-val-{args.val_on}-{args.augment}.safetensors"
+        members = f"-members{args.members}" if args.members > 1 else ""
+        out = args.out_dir / f"hooker{tag}-val-{args.val_on}-{args.augment}{members}.safetensors"
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
-                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment])
+                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment], args.members)
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
         chosen = (read_tuning(out) or {}).get("chosen", "inherited")
         b = load_model_defaults(base)  # the same network read with image_default's decoder
@@ -278,9 +291,10 @@ def main() -> None:
                  "base": cer(out, aside, b.decoder, lm=b.lm or "none", lm_weight=b.lm_weight,
                              insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
-        lines_trained = len(LineSet(train_h5)) * len(state["history"])
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
-              f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}, {args.threads} thread(s), {args.workers} worker(s)):")
+              f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}"
+              + (f" --members {args.members}, {args.threads} thread(s) each" if args.members > 1 else
+                 f", {args.threads} thread(s)") + f", {args.workers} worker(s)):")
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
               "| CER % the model's own decoder | training minutes | lines/s |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -288,7 +302,7 @@ def main() -> None:
               f"{100 * before[None][1]:.2f} | {100 * before[None][1]:.2f} | | |")
         print(f"| fine-tuned | {after['greedy'][0]} | {100 * after['greedy'][1]:.2f} | {100 * after['base'][1]:.2f} | "
               f"{100 * after['own'][1]:.2f} | {secs / 60:.1f} ({state['wall_seconds'] / 60:.1f} wall, validation "
-              f"and decoder choice included) | {lines_trained / max(secs, 1e-9):.1f} |")
+              f"and decoder choice included) | {state['lines_per_s']:.1f} |")
         print(f"the fine-tuned model's own decoder, chosen by hwr train on its validation lines: {chosen}"
               + (f" (weight {own.lm_weight:g}, bonus {own.insertion_bonus:g})"
                  if own.lm_weight and not chosen.startswith("inherited") else ""))

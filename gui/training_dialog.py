@@ -26,7 +26,8 @@ from PySide6.QtCore import (QPointF, QProcess, QProcessEnvironment, QRectF, QSet
                             Signal)
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from .settings import Settings, cuda_available
 
@@ -301,6 +302,13 @@ class TrainingDialog(QDialog):
             self.device.addItem("GPU (CUDA)", "cuda")
         settings = Settings.load(store)
         self.device.setCurrentIndex(max(self.device.findData(settings.device), 0))
+        self.members = QSpinBox()
+        self.members.setRange(1, max(1, min(8, os.cpu_count() or 1)))
+        self.members.setSuffix(" at once")
+        self.members.setToolTip("hwr train --members: fine-tune this many models side by side (on the CPU one "
+                                "process each, sharing out its cores; on a GPU one after another) and average "
+                                "their weights, which is kept only if it validates better than each. Needs a "
+                                "model to start from.")
 
         self.out = QLineEdit()
         out_browse = self.out_browse = QPushButton("Browse…")
@@ -328,6 +336,7 @@ class TrainingDialog(QDialog):
         form.addRow("", self.base_file_row)
         form.addRow("Time budget", self.minutes)
         form.addRow("Device", self.device)
+        form.addRow("Fine-tunings", self.members)
         form.addRow("New model file", out_row)
         form.addRow("Advanced", self.advanced)
 
@@ -492,15 +501,21 @@ class TrainingDialog(QDialog):
         for w in (self.source, self.path, self.kind, self.base, self.base_file_row, self.minutes, self.device,
                   self.out, self.out_browse, self.advanced):
             w.setEnabled(not running)
+        self.members.setEnabled(not running and self.base.currentData() != "scratch")
         self.browse.setEnabled(not running and not self.source.currentData().endswith("corrections"))
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(not running and self.state in ("cancelled", "failed")
-                                      and (self.run_dir() / "state.json").exists())
+                                      and bool(self.state_files()))
         self.use_button.setEnabled(not running and self.state == "done" and self.result is not None)
 
     def run_dir(self) -> Path:
         return Path(self.out.text().strip() + ".run")
+
+    def state_files(self) -> list[Path]:
+        """The run's checkpoint states: its own, or its members' (``--members``), those that exist."""
+        st = self.run_dir() / "state.json"
+        return [st] if st.exists() else sorted(self.run_dir().glob("member-*/state.json"))
 
     # ------------------------------------------------------------------ the command
     def command(self, restart: bool) -> list[str]:
@@ -546,6 +561,8 @@ class TrainingDialog(QDialog):
                 "--progress-json"]
         if base:
             args += ["--base", base]
+            if self.members.value() > 1:
+                args += ["--members", str(self.members.value())]
         if restart:
             args.append("--restart")
         return args + extra
@@ -601,9 +618,9 @@ class TrainingDialog(QDialog):
 
     def _load_history(self) -> None:
         """On resume: the curve from the run folder's history (the epochs the checkpoint keeps)."""
-        st = self.run_dir() / "state.json"
-        try:
-            hist = json.loads(st.read_text()).get("history") or []
+        own, first = self.run_dir() / "state.json", self.run_dir() / "member-1" / "state.json"
+        try:  # members side by side: the first one's curve, as while they train
+            hist = json.loads((own if own.exists() else first).read_text()).get("history") or []
         except (OSError, ValueError):
             return
         self.plot.clear()
@@ -612,6 +629,8 @@ class TrainingDialog(QDialog):
             self._add_point(h)
 
     def _add_point(self, ev: dict) -> None:
+        if int(ev.get("member") or 0) > 1:  # members side by side: the curves are the first one's
+            return
         epoch = int(ev.get("epoch", 0))
         cer = ev.get("val_cer")
         self.plot.add(epoch, ev.get("loss"), None if cer is None else 100.0 * float(cer))
@@ -650,7 +669,8 @@ class TrainingDialog(QDialog):
         if ev.get("event") == "epoch":
             self._add_point(ev)
             cer = ev.get("val_cer")
-            self.status.setText(f"Epoch {ev.get('epoch')}: loss {float(ev.get('loss', 0)):.3f}, validation CER "
+            who = f" of fine-tuning {ev['member']}/{self.members.value()}" if ev.get("member") else ""
+            self.status.setText(f"Epoch {ev.get('epoch')}{who}: loss {float(ev.get('loss', 0)):.3f}, validation CER "
                                 + (f"{100 * float(cer):.2f} %" if cer is not None else "?")
                                 + f" — {float(ev.get('seconds', 0)) / 60:.1f} of {self.minutes.value():g} min")
             self.progressed.emit(ev)
@@ -707,16 +727,20 @@ class TrainingDialog(QDialog):
         self.state = "failed"
         last = self.stderr_tail[-1] if self.stderr_tail else "(no message)"  # an error, or a traceback's end
         why = "crashed" if crashed else f"stopped with exit status {code}"
-        again = ("Start again, or Resume from the last finished epoch" if (self.run_dir() / "state.json").exists()
+        again = ("Start again, or Resume from the last finished epoch" if self.state_files()
                  else "Start again")
         self._show_error(f"The training {why}: {last}\n(its messages are below; fix the cause, then {again})")
         self.trainingFinished.emit(False)
 
     def _kept_epoch(self) -> int:
-        try:
-            return int(json.loads((self.run_dir() / "state.json").read_text()).get("epoch", 0))
-        except (OSError, ValueError):
-            return 0
+        """The last finished epoch in the run folder (of the member furthest on, with ``--members``)."""
+        kept = 0
+        for st in self.state_files():
+            try:
+                kept = max(kept, int(json.loads(st.read_text()).get("epoch", 0)))
+            except (OSError, ValueError):
+                pass
+        return kept
 
     def _show_error(self, message: str) -> None:
         self.status.setStyleSheet("color: #b00020;")

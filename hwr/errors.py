@@ -11,3 +11,7 @@ class InputError(HwrError, ValueError):
 
 class ModelError(HwrError):
     """A model file cannot be loaded or does not fit the input."""
+
+
+class TrainingError(HwrError, RuntimeError):
+    """A training run ended without a model to write (and says how to resume)."""

@@ -309,17 +309,21 @@ def _resolve_device(device: str) -> str:
               help="Random distortions of the training lines. Line images: warp (shear, height scale and shift, an "
                    "elastic warp, and what mild does) or mild (width scale, stroke weight, contrast, blur, noise); "
                    "ink and rendered ink are distorted as before by either; off: none.")
+@click.option("--members", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Fine-tune this many models side by side (seeds SEED, SEED+1, ...; on a CPU one process each, "
+                   "the threads shared out, on a GPU one after another) and average their weights, which "
+                   "validates better than one (kept only if it does). Needs --base.")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
               help="After training, train a character LM on the training text and choose the decoder (the "
                    "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
                    "validation lines; takes a minute or two after the time budget.")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp, progress_json, freeze_norm, warmup, augment, lm_adapt) -> None:
+          amp, progress_json, freeze_norm, warmup, augment, members, lm_adapt) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
-    from hwr.errors import InputError
+    from hwr.errors import InputError, TrainingError
     from hwr.training.ink import train_ink
     from hwr.training.sources import prepare_sources
     from hwr.training.trainer import TrainConfig
@@ -351,6 +355,11 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     for note in src.notes if not quiet else ():
         click.echo(note, err=True)
     kind, data, val = src.kind, [str(p) for p in src.train], [str(p) for p in src.val]
+    if members > 1 and base is None:
+        raise click.UsageError("--members averages fine-tunings of one model: give it --base (networks trained "
+                               "afresh from different random weights do not average)")
+    if members > 1 and world()[1] > 1:
+        raise click.UsageError("--members starts processes of its own; under torchrun train one model")
     if base is not None and Path(base).resolve() == Path(out).resolve():
         raise click.BadParameter("write the new model next to its base, not over it: the base stays the "
                                  "one in use until you choose the new one", param_hint="--out")
@@ -369,10 +378,10 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
                       max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
                       freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400),
-                      adapt_lm=lm_adapt, augment=False if augment == "off" else augment)
+                      adapt_lm=lm_adapt, augment=False if augment == "off" else augment, members=members)
 
     def report(p):
-        click.echo(f"epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
+        click.echo(f"{f'member {p.member}  ' if p.member else ''}epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
                    f"WER {100 * p.val_wer:6.2f}%  lr {p.lr:.2e}  {p.lines_per_s:5.1f} lines/s  "
                    f"{p.seconds / 60:6.1f} min{'  *' if p.improved else ''}", err=True)
         if progress_json:
@@ -393,7 +402,7 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
         try:
             path = train_image(data, val, out, cfg, net_config=net_config, base=base, run_dir=run_dir,
                                restart=restart, height=height, arch=arch, callbacks=[report])
-        except ValueError as e:
+        except (ValueError, TrainingError) as e:
             raise click.ClickException(str(e)) from e
         _report_written(path, progress_json)
         return
@@ -403,7 +412,7 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     try:
         path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4},
                          base=base, run_dir=run_dir, restart=restart, features=features, callbacks=[report])
-    except ValueError as e:
+    except (ValueError, TrainingError) as e:
         raise click.ClickException(str(e)) from e
     _report_written(path, progress_json)
 

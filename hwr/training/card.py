@@ -62,8 +62,15 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
                      f"trained afresh {', '.join(g.get('fresh') or [])} |")
     if tr.get("added_characters"):
         lines.append(f"| characters added to the base's alphabet | `{tr['added_characters']}` |")
-    lines.append(f"| training | {tr.get('epochs', '?')} epochs, {tr.get('steps', '?')} steps, "
-                 f"{float(tr.get('train_seconds', 0)) / 60:.1f} minutes |")
+    members = tr.get("members") or []
+    if members:
+        lines.append(f"| training | {len(members)} fine-tunings side by side (seeds "
+                     f"{', '.join(str(m.get('seed')) for m in members)}; `hwr train --members`): "
+                     f"{' and '.join(str(m.get('epochs', '?')) for m in members)} epochs, "
+                     f"{float(tr.get('train_seconds', 0)) / 60:.1f} minutes |")
+    else:
+        lines.append(f"| training | {tr.get('epochs', '?')} epochs, {tr.get('steps', '?')} steps, "
+                     f"{float(tr.get('train_seconds', 0)) / 60:.1f} minutes |")
     cfg = tr.get("train_config") or {}
     if cfg:
         aug = cfg.get("augment", True)
@@ -77,7 +84,13 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
     lines += ["", "## Figures", ""]
     if tr.get("best_val_cer") is not None:
         lines.append(f"Validation CER (greedy decoding): **{100 * float(tr['best_val_cer']):.2f} %** "
-                     "(the best epoch, which is the one kept).")
+                     + ("." if members else "(the best epoch, which is the one kept)."))
+    if members and tr.get("average_val_cer") is not None:
+        each = ", ".join(f"{100 * float(m['best_val_cer']):.2f} %" for m in members)
+        avg = 100 * float(tr["average_val_cer"])
+        kept = ("so the average is this model" if tr.get("kept") == "average" else
+                f"no better than the best member, so this model is {tr.get('kept')}")
+        lines += ["", f"The members validate at {each}; the average of their weights at {avg:.2f} %, {kept}."]
     v = verdict(info)
     if v:
         lines += ["", f"This model is {v}."]

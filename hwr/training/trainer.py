@@ -63,10 +63,13 @@ class TrainConfig:
     # after training: an LM of the training text, and the decoder chosen on the validation
     # lines (hwr.training.lm_adapt)
     adapt_lm: bool = True
+    # fine-tunings run side by side with seeds seed, seed+1, ..., their weights averaged
+    # (hwr.training.members)
+    members: int = 1
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0:
-            raise ValueError("batch_size, epochs and lr must be positive")
+        if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0 or self.members < 1:
+            raise ValueError("batch_size, epochs, lr and members must be positive")
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Progress:
     seconds: float = 0.0
     lines_per_s: float = 0.0
     improved: bool = False
+    member: int = 0  # which of several members side by side (hwr.training.members), from 1; 0: a single run
 
 
 @dataclass
@@ -184,6 +188,7 @@ class Trainer:
         self.state = _State(config_fingerprint=json.dumps(info.config, sort_keys=True))
         self.callbacks: list[Callable[[Progress], None]] = []
         self.stop_requested = False
+        self.member = 0  # set by hwr.training.members
 
     # ------------------------------------------------------------------ checkpoints
     def resume(self) -> bool:
@@ -365,7 +370,7 @@ class Trainer:
                     self.state.lr_bad_epochs = 0
             prog = Progress(epoch=epoch, step=self.state.step, loss=total / max(n_lines, 1), val_cer=er.cer,
                             val_wer=er.wer, lr=self._lr(), seconds=self.state.seconds,
-                            lines_per_s=n_lines / max(secs, 1e-9), improved=improved)
+                            lines_per_s=n_lines / max(secs, 1e-9), improved=improved, member=self.member)
             self.state.history.append({k: (float(f"{v:.6g}") if isinstance(v, float) else v)
                                        for k, v in asdict(prog).items()})
             self._checkpoint(improved)
@@ -392,26 +397,31 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     if cfg.freeze_norm is None:
         # a resized network has fresh layers, whose statistics must be learnt
         cfg = replace(cfg, freeze_norm=bool(info.training.get("base")) and base_net is None)
-    trainer = Trainer(net, info, train, val, cfg, run_dir, collate, sampler)
-    trainer.callbacks.extend(callbacks)
-    resumed = not restart and trainer.resume()
-    if resumed:
-        log.info("resuming from %s", run_dir)
-    elif info.training.get("base"):
-        # the yardstick of a fine-tuning: the base model on the same validation lines
-        trainer.state.base_cer = trainer.validate(base_net).cer
-        log.info("base model: validation CER %.2f %%", 100 * trainer.state.base_cer)
-    state = trainer.fit()
     from hwr.training import distributed
 
-    if trainer.rank != 0:  # rank 0 writes the model
-        distributed.barrier()
-        return Path(out)
-    best = run_dir / "best.safetensors"
-    if not best.exists():
-        raise RuntimeError("training stopped before the first epoch finished; nothing to write")
-    final, final_info = load_model(best)
-    final_info.training["stopped_at_epoch"] = state.epoch
+    trainer = Trainer(net, info, train, val, cfg, run_dir, collate, sampler)
+    if cfg.members > 1:
+        final, final_info = _fit_members(trainer, base_net, restart, callbacks)
+    else:
+        trainer.callbacks.extend(callbacks)
+        resumed = not restart and trainer.resume()
+        if resumed:
+            log.info("resuming from %s", run_dir)
+        elif info.training.get("base"):
+            # the yardstick of a fine-tuning: the base model on the same validation lines
+            trainer.state.base_cer = trainer.validate(base_net).cer
+            log.info("base model: validation CER %.2f %%", 100 * trainer.state.base_cer)
+        state = trainer.fit()
+        if trainer.rank != 0:  # rank 0 writes the model
+            distributed.barrier()
+            return Path(out)
+        best = run_dir / "best.safetensors"
+        if not best.exists():
+            from hwr.errors import TrainingError
+
+            raise TrainingError("training stopped before the first epoch finished; nothing to write")
+        final, final_info = load_model(best)
+        final_info.training["stopped_at_epoch"] = state.epoch
     path = save_model(final, final_info, out)
     from hwr.training.card import write_card
 
@@ -431,6 +441,28 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
     write_card(final_info, Path(out).with_suffix(".md"), decoding)
     distributed.barrier()
     return path
+
+
+def _fit_members(trainer: Trainer, base_net, restart: bool, callbacks) -> tuple:
+    """``cfg.members`` fine-tunings of ``trainer``'s network side by side, averaged
+    (:mod:`hwr.training.members`); returns the model to write and its info."""
+    from hwr.training.members import fit_members, member_dir, soup
+
+    if not trainer.info.training.get("base"):
+        raise ValueError("members are averaged, and networks trained afresh from different random weights do "
+                         "not average into anything useful: several members need a base model (--base)")
+    if trainer.world_size > 1:
+        raise ValueError("members run as processes of their own; under torchrun train one model")
+    base_cer = None
+    saved = member_dir(trainer.run_dir, 1) / "state.json"
+    if not restart and saved.exists():  # resuming: the yardstick was measured when the run began
+        base_cer = json.loads(saved.read_text()).get("base_cer")
+    if base_cer is None:
+        base_cer = trainer.validate(base_net).cer
+    log.info("base model: validation CER %.2f %%", 100 * base_cer)
+    paths = fit_members(trainer.net, trainer.info, trainer.train_set, trainer.val_set, trainer.cfg, trainer.run_dir,
+                        trainer.collate_fn, trainer.sampler_factory, restart, callbacks, base_cer, trainer.device)
+    return soup(paths, lambda net: trainer.validate(net).cer)
 
 
 def freeze_batchnorm(net: torch.nn.Module) -> int:

@@ -168,6 +168,45 @@ def test_cancel_then_resume(qtbot, tmp_path, corrections):
     assert "trained from scratch" in d.comparison.text() and d.is_better() is None
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="side-by-side fine-tunings need two cores")
+def test_fine_tunings_side_by_side_cancel_then_resume(qtbot, tmp_path, corrections, base_model):
+    opts = "--batch-size 8 --threads 2 --val-fraction 0.2 --patience 100 --lr 0.01"
+    d = make_dialog(qtbot, tmp_path, corrections, "--epochs 40 " + opts)
+    d.set_source("ink-corrections")
+    d.base.setCurrentIndex(d.base.findData("scratch"))
+    assert not d.members.isEnabled()  # averaging needs a shared start
+    d.base.setCurrentIndex(d.base.findData("file"))
+    d.base_file.setText(str(base_model))
+    assert d.members.isEnabled() and d.members.value() == 1 and "--members" not in d.command(restart=True)
+    d.members.setValue(2)
+    args = d.command(restart=True)
+    assert args[args.index("--members") + 1] == "2"
+    seen = []
+    d.progressed.connect(seen.append)
+    d.progressed.connect(lambda ev: d.cancel())
+    with qtbot.waitSignal(d.trainingFinished, timeout=90_000) as sig:
+        assert d.start()
+    assert sig.args == [False] and d.state == "cancelled"
+    assert seen[0]["member"] in (1, 2) and f"member {seen[0]['member']}  epoch   1" in d.log.toPlainText()
+    kept = d._kept_epoch()  # of the member furthest on
+    assert kept >= 1 and f"keeps epoch {kept}" in d.status.text() and d.resume_button.isEnabled()
+    assert (d.run_dir() / "member-1" / "state.json").exists() and (d.run_dir() / "member-2").is_dir()
+
+    d.progressed.disconnect()
+    d.advanced.setText(f"--epochs {kept + 1} " + opts)
+    seen.clear()
+    d.progressed.connect(seen.append)
+    with qtbot.waitSignal(d.trainingFinished, timeout=120_000) as sig:
+        assert d.resume()
+    assert sig.args == [True], d.status.text()
+    assert {(e["member"], e["epoch"]) for e in seen} >= {(1, kept + 1)}
+    assert [e for e, _ in d.plot.cer] == list(range(1, kept + 2))  # the first member's curve only
+    from hwr.models.checkpoint import read_info
+
+    tr = read_info(d.out.text()).training
+    assert [m["seed"] for m in tr["members"]] == [1, 2] and tr["kept"] in ("average", "member 1", "member 2")
+
+
 def test_bad_folder_is_shown(qtbot, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()

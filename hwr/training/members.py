@@ -1,0 +1,179 @@
+"""Several fine-tunings side by side, their weights averaged (a "model soup").
+
+On a CPU with a few cores, one training process gains little from more threads (on the
+project's 2-core machine a second thread made training 1.24 times faster), but two
+processes of one thread each train two models in the time of one.  Fine-tuned from the
+same base with different seeds (another order of the lines, other random distortions,
+other dropout), the models stay in one basin of the loss, and the average of their weights
+validates better than either (Wortsman et al., "Model soups", ICML 2022) while it costs
+nothing more to run: it is one model of the base's size.
+
+``hwr train --members N`` does this: member ``i`` trains in ``RUN/member-i`` with seed
+``SEED + i - 1`` (each resumes on its own after a kill), all in parallel on a CPU (one
+process each, the torch threads shared out) and one after another on a GPU.  The average
+is kept only when it validates better than the best member on the same lines; otherwise
+the best member is.  Averaging needs a shared start: models trained afresh from different
+random weights do not average into anything useful, so members need a base model.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from hwr.errors import TrainingError
+from hwr.models.checkpoint import ModelInfo, load_model
+
+log = logging.getLogger(__name__)
+
+
+def member_dir(run_dir: str | os.PathLike, i: int) -> Path:
+    """The run folder of member ``i`` (from 1) of a run."""
+    return Path(run_dir) / f"member-{i}"
+
+
+def average_nets(nets: Sequence[torch.nn.Module], infos: Sequence[ModelInfo]) -> torch.nn.Module:
+    """The first network of ``nets`` with every floating-point tensor (weights and batch-norm
+    statistics) replaced by the mean over ``nets``; counters are the first network's.  The
+    networks must be alike (architecture, size, alphabet, preprocessing)."""
+    first = infos[0]
+    for info in infos[1:]:
+        for what in ("kind", "arch", "config", "alphabet", "preprocessing"):
+            if getattr(info, what) != getattr(first, what):
+                raise ValueError(f"models with different {what} cannot be averaged")
+    states = [n.state_dict() for n in nets]
+    avg = {}
+    for key, value in states[0].items():
+        if value.is_floating_point():
+            avg[key] = torch.stack([s[key].float() for s in states]).mean(0).to(value.dtype)
+        else:
+            avg[key] = value
+    nets[0].load_state_dict(avg)
+    return nets[0]
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A member process stops when the process that started it is gone (killed with
+    SIGKILL, say), instead of training on for nobody: the checkpoints are there to resume."""
+    def watch() -> None:
+        while True:
+            time.sleep(2.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="hwr-member-watchdog").start()
+
+
+def run_member(i: int, net, info: ModelInfo, train, val, cfg, run_dir, collate, sampler, restart: bool,
+               callbacks: Sequence[Callable], base_cer: float | None) -> None:
+    """Train member ``i`` (from 1): seed ``cfg.seed + i - 1``, run folder ``RUN/member-i``."""
+    from hwr.training.trainer import Trainer
+
+    cfg = replace(cfg, seed=cfg.seed + i - 1, members=1)
+    if hasattr(train, "seed"):  # the random distortions of the lines follow the member's seed
+        train.seed = cfg.seed
+    trainer = Trainer(net, info, train, val, cfg, member_dir(run_dir, i), collate, sampler)
+    trainer.member = i
+    trainer.callbacks.extend(callbacks)
+    if restart or not trainer.resume():
+        trainer.state.base_cer = base_cer
+    else:
+        log.info("member %d: resuming from %s", i, trainer.run_dir)
+    trainer.fit()
+
+
+def _member_process(i: int, threads: int, parent: int, args: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    torch.set_num_threads(threads)
+    _exit_with_parent(parent)
+    run_member(i, *args)
+
+
+def fit_members(net, info: ModelInfo, train, val, cfg, run_dir, collate, sampler, restart: bool,
+                callbacks: Sequence[Callable], base_cer: float | None, device: str) -> list[Path]:
+    """Train ``cfg.members`` members from ``net``; returns their best models' paths.
+
+    On a CPU the members run at once, one forked process each, with the torch threads
+    shared out among them; on a GPU (which one process keeps busy) one after another."""
+    n = cfg.members
+    args = lambda: (copy.deepcopy(net), info, train, val, cfg, run_dir, collate, sampler, restart, callbacks,  # noqa: E731
+                    base_cer)
+    if not device.startswith("cpu"):
+        for i in range(1, n + 1):
+            run_member(i, *args())
+    else:
+        import multiprocessing as mp
+
+        threads = max(1, torch.get_num_threads() // n)
+        ctx = mp.get_context("fork")  # the members share the loaded data copy-on-write
+        procs = [ctx.Process(target=_member_process, args=(i, threads, os.getpid(), args()),
+                             name=f"hwr-member-{i}") for i in range(1, n + 1)]
+        import sys
+
+        for stream in (sys.stdout, sys.stderr):  # or a member would print what is buffered again
+            stream.flush()
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            for p in procs:  # interrupted: no member trains on without us
+                if p.is_alive():
+                    p.terminate()
+                    p.join(10)
+        failed = [f"member {i} (exit code {p.exitcode})" for i, p in enumerate(procs, 1) if p.exitcode != 0]
+        if failed:
+            raise TrainingError(f"{', '.join(failed)} failed; the same command resumes every member from its "
+                               f"last finished epoch (run folder {run_dir})")
+    paths = []
+    for i in range(1, n + 1):
+        best = member_dir(run_dir, i) / "best.safetensors"
+        if not best.exists():
+            raise TrainingError(f"member {i} stopped before its first epoch finished; nothing to average")
+        paths.append(best)
+    return paths
+
+
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def soup(paths: Sequence[Path], validate: Callable[[torch.nn.Module], float]) -> tuple[torch.nn.Module, ModelInfo]:
+    """Average the members' models at ``paths``; keep the average if ``validate`` (greedy CER
+    on the validation lines) finds it better than the best member, else the best member.
+    The returned info records every member's figures and which was kept."""
+    loaded = [load_model(p) for p in paths]
+    cers = [float(info.training.get("best_val_cer", float("inf"))) for _, info in loaded]
+    best = min(range(len(loaded)), key=lambda i: cers[i])
+    members = [{"seed": (info.training.get("train_config") or {}).get("seed"), "epochs": info.training.get("epochs"),
+                "steps": info.training.get("steps"), "train_seconds": info.training.get("train_seconds"),
+                "best_val_cer": cers[i]} for i, (_, info) in enumerate(loaded)]
+    info = copy.deepcopy(loaded[best][1])
+    kept_net = loaded[best][0]
+    avg = average_nets([load_model(p)[0] for p in paths], [i for _, i in loaded])
+    avg_cer = validate(avg)
+    log.info("members: validation CER %s; their average %.2f %%",
+             ", ".join(f"{100 * c:.2f} %" for c in cers), 100 * avg_cer)
+    averaged = avg_cer < cers[best]
+    if averaged:
+        kept_net = avg
+    tr = info.training
+    tr["members"] = members
+    tr["average_val_cer"] = avg_cer
+    tr["kept"] = "average" if averaged else f"member {best + 1}"
+    tr["best_val_cer"] = avg_cer if averaged else cers[best]
+    tr["train_seconds"] = max(float(m["train_seconds"] or 0) for m in members)
+    tr["train_config"] = {**(tr.get("train_config") or {}), "seed": members[0]["seed"], "members": len(members)}
+    return kept_net, info

@@ -1,0 +1,215 @@
+"""Several fine-tunings side by side, their weights averaged (hwr.training.members)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from synth import synth_ink
+from hwr.cli.main import cli
+from hwr.data.lineset import LineSample, write_lineset
+from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
+from hwr.ink.render import render_ink
+from hwr.models.checkpoint import ModelInfo, load_model, save_model
+from hwr.models.registry import build
+from hwr.training.image import train_image
+from hwr.training.members import average_nets, member_dir, soup
+from hwr.training.trainer import TrainConfig
+
+CHARS = list("olvzj ")
+NET = {"channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def base_and_lines(tmp_path_factory):
+    d = tmp_path_factory.mktemp("members")
+    prep = line_preprocessing(height=32, margin=1)
+    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
+    lines = [LineSample(to_uint8(normalize_line(render_ink(synth_ink(texts[i % 4], seed=i),
+                                                           rng=np.random.default_rng(i)), prep)),
+                        texts[i % 4], collection="synth", id=f"s{i}") for i in range(16)]
+    write_lineset(d / "lines.h5", lines, prep, split="train")
+    torch.manual_seed(0)
+    net = build("crnn", {**NET, "height": 32, "num_classes": len(CHARS) + 1})
+    base = save_model(net, ModelInfo(arch="crnn", kind="image", config=net.cfg.to_dict(), alphabet=CHARS,
+                                     preprocessing=prep, training={"best_val_cer": 1.0}), d / "base.safetensors")
+    return base, d / "lines.h5"
+
+
+def _cfg(**kw):
+    return TrainConfig(**{"epochs": 2, "batch_size": 8, "lr": 3e-3, "warmup_steps": 1, "device": "cpu",
+                          "adapt_lm": False, **kw})
+
+
+def test_average_nets_is_the_mean_of_every_float_tensor():
+    torch.manual_seed(0)
+    cfg = {**NET, "height": 32, "num_classes": 7}
+    a, b = build("crnn", cfg), build("crnn", cfg)
+    info = ModelInfo(arch="crnn", kind="image", config=a.cfg.to_dict(), alphabet=CHARS)
+    want = {k: (v + b.state_dict()[k]) / 2 for k, v in a.state_dict().items() if v.is_floating_point()}
+    counts = {k: v.clone() for k, v in a.state_dict().items() if not v.is_floating_point()}
+    avg = average_nets([a, b], [info, info])
+    for k, v in avg.state_dict().items():
+        assert torch.allclose(v, want[k]) if k in want else torch.equal(v, counts[k])
+    other = ModelInfo(arch="crnn", kind="image", config=a.cfg.to_dict(), alphabet=list("olvzjx"))
+    with pytest.raises(ValueError, match="alphabet"):
+        average_nets([a, b], [info, other])
+
+
+def test_two_members_train_side_by_side_and_the_better_of_average_and_best_member_is_kept(base_and_lines,
+                                                                                           tmp_path):
+    base, lines = base_and_lines
+    out = tmp_path / "soup.safetensors"
+    seen = []
+    train_image([lines], [lines], out, _cfg(members=2), base=base, callbacks=[seen.append])
+    net, info = load_model(out)
+    tr = info.training
+    runs = [member_dir(tmp_path / "soup.safetensors.run", i) for i in (1, 2)]
+    members = [load_model(r / "best.safetensors") for r in runs]
+    # each member trained in its own process and folder, with its own seed, from the same base
+    assert [m[1].training["train_config"]["seed"] for m in members] == [1, 2]
+    assert all(json.loads((r / "state.json").read_text())["epoch"] == 2 for r in runs)
+    assert not torch.equal(members[0][0].head.weight, members[1][0].head.weight)
+    assert [m["seed"] for m in tr["members"]] == [1, 2] and tr["train_config"]["members"] == 2
+    cers = [m["best_val_cer"] for m in tr["members"]]
+    assert tr["kept"] in ("average", "member 1", "member 2")
+    if tr["kept"] == "average":
+        assert tr["best_val_cer"] == tr["average_val_cer"] < min(cers)
+        avg = average_nets([m[0] for m in members], [m[1] for m in members])
+        assert all(torch.allclose(v, avg.state_dict()[k]) for k, v in net.state_dict().items())
+    else:  # never worse by accident: the best member, not a worse average
+        assert tr["average_val_cer"] >= min(cers) == tr["best_val_cer"]
+        assert torch.equal(net.head.weight, members[int(tr["kept"][-1]) - 1][0].head.weight)
+    assert tr["base_val_cer"] is not None
+    # the callbacks ran in the member processes, not here; the card says what was done
+    card = out.with_suffix(".md").read_text()
+    assert "2 fine-tunings side by side" in card and "seeds 1, 2" in card
+
+
+def _member(path, seed, cer, net):
+    info = ModelInfo(arch="crnn", kind="image", config=net.cfg.to_dict(), alphabet=CHARS,
+                     training={"best_val_cer": cer, "epochs": 3, "train_seconds": 60.0 * seed,
+                               "train_config": {"seed": seed, "members": 1}})
+    return save_model(net, info, path)
+
+
+@pytest.mark.parametrize("average_cer, kept", [(0.2, "average"), (0.3, "member 2"), (0.25, "member 2")])
+def test_the_average_is_kept_only_when_it_validates_better_than_the_best_member(tmp_path, average_cer, kept):
+    torch.manual_seed(0)
+    cfg = {**NET, "height": 32, "num_classes": len(CHARS) + 1}
+    paths = [_member(tmp_path / f"m{s}.safetensors", s, cer, build("crnn", cfg)) for s, cer in ((1, 0.4), (2, 0.25))]
+    nets = [load_model(p)[0] for p in paths]
+    seen = []
+
+    def validate(net):
+        seen.append({k: v.clone() for k, v in net.state_dict().items()})
+        return average_cer
+
+    net, info = soup(paths, validate)
+    avg = average_nets(nets, [load_model(p)[1] for p in paths])
+    assert len(seen) == 1 and all(torch.allclose(v, avg.state_dict()[k]) for k, v in seen[0].items())
+    tr = info.training
+    assert tr["kept"] == kept and tr["average_val_cer"] == average_cer
+    assert [m["seed"] for m in tr["members"]] == [1, 2] and [m["best_val_cer"] for m in tr["members"]] == [0.4, 0.25]
+    assert tr["best_val_cer"] == min(average_cer, 0.25) and tr["train_seconds"] == 120.0
+    want = avg if kept == "average" else load_model(paths[1])[0]
+    assert all(torch.allclose(v, want.state_dict()[k]) for k, v in net.state_dict().items())
+    from hwr.training.card import card_text
+
+    text = card_text(info)
+    assert "seeds 1, 2" in text and "40.00 %, 25.00 %" in text
+    assert ("so the average is this model" in text) == (kept == "average")
+
+
+def test_members_resume_each_from_its_own_folder(base_and_lines, tmp_path):
+    base, lines = base_and_lines
+    out = tmp_path / "m.safetensors"
+    train_image([lines], [lines], out, _cfg(members=2, epochs=1), base=base)
+    first = [json.loads((member_dir(tmp_path / "m.safetensors.run", i) / "state.json").read_text()) for i in (1, 2)]
+    train_image([lines], [lines], out, _cfg(members=2, epochs=2), base=base)
+    again = [json.loads((member_dir(tmp_path / "m.safetensors.run", i) / "state.json").read_text()) for i in (1, 2)]
+    assert [s["epoch"] for s in first] == [1, 1] and [s["epoch"] for s in again] == [2, 2]
+    # the second run went on from the first epoch's weights: its history holds both epochs
+    assert [h["epoch"] for h in again[0]["history"]] == [1, 2]
+    assert again[0]["base_cer"] == first[0]["base_cer"]
+
+
+def test_members_need_a_base_model(tmp_path, base_and_lines):
+    _, lines = base_and_lines
+    with pytest.raises(ValueError, match="base model"):
+        train_image([lines], [lines], tmp_path / "x.safetensors", _cfg(members=2), net_config=NET)
+    r = CliRunner().invoke(cli, ["train", "--data", str(lines), "--out", str(tmp_path / "y.safetensors"),
+                                 "--members", "2"])
+    assert r.exit_code != 0 and "--base" in r.output
+
+
+def test_cli_members_prints_each_members_epochs(base_and_lines, tmp_path):
+    import subprocess
+    import sys
+
+    base, lines = base_and_lines
+    out = tmp_path / "cli.safetensors"
+    r = subprocess.run([sys.executable, "-m", "hwr", "train", "--base", str(base), "--data", str(lines),
+                        "--val", str(lines), "--out", str(out), "--members", "2", "--epochs", "1",
+                        "--batch-size", "8", "--no-lm-adapt", "--threads", "2"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "member 1  epoch   1" in r.stderr and "member 2  epoch   1" in r.stderr
+    assert load_model(out)[1].training["train_config"]["members"] == 2
+    assert f"wrote {out}" in r.stderr
+
+
+def _alive(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker`` (the parent and its forked members)."""
+    import os
+
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        with open(f"/proc/{d}/stat") as st:
+                            if st.read().rsplit(")", 1)[1].split()[0] != "Z":
+                                pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="needs /proc")
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_no_member_trains_on_when_the_run_is_stopped_and_the_same_command_resumes(base_and_lines, tmp_path, how):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base, lines = base_and_lines
+    out = tmp_path / f"stopped-{how}.safetensors"
+    cmd = [sys.executable, "-m", "hwr", "train", "--base", str(base), "--data", str(lines), "--val", str(lines),
+           "--out", str(out), "--members", "2", "--epochs", "1000", "--patience", "1000", "--batch-size", "8",
+           "--no-lm-adapt", "--threads", "2"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    states = [member_dir(str(out) + ".run", i) / "state.json" for i in (1, 2)]
+    t0 = time.monotonic()
+    while not all(s.exists() for s in states):
+        assert p.poll() is None and time.monotonic() - t0 < 120, p.stderr.read().decode() if p.poll() else "slow"
+        time.sleep(0.2)
+    assert len(_alive(str(out))) == 3  # the parent and two members
+    p.send_signal(getattr(signal, how))
+    p.wait(30)
+    t0 = time.monotonic()
+    while _alive(str(out)) and time.monotonic() - t0 < 15:
+        time.sleep(0.2)
+    assert not _alive(str(out))
+    done = [json.loads(s.read_text())["epoch"] for s in states]
+    r = subprocess.run(cmd[:cmd.index("1000")] + [str(max(done) + 1)] + cmd[cmd.index("1000") + 1:],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    # each member went on from its last finished epoch: none started again from the first
+    assert f"epoch {max(done) + 1:3d}" in r.stderr and "epoch   1 " not in r.stderr
+    assert [json.loads(s.read_text())["epoch"] for s in states] == [max(done) + 1] * 2
+    assert load_model(out)[1].training["train_config"]["members"] == 2
