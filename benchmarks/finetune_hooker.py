@@ -161,6 +161,8 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     the run's ``state.json`` (the first member's with several: per-epoch history with
     lines/s), the lines trained per second of training by all members together, and the
     wall seconds."""
+    from hwr.data.lineset import LineSet
+
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
                   "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),

@@ -304,7 +304,8 @@ class TrainingDialog(QDialog):
         self.device.setCurrentIndex(max(self.device.findData(settings.device), 0))
         self.members = QSpinBox()
         self.members.setRange(1, max(1, min(8, os.cpu_count() or 1)))
-        self.members.setSuffix(" at once")
+        self.members.setSuffix(" at once, averaged")
+        self.members.setSpecialValueText("1")
         self.members.setToolTip("hwr train --members: fine-tune this many models side by side (on the CPU one "
                                 "process each, sharing out its cores; on a GPU one after another) and average "
                                 "their weights, which is kept only if it validates better than each. Needs a "

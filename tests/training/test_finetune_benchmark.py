@@ -1,5 +1,5 @@
-"""Logic of benchmarks/finetune_hooker.py that needs no ../shared data: the page split and
-the parsing of ketos train's progress output."""
+"""Logic of benchmarks/finetune_hooker.py that needs no ../shared data: the page split, the
+parsing of ketos train's progress output, and what it reads of an hwr train run."""
 
 import importlib.util
 from pathlib import Path
@@ -58,3 +58,32 @@ def test_parse_ketos_epochs_keeps_finished_epochs(bench):
     eps = bench.parse_ketos_epochs(KETOS_LOG)
     assert eps == [{"batches": 16, "seconds": 8, "it_s": 2.0}, {"batches": 16, "seconds": 69, "it_s": 0.23}]
     assert bench.parse_ketos_epochs("no progress here") == []
+
+
+@pytest.mark.parametrize("members", [1, 2])
+def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, members):
+    import numpy as np
+
+    from synth import synth_ink
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.imaging.line import normalize_line, to_uint8
+    from hwr.ink.render import render_ink
+    from hwr.models.checkpoint import read_info
+    from hwr.pipeline import resolve_model
+
+    prep = read_info(resolve_model("image_default")).preprocessing
+    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
+    lines = [LineSample(to_uint8(normalize_line(render_ink(synth_ink(texts[i % 4], seed=i),
+                                                           rng=np.random.default_rng(i)), prep)),
+                        texts[i % 4], collection="synth", id=f"s{i}") for i in range(8)]
+    data = tmp_path / "lines.h5"
+    write_lineset(data, lines, prep, split="train")
+    out = tmp_path / "ft.safetensors"
+    state = bench.hwr_train(data, data, out, 1, 0, ["--epochs", "1", "--batch-size", "4",
+                                                               "--no-lm-adapt"], members)
+    assert state["epoch"] == 1 and len(state["history"]) == 1 and state["wall_seconds"] > 0
+    one = 8 / state["history"][0]["seconds"]  # the first member's lines/s
+    # lines/s of all members together
+    assert state["lines_per_s"] == pytest.approx(one) if members == 1 else state["lines_per_s"] > one
+    tr = read_info(out).training
+    assert len(tr.get("members", [None])) == members
