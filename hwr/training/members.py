@@ -22,6 +22,7 @@ import copy
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -105,8 +106,10 @@ def fit_members(net, info: ModelInfo, train, val, cfg, run_dir, collate, sampler
     On a CPU the members run at once, one forked process each, with the torch threads
     shared out among them; on a GPU (which one process keeps busy) one after another."""
     n = cfg.members
-    args = lambda: (copy.deepcopy(net), info, train, val, cfg, run_dir, collate, sampler, restart, callbacks,  # noqa: E731
-                    base_cer)
+
+    def args() -> tuple:  # what run_member takes after the member's number: a network of its own
+        return copy.deepcopy(net), info, train, val, cfg, run_dir, collate, sampler, restart, callbacks, base_cer
+
     if not device.startswith("cpu"):
         for i in range(1, n + 1):
             run_member(i, *args())
@@ -117,18 +120,18 @@ def fit_members(net, info: ModelInfo, train, val, cfg, run_dir, collate, sampler
         ctx = mp.get_context("fork")  # the members share the loaded data copy-on-write
         procs = [ctx.Process(target=_member_process, args=(i, threads, os.getpid(), args()),
                              name=f"hwr-member-{i}") for i in range(1, n + 1)]
-        import sys
-
         for stream in (sys.stdout, sys.stderr):  # or a member would print what is buffered again
             stream.flush()
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        main = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+        previous = signal.signal(signal.SIGTERM, _terminate) if main else None
         try:
             for p in procs:
                 p.start()
             for p in procs:
                 p.join()
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if main:
+                signal.signal(signal.SIGTERM, previous)
             for p in procs:  # interrupted: no member trains on without us
                 if p.is_alive():
                     p.terminate()
