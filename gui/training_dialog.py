@@ -26,8 +26,7 @@ from PySide6.QtCore import (QPointF, QProcess, QProcessEnvironment, QRectF, QSet
                             Signal)
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
-                               QWidget)
+                               QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from .settings import Settings, cuda_available
 
@@ -302,14 +301,6 @@ class TrainingDialog(QDialog):
             self.device.addItem("GPU (CUDA)", "cuda")
         settings = Settings.load(store)
         self.device.setCurrentIndex(max(self.device.findData(settings.device), 0))
-        self.members = QSpinBox()
-        self.members.setRange(1, max(1, min(8, os.cpu_count() or 1)))
-        self.members.setSuffix(" at once, averaged")
-        self.members.setSpecialValueText("1")
-        self.members.setToolTip("hwr train --members: fine-tune this many models side by side (on the CPU one "
-                                "process each, sharing out its cores; on a GPU one after another) and average "
-                                "their weights, which is kept only if it validates better than each. Needs a "
-                                "model to start from.")
 
         self.out = QLineEdit()
         out_browse = self.out_browse = QPushButton("Browse…")
@@ -337,7 +328,6 @@ class TrainingDialog(QDialog):
         form.addRow("", self.base_file_row)
         form.addRow("Time budget", self.minutes)
         form.addRow("Device", self.device)
-        form.addRow("Fine-tunings", self.members)
         form.addRow("New model file", out_row)
         form.addRow("Advanced", self.advanced)
 
@@ -502,7 +492,6 @@ class TrainingDialog(QDialog):
         for w in (self.source, self.path, self.kind, self.base, self.base_file_row, self.minutes, self.device,
                   self.out, self.out_browse, self.advanced):
             w.setEnabled(not running)
-        self.members.setEnabled(not running and self.base.currentData() != "scratch")
         self.browse.setEnabled(not running and not self.source.currentData().endswith("corrections"))
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
@@ -562,8 +551,6 @@ class TrainingDialog(QDialog):
                 "--progress-json"]
         if base:
             args += ["--base", base]
-            if self.members.value() > 1:
-                args += ["--members", str(self.members.value())]
         if restart:
             args.append("--restart")
         return args + extra
@@ -670,7 +657,7 @@ class TrainingDialog(QDialog):
         if ev.get("event") == "epoch":
             self._add_point(ev)
             cer = ev.get("val_cer")
-            who = f" of fine-tuning {ev['member']}/{self.members.value()}" if ev.get("member") else ""
+            who = f" of fine-tuning {ev['member']}" if ev.get("member") else ""  # --members N in Advanced
             self.status.setText(f"Epoch {ev.get('epoch')}{who}: loss {float(ev.get('loss', 0)):.3f}, validation CER "
                                 + (f"{100 * float(cer):.2f} %" if cer is not None else "?")
                                 + f" — {float(ev.get('seconds', 0)) / 60:.1f} of {self.minutes.value():g} min")

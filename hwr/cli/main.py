@@ -430,7 +430,7 @@ def _emit_json(obj: dict) -> None:
 
 def _report_written(path, progress_json: bool = False) -> None:
     from hwr.models.checkpoint import read_info
-    from hwr.training.card import verdict
+    from hwr.training.card import members_sentence, verdict
     from hwr.training.distributed import world
 
     if world()[0] != 0:  # under torchrun, rank 0 reports
@@ -438,6 +438,9 @@ def _report_written(path, progress_json: bool = False) -> None:
 
     click.echo(f"wrote {path} and its model card {Path(path).with_suffix('.md')}", err=True)
     info = read_info(path)
+    members = members_sentence(info)
+    if members:
+        click.echo(members, err=True)
     v = verdict(info)
     if v:
         click.echo(f"the new model is {v}", err=True)

@@ -24,6 +24,19 @@ def verdict(info: ModelInfo) -> str | None:
             "keep using the base model")
 
 
+def members_sentence(info: ModelInfo) -> str | None:
+    """What became of the members of ``hwr train --members`` (None for a single run)."""
+    tr = info.training
+    members = tr.get("members") or []
+    if not members or tr.get("average_val_cer") is None:
+        return None
+    each = ", ".join(f"{100 * float(m['best_val_cer']):.2f} %" for m in members)
+    kept = ("so the average is this model" if tr.get("kept") == "average" else
+            f"no better than the best member, so this model is {tr.get('kept')}")
+    return (f"The {len(members)} members validate at {each}; the average of their weights at "
+            f"{100 * float(tr['average_val_cer']):.2f} %, {kept}.")
+
+
 def _data_rows(items) -> list[str]:
     rows = []
     for d in items or []:
@@ -83,14 +96,10 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
                      f"seed {cfg.get('seed', '?')} |")
     lines += ["", "## Figures", ""]
     if tr.get("best_val_cer") is not None:
-        lines.append(f"Validation CER (greedy decoding): **{100 * float(tr['best_val_cer']):.2f} %** "
-                     + ("." if members else "(the best epoch, which is the one kept)."))
-    if members and tr.get("average_val_cer") is not None:
-        each = ", ".join(f"{100 * float(m['best_val_cer']):.2f} %" for m in members)
-        avg = 100 * float(tr["average_val_cer"])
-        kept = ("so the average is this model" if tr.get("kept") == "average" else
-                f"no better than the best member, so this model is {tr.get('kept')}")
-        lines += ["", f"The members validate at {each}; the average of their weights at {avg:.2f} %, {kept}."]
+        lines.append(f"Validation CER (greedy decoding): **{100 * float(tr['best_val_cer']):.2f} %**"
+                     + ("." if members else " (the best epoch, which is the one kept)."))
+    if members_sentence(info):
+        lines += ["", members_sentence(info)]
     v = verdict(info)
     if v:
         lines += ["", f"This model is {v}."]

@@ -119,7 +119,7 @@ def test_the_average_is_kept_only_when_it_validates_better_than_the_best_member(
     from hwr.training.card import card_text
 
     text = card_text(info)
-    assert "seeds 1, 2" in text and "40.00 %, 25.00 %" in text
+    assert "seeds 1, 2" in text and "The 2 members validate at 40.00 %, 25.00 %" in text
     assert ("so the average is this model" in text) == (kept == "average")
 
 
@@ -158,7 +158,7 @@ def test_cli_members_prints_each_members_epochs(base_and_lines, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "member 1  epoch   1" in r.stderr and "member 2  epoch   1" in r.stderr
     assert load_model(out)[1].training["train_config"]["members"] == 2
-    assert f"wrote {out}" in r.stderr
+    assert f"wrote {out}" in r.stderr and "The 2 members validate at" in r.stderr
 
 
 def _alive(marker: str) -> list[int]:
