@@ -311,8 +311,8 @@ def _resolve_device(device: str) -> str:
                    "ink and rendered ink are distorted as before by either; off: none.")
 @click.option("--members", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Fine-tune this many models side by side (seeds SEED, SEED+1, ...; on a CPU one process each, "
-                   "the threads shared out, on a GPU one after another) and average their weights, which "
-                   "validates better than one (kept only if it does). Needs --base.")
+                   "the threads shared out, on a GPU one after another) and average their weights; the average "
+                   "is kept only if it validates better than the best member. Needs --base.")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
               help="After training, train a character LM on the training text and choose the decoder (the "
                    "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
@@ -355,11 +355,6 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     for note in src.notes if not quiet else ():
         click.echo(note, err=True)
     kind, data, val = src.kind, [str(p) for p in src.train], [str(p) for p in src.val]
-    if members > 1 and base is None:
-        raise click.UsageError("--members averages fine-tunings of one model: give it --base (networks trained "
-                               "afresh from different random weights do not average)")
-    if members > 1 and world()[1] > 1:
-        raise click.UsageError("--members starts processes of its own; under torchrun train one model")
     if base is not None and Path(base).resolve() == Path(out).resolve():
         raise click.BadParameter("write the new model next to its base, not over it: the base stays the "
                                  "one in use until you choose the new one", param_hint="--out")
@@ -381,7 +376,8 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
                       adapt_lm=lm_adapt, augment=False if augment == "off" else augment, members=members)
 
     def report(p):
-        click.echo(f"{f'member {p.member}  ' if p.member else ''}epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
+        who = f"member {p.member}  " if p.member else ""
+        click.echo(f"{who}epoch {p.epoch:3d}  loss {p.loss:8.3f}  val CER {100 * p.val_cer:6.2f}%  "
                    f"WER {100 * p.val_wer:6.2f}%  lr {p.lr:.2e}  {p.lines_per_s:5.1f} lines/s  "
                    f"{p.seconds / 60:6.1f} min{'  *' if p.improved else ''}", err=True)
         if progress_json:

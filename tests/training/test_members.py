@@ -142,7 +142,7 @@ def test_members_need_a_base_model(tmp_path, base_and_lines):
         train_image([lines], [lines], tmp_path / "x.safetensors", _cfg(members=2), net_config=NET)
     r = CliRunner().invoke(cli, ["train", "--data", str(lines), "--out", str(tmp_path / "y.safetensors"),
                                  "--members", "2"])
-    assert r.exit_code != 0 and "--base" in r.output
+    assert r.exit_code != 0 and "(--base)" in r.output
 
 
 def test_cli_members_prints_each_members_epochs(base_and_lines, tmp_path):
