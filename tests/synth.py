@@ -74,3 +74,8 @@ def synth_line_image(text: str):
     img = np.full((60, 40 + 24 * len(text)), 230, np.uint8)
     cv2.putText(img, text, (15, 42), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.0, 30, 2, cv2.LINE_AA)
     return img
+
+
+# the letters synth_ink draws (and a space), and a CRNN small enough to train in a test
+SYNTH_CHARS = list("olvzj ")
+TINY_CRNN = {"channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4, "dropout": 0.0}

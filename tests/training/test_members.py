@@ -2,40 +2,20 @@
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
-from synth import synth_ink
+from synth import SYNTH_CHARS, TINY_CRNN
 from hwr.cli.main import cli
-from hwr.data.lineset import LineSample, write_lineset
-from hwr.imaging.line import line_preprocessing, normalize_line, to_uint8
-from hwr.ink.render import render_ink
 from hwr.models.checkpoint import ModelInfo, load_model, save_model
 from hwr.models.registry import build
 from hwr.training.image import train_image
 from hwr.training.members import average_nets, member_dir, soup
 from hwr.training.trainer import TrainConfig
 
-CHARS = list("olvzj ")
-NET = {"channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4, "dropout": 0.0}
-
-
-@pytest.fixture(scope="module")
-def base_and_lines(tmp_path_factory):
-    d = tmp_path_factory.mktemp("members")
-    prep = line_preprocessing(height=32, margin=1)
-    texts = ["olv zj", "zz ol", "jo lv", "vz oj"]
-    lines = [LineSample(to_uint8(normalize_line(render_ink(synth_ink(texts[i % 4], seed=i),
-                                                           rng=np.random.default_rng(i)), prep)),
-                        texts[i % 4], collection="synth", id=f"s{i}") for i in range(16)]
-    write_lineset(d / "lines.h5", lines, prep, split="train")
-    torch.manual_seed(0)
-    net = build("crnn", {**NET, "height": 32, "num_classes": len(CHARS) + 1})
-    base = save_model(net, ModelInfo(arch="crnn", kind="image", config=net.cfg.to_dict(), alphabet=CHARS,
-                                     preprocessing=prep, training={"best_val_cer": 1.0}), d / "base.safetensors")
-    return base, d / "lines.h5"
+CHARS = SYNTH_CHARS
+NET = TINY_CRNN
 
 
 def _cfg(**kw):
@@ -58,9 +38,9 @@ def test_average_nets_is_the_mean_of_every_float_tensor():
         average_nets([a, b], [info, other])
 
 
-def test_two_members_train_side_by_side_and_the_better_of_average_and_best_member_is_kept(base_and_lines,
+def test_two_members_train_side_by_side_and_the_better_of_average_and_best_member_is_kept(tiny_base_and_lines,
                                                                                            tmp_path):
-    base, lines = base_and_lines
+    base, lines = tiny_base_and_lines
     out = tmp_path / "soup.safetensors"
     seen = []
     train_image([lines], [lines], out, _cfg(members=2), base=base, callbacks=[seen.append])
@@ -123,8 +103,8 @@ def test_the_average_is_kept_only_when_it_validates_better_than_the_best_member(
     assert ("so the average is this model" in text) == (kept == "average")
 
 
-def test_members_resume_each_from_its_own_folder(base_and_lines, tmp_path):
-    base, lines = base_and_lines
+def test_members_resume_each_from_its_own_folder(tiny_base_and_lines, tmp_path):
+    base, lines = tiny_base_and_lines
     out = tmp_path / "m.safetensors"
     train_image([lines], [lines], out, _cfg(members=2, epochs=1), base=base)
     first = [json.loads((member_dir(tmp_path / "m.safetensors.run", i) / "state.json").read_text()) for i in (1, 2)]
@@ -136,8 +116,8 @@ def test_members_resume_each_from_its_own_folder(base_and_lines, tmp_path):
     assert again[0]["base_cer"] == first[0]["base_cer"]
 
 
-def test_members_need_a_base_model(tmp_path, base_and_lines):
-    _, lines = base_and_lines
+def test_members_need_a_base_model(tmp_path, tiny_base_and_lines):
+    _, lines = tiny_base_and_lines
     with pytest.raises(ValueError, match="base model"):
         train_image([lines], [lines], tmp_path / "x.safetensors", _cfg(members=2), net_config=NET)
     r = CliRunner().invoke(cli, ["train", "--data", str(lines), "--out", str(tmp_path / "y.safetensors"),
@@ -145,11 +125,11 @@ def test_members_need_a_base_model(tmp_path, base_and_lines):
     assert r.exit_code != 0 and "(--base)" in r.output
 
 
-def test_cli_members_prints_each_members_epochs(base_and_lines, tmp_path):
+def test_cli_members_prints_each_members_epochs(tiny_base_and_lines, tmp_path):
     import subprocess
     import sys
 
-    base, lines = base_and_lines
+    base, lines = tiny_base_and_lines
     out = tmp_path / "cli.safetensors"
     r = subprocess.run([sys.executable, "-m", "hwr", "train", "--base", str(base), "--data", str(lines),
                         "--val", str(lines), "--out", str(out), "--members", "2", "--epochs", "1",
@@ -181,13 +161,13 @@ def _alive(marker: str) -> list[int]:
 
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="needs /proc")
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
-def test_no_member_trains_on_when_the_run_is_stopped_and_the_same_command_resumes(base_and_lines, tmp_path, how):
+def test_no_member_trains_on_when_the_run_is_stopped_and_the_same_command_resumes(tiny_base_and_lines, tmp_path, how):
     import signal
     import subprocess
     import sys
     import time
 
-    base, lines = base_and_lines
+    base, lines = tiny_base_and_lines
     out = tmp_path / f"stopped-{how}.safetensors"
     cmd = [sys.executable, "-m", "hwr", "train", "--base", str(base), "--data", str(lines), "--val", str(lines),
            "--out", str(out), "--members", "2", "--epochs", "1000", "--patience", "1000", "--batch-size", "8",
