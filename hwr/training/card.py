@@ -30,11 +30,14 @@ def members_sentence(info: ModelInfo) -> str | None:
     members = tr.get("members") or []
     if not members or tr.get("average_val_cer") is None:
         return None
-    each = ", ".join(f"{100 * float(m['best_val_cer']):.2f} %" for m in members)
+    by = tr.get("members_judged_by") or "greedy"
+    key = "decoder_val_cer" if "decoder_val_cer" in members[0] else "best_val_cer"
+    avg = tr.get("average_decoder_val_cer", tr["average_val_cer"])
+    each = ", ".join(f"{100 * float(m[key]):.2f} %" for m in members)
     kept = ("so the average is this model" if tr.get("kept") == "average" else
             f"no better than the best member, so this model is {tr.get('kept')}")
-    return (f"The {len(members)} members validate at {each}; the average of their weights at "
-            f"{100 * float(tr['average_val_cer']):.2f} %, {kept}.")
+    return (f"With {'greedy decoding' if by == 'greedy' else by}, the {len(members)} members validate at "
+            f"{each}; the average of their weights at {100 * float(avg):.2f} %, {kept}.")
 
 
 def _data_rows(items) -> list[str]:

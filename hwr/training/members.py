@@ -153,30 +153,34 @@ def _terminate(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def soup(paths: Sequence[Path], validate: Callable[[torch.nn.Module], float]) -> tuple[torch.nn.Module, ModelInfo]:
-    """Average the members' models at ``paths``; keep the average if ``validate`` (greedy CER
-    on the validation lines) finds it better than the best member, else the best member.
-    The returned info records every member's figures and which was kept."""
+def soup(paths: Sequence[Path], validate: Callable[[torch.nn.Module], tuple[float, float]],
+         judged_by: str = "greedy") -> tuple[torch.nn.Module, ModelInfo]:
+    """Average the members' models at ``paths``.  ``validate(net)`` gives the greedy CER on
+    the validation lines and the CER with the decoder the model will use (``judged_by``);
+    by the latter, the average is kept if it is better than the best member, else the best
+    member is.  The returned info records every member's figures and which was kept."""
     loaded = [load_model(p) for p in paths]
-    cers = [float(info.training.get("best_val_cer", float("inf"))) for _, info in loaded]
-    best = min(range(len(loaded)), key=lambda i: cers[i])
+    scores = [validate(net) for net, _ in loaded]
+    best = min(range(len(loaded)), key=lambda i: scores[i][1])
     members = [{"seed": (info.training.get("train_config") or {}).get("seed"), "epochs": info.training.get("epochs"),
                 "steps": info.training.get("steps"), "train_seconds": info.training.get("train_seconds"),
-                "best_val_cer": cers[i]} for i, (_, info) in enumerate(loaded)]
+                "best_val_cer": scores[i][0], "decoder_val_cer": scores[i][1]} for i, (_, info) in enumerate(loaded)]
     info = copy.deepcopy(loaded[best][1])
     kept_net = loaded[best][0]
     avg = average_nets([load_model(p)[0] for p in paths], [i for _, i in loaded])
-    avg_cer = validate(avg)
-    log.info("members: validation CER %s; their average %.2f %%",
-             ", ".join(f"{100 * c:.2f} %" for c in cers), 100 * avg_cer)
-    averaged = avg_cer < cers[best]
+    avg_greedy, avg_cer = validate(avg)
+    log.info("members: validation CER (%s) %s; their average %.2f %%", judged_by,
+             ", ".join(f"{100 * c:.2f} %" for _, c in scores), 100 * avg_cer)
+    averaged = avg_cer < scores[best][1]
     if averaged:
         kept_net = avg
     tr = info.training
     tr["members"] = members
-    tr["average_val_cer"] = avg_cer
+    tr["members_judged_by"] = judged_by
+    tr["average_val_cer"] = avg_greedy
+    tr["average_decoder_val_cer"] = avg_cer
     tr["kept"] = "average" if averaged else f"member {best + 1}"
-    tr["best_val_cer"] = avg_cer if averaged else cers[best]
+    tr["best_val_cer"] = avg_greedy if averaged else scores[best][0]
     tr["train_seconds"] = max(float(m["train_seconds"] or 0) for m in members)
     tr["train_config"] = {**(tr.get("train_config") or {}), "seed": members[0]["seed"], "members": len(members)}
     return kept_net, info

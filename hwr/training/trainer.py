@@ -462,7 +462,19 @@ def _fit_members(trainer: Trainer, base_net, restart: bool, callbacks) -> tuple:
     log.info("base model: validation CER %.2f %%", 100 * base_cer)
     paths = fit_members(trainer.net, trainer.info, trainer.train_set, trainer.val_set, trainer.cfg, trainer.run_dir,
                         trainer.collate_fn, trainer.sampler_factory, restart, callbacks, base_cer, trainer.device)
-    return soup(paths, lambda net: trainer.validate(net).cer)
+    from hwr.training.lm_adapt import inherited_judge, validation_posteriors
+
+    # the members and their average are judged by the decoder the model will start out with
+    judged_by, score = inherited_judge(trainer.info.training["base"], trainer.alphabet,
+                                       bool(trainer.info.training.get("added_characters")))
+
+    def validate(net) -> tuple[float, float]:
+        greedy = trainer.validate(net).cer
+        if judged_by == "greedy":
+            return greedy, greedy
+        return greedy, score(*validation_posteriors(net, trainer._val_loader(shard=False), trainer.device))
+
+    return soup(paths, validate, judged_by)
 
 
 def freeze_batchnorm(net: torch.nn.Module) -> int:

@@ -68,38 +68,40 @@ def test_two_members_train_side_by_side_and_the_better_of_average_and_best_membe
     assert "2 fine-tunings side by side" in card and "seeds 1, 2" in card
 
 
-def _member(path, seed, cer, net):
+def _member(path, seed, net):
     info = ModelInfo(arch="crnn", kind="image", config=net.cfg.to_dict(), alphabet=CHARS,
-                     training={"best_val_cer": cer, "epochs": 3, "train_seconds": 60.0 * seed,
+                     training={"best_val_cer": 0.5, "epochs": 3, "train_seconds": 60.0 * seed,
                                "train_config": {"seed": seed, "members": 1}})
     return save_model(net, info, path)
 
 
 @pytest.mark.parametrize("average_cer, kept", [(0.2, "average"), (0.3, "member 2"), (0.25, "member 2")])
-def test_the_average_is_kept_only_when_it_validates_better_than_the_best_member(tmp_path, average_cer, kept):
+def test_the_average_is_kept_only_when_its_decoder_reads_better_than_the_best_members(tmp_path, average_cer, kept):
     torch.manual_seed(0)
     cfg = {**NET, "height": 32, "num_classes": len(CHARS) + 1}
-    paths = [_member(tmp_path / f"m{s}.safetensors", s, cer, build("crnn", cfg)) for s, cer in ((1, 0.4), (2, 0.25))]
+    paths = [_member(tmp_path / f"m{s}.safetensors", s, build("crnn", cfg)) for s in (1, 2)]
     nets = [load_model(p)[0] for p in paths]
-    seen = []
+    avg = average_nets([load_model(p)[0] for p in paths], [load_model(p)[1] for p in paths])
+    # (greedy CER, CER with the model's decoder): member 2 is the better with its decoder, not greedy
+    figures = [(nets[0], (0.30, 0.40)), (nets[1], (0.35, 0.25)), (avg, (0.28, average_cer))]
 
     def validate(net):
-        seen.append({k: v.clone() for k, v in net.state_dict().items()})
-        return average_cer
+        return next(f for n, f in figures if torch.equal(n.head.weight, net.head.weight))
 
-    net, info = soup(paths, validate)
-    avg = average_nets(nets, [load_model(p)[1] for p in paths])
-    assert len(seen) == 1 and all(torch.allclose(v, avg.state_dict()[k]) for k, v in seen[0].items())
+    net, info = soup(paths, validate, "beam + lm.arpa (weight 1, bonus 2)")
     tr = info.training
-    assert tr["kept"] == kept and tr["average_val_cer"] == average_cer
-    assert [m["seed"] for m in tr["members"]] == [1, 2] and [m["best_val_cer"] for m in tr["members"]] == [0.4, 0.25]
-    assert tr["best_val_cer"] == min(average_cer, 0.25) and tr["train_seconds"] == 120.0
-    want = avg if kept == "average" else load_model(paths[1])[0]
+    assert tr["kept"] == kept and tr["average_decoder_val_cer"] == average_cer and tr["average_val_cer"] == 0.28
+    assert [m["seed"] for m in tr["members"]] == [1, 2]
+    assert [(m["best_val_cer"], m["decoder_val_cer"]) for m in tr["members"]] == [(0.30, 0.40), (0.35, 0.25)]
+    assert tr["best_val_cer"] == (0.28 if kept == "average" else 0.35)  # the greedy figure of the model kept
+    assert tr["train_seconds"] == 120.0 and tr["members_judged_by"].startswith("beam")
+    want = avg if kept == "average" else nets[1]
     assert all(torch.allclose(v, want.state_dict()[k]) for k, v in net.state_dict().items())
     from hwr.training.card import card_text
 
     text = card_text(info)
-    assert "seeds 1, 2" in text and "The 2 members validate at 40.00 %, 25.00 %" in text
+    assert "seeds 1, 2" in text and "With beam + lm.arpa (weight 1, bonus 2), the 2 members validate at " \
+                                   "40.00 %, 25.00 %" in text
     assert ("so the average is this model" in text) == (kept == "average")
 
 
@@ -138,7 +140,7 @@ def test_cli_members_prints_each_members_epochs(tiny_base_and_lines, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "member 1  epoch   1" in r.stderr and "member 2  epoch   1" in r.stderr
     assert load_model(out)[1].training["train_config"]["members"] == 2
-    assert f"wrote {out}" in r.stderr and "The 2 members validate at" in r.stderr
+    assert f"wrote {out}" in r.stderr and "2 members validate at" in r.stderr
 
 
 def _alive(marker: str) -> list[int]:
@@ -193,3 +195,24 @@ def test_no_member_trains_on_when_the_run_is_stopped_and_the_same_command_resume
     assert f"epoch {max(done) + 1:3d}" in r.stderr and "epoch   1 " not in r.stderr
     assert [json.loads(s.read_text())["epoch"] for s in states] == [max(done) + 1] * 2
     assert load_model(out)[1].training["train_config"]["members"] == 2
+
+
+def test_members_are_judged_by_the_decoder_the_model_inherits(tmp_path):
+    import numpy as np
+
+    from hwr.alphabet import Alphabet
+    from hwr.models.checkpoint import read_info
+    from hwr.pipeline import resolve_model
+    from hwr.training.lm_adapt import inherited_judge
+
+    base = resolve_model("image_default")  # beam search with lm_en
+    alphabet = Alphabet(read_info(base).alphabet)
+    name, score = inherited_judge(base, alphabet)
+    assert name.startswith("beam + lm_en")
+    assert inherited_judge(base, alphabet, new_characters=True)[0] == "beam, no LM"
+    assert inherited_judge(tmp_path / "none.safetensors", alphabet)[0] == "greedy"
+    # a posterior spelling "the" with certainty reads as "the", and not as "he"
+    lp = np.full((6, len(alphabet)), -30.0, np.float32)  # the blank is one of its classes
+    for t, c in enumerate("t-h-e-"):
+        lp[t, 0 if c == "-" else alphabet.encode(c)[0]] = 0.0
+    assert score([lp], ["the"]) == 0.0 and score([lp], ["he"]) > 0
