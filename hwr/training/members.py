@@ -1,19 +1,22 @@
 """Several fine-tunings side by side, their weights averaged (a "model soup").
 
-On a CPU with a few cores, one training process gains little from more threads (on the
-project's 2-core machine a second thread made training 1.24 times faster), but two
-processes of one thread each train two models in the time of one.  Fine-tuned from the
-same base with different seeds (another order of the lines, other random distortions,
-other dropout), the models stay in one basin of the loss, and the average of their weights
-validates better than either (Wortsman et al., "Model soups", ICML 2022) while it costs
-nothing more to run: it is one model of the base's size.
+Fine-tuned from the same base with different seeds (another order of the lines, other
+random distortions, other dropout), models stay in one basin of the loss, and the average
+of their weights often reads better than either (Wortsman et al., "Model soups", ICML 2022)
+while it costs nothing more to run: it is one model of the base's size.  On a CPU the
+members train at once, one process each, so N members take the time of one; whether that
+beats one process with all the threads depends on how well the network uses them (on the
+project's 2-core machine a second thread trained the image model 1.6 times as fast, and the
+two did about as well: see the README).
 
 ``hwr train --members N`` does this: member ``i`` trains in ``RUN/member-i`` with seed
 ``SEED + i - 1`` (each resumes on its own after a kill), all in parallel on a CPU (one
-process each, the torch threads shared out) and one after another on a GPU.  The average
-is kept only when it validates better than the best member on the same lines; otherwise
-the best member is.  Averaging needs a shared start: models trained afresh from different
-random weights do not average into anything useful, so members need a base model.
+process each, the torch threads shared out) and one after another on a GPU.  The members
+and their average are then read on the validation lines with the decoder the new model
+inherits (greedy reading can prefer an average that reads worse with the LM), and the
+average is kept only when it reads them better than the best member; otherwise the best
+member is.  Averaging needs a shared start: models trained afresh from different random
+weights do not average into anything useful, so members need a base model.
 """
 
 from __future__ import annotations
