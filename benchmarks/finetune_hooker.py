@@ -162,6 +162,7 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     lines/s), the lines trained per second of training by all members together, and the
     wall seconds."""
     from hwr.data.lineset import LineSet
+    from hwr.training.members import member_dir
 
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
@@ -170,7 +171,7 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=_env(threads))
-    files = [run_dir / "state.json"] if members == 1 else [run_dir / f"member-{i}" / "state.json"
+    files = [run_dir / "state.json"] if members == 1 else [member_dir(run_dir, i) / "state.json"
                                                            for i in range(1, members + 1)]
     states = [json.loads(f.read_text()) for f in files]
     n = len(LineSet(data))

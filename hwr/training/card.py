@@ -28,12 +28,11 @@ def members_sentence(info: ModelInfo) -> str | None:
     """What became of the members of ``hwr train --members`` (None for a single run)."""
     tr = info.training
     members = tr.get("members") or []
-    if not members or tr.get("average_val_cer") is None:
+    if not members or tr.get("average_decoder_val_cer") is None:
         return None
     by = tr.get("members_judged_by") or "greedy"
-    key = "decoder_val_cer" if "decoder_val_cer" in members[0] else "best_val_cer"
-    avg = tr.get("average_decoder_val_cer", tr["average_val_cer"])
-    each = ", ".join(f"{100 * float(m[key]):.2f} %" for m in members)
+    avg = tr["average_decoder_val_cer"]
+    each = ", ".join(f"{100 * float(m['decoder_val_cer']):.2f} %" for m in members)
     kept = ("so the average is this model" if tr.get("kept") == "average" else
             f"no better than the best member, so this model is {tr.get('kept')}")
     return (f"With {'greedy decoding' if by == 'greedy' else by}, the {len(members)} members validate at "
@@ -101,8 +100,9 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
     if tr.get("best_val_cer") is not None:
         lines.append(f"Validation CER (greedy decoding): **{100 * float(tr['best_val_cer']):.2f} %**"
                      + ("." if members else " (the best epoch, which is the one kept)."))
-    if members_sentence(info):
-        lines += ["", members_sentence(info)]
+    soup = members_sentence(info)
+    if soup:
+        lines += ["", soup]
     v = verdict(info)
     if v:
         lines += ["", f"This model is {v}."]

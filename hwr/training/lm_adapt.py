@@ -102,18 +102,17 @@ def _score(lps, refs, alphabet: Alphabet, lm, lm_weight: float, bonus: float, be
 
 def inherited_judge(base: str | os.PathLike | None, alphabet: Alphabet, new_characters: bool = False):
     """``(description, score)``: ``score(lps, refs)`` is the CER of the decoder a model
-    fine-tuned from ``base`` starts out with (:func:`hwr.training.trainer.inherit_decoder`:
-    the base's beam search and LM, without the LM when characters were added), or greedy."""
-    from hwr.decoding.decoder import defaults_path, load_model_defaults
+    fine-tuned from ``base`` starts out with (:func:`hwr.training.trainer.inherited_settings`),
+    or of greedy decoding when the base has none."""
     from hwr.decoding.lm import CharNgramLM
+    from hwr.training.trainer import inherited_settings
 
-    st = load_model_defaults(base) if base and defaults_path(base).exists() else None
+    st = inherited_settings(base, new_characters)
     if st is None or st.decoder != "beam":
         return "greedy", lambda lps, refs: _score(lps, refs, alphabet, None, 0.0, 0.0, 0).cer
-    lm = CharNgramLM.load(st.lm) if st.lm and st.lm_weight > 0 and not new_characters else None
-    weight, bonus = (st.lm_weight, st.insertion_bonus) if lm is not None else (0.0, 0.0)
-    name = f"beam + {Path(st.lm).name} (weight {weight:g}, bonus {bonus:g})" if lm is not None else "beam, no LM"
-    return name, lambda lps, refs: _score(lps, refs, alphabet, lm, weight, bonus, st.beam_width).cer
+    lm = CharNgramLM.load(st.lm) if st.lm and st.lm_weight > 0 else None
+    return _describe(st), lambda lps, refs: _score(lps, refs, alphabet, lm, st.lm_weight, st.insertion_bonus,
+                                                   st.beam_width).cer
 
 
 def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader, device: str,

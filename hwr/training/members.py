@@ -170,7 +170,8 @@ def soup(paths: Sequence[Path], validate: Callable[[torch.nn.Module], tuple[floa
                 "best_val_cer": scores[i][0], "decoder_val_cer": scores[i][1]} for i, (_, info) in enumerate(loaded)]
     info = copy.deepcopy(loaded[best][1])
     kept_net = loaded[best][0]
-    avg = average_nets([load_model(p)[0] for p in paths], [i for _, i in loaded])
+    # averaged into a copy of the first network: the members stay as they are, for keeping one
+    avg = average_nets([copy.deepcopy(loaded[0][0])] + [n for n, _ in loaded[1:]], [i for _, i in loaded])
     avg_greedy, avg_cer = validate(avg)
     log.info("members: validation CER (%s) %s; their average %.2f %%", judged_by,
              ", ".join(f"{100 * c:.2f} %" for _, c in scores), 100 * avg_cer)

@@ -488,21 +488,31 @@ def freeze_batchnorm(net: torch.nn.Module) -> int:
     return n
 
 
-def inherit_decoder(base: str | os.PathLike, model: str | os.PathLike, new_characters: bool = False) -> Path | None:
-    """A fine-tuned model decodes as its base did: the base's ``.decoder.json`` (decoder,
-    beam width, LM and its tuned weight and bonus) is written beside the new model, without
-    the base's confidence calibrations (they were fitted to the base). When characters were
-    added, the LM (which may not know them) is left out. Nothing is written when the base
-    has no decoder defaults."""
+def inherited_settings(base: str | os.PathLike | None, new_characters: bool = False):
+    """The decoder settings a model fine-tuned from ``base`` starts out with: the base's
+    (decoder, beam width, LM and its tuned weight and bonus) without its confidence
+    calibrations (they were fitted to the base), and without the LM (which may not know
+    them) when characters were added; None when the base has no decoder defaults."""
     from dataclasses import replace as _replace
 
-    from hwr.decoding.decoder import defaults_path, load_model_defaults, save_model_defaults
+    from hwr.decoding.decoder import defaults_path, load_model_defaults
 
-    if not defaults_path(base).exists():
+    if not base or not defaults_path(base).exists():
         return None
     st = _replace(load_model_defaults(base), calibrations={})
     if new_characters:
         st = _replace(st, lm=None, lm_weight=0.0)
+    return st
+
+
+def inherit_decoder(base: str | os.PathLike, model: str | os.PathLike, new_characters: bool = False) -> Path | None:
+    """A fine-tuned model decodes as its base did: :func:`inherited_settings` are written to
+    the new model's ``.decoder.json``.  Nothing is written when the base has no decoder defaults."""
+    from hwr.decoding.decoder import save_model_defaults
+
+    st = inherited_settings(base, new_characters)
+    if st is None:
+        return None
     return save_model_defaults(model, st, default=st.decoder, extra={"inherited_from": os.path.basename(str(base))})
 
 
