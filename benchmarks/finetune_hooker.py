@@ -32,7 +32,7 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|mild|off] [--members N] [--pages N]
+        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--members N] [--pages N]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
@@ -238,7 +238,7 @@ def main() -> None:
                          "set-aside pages (default), or every 5th fine-tuning page, so that the set-aside pages "
                          "only measure (but image_default was trained on those pages: it reads them at 19 %% "
                          "greedy, and validation then keeps the first epoch)")
-    ap.add_argument("--augment", choices=["warp", "mild", "off"], default="warp",
+    ap.add_argument("--augment", choices=["warp", "page", "mild", "off"], default="warp",
                     help="hwr train --augment of the fine-tuning (default warp, hwr train's own default)")
     ap.add_argument("--members", type=int, default=1,
                     help="hwr train --members: fine-tunings side by side, --threads each, their weights averaged")

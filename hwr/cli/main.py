@@ -305,10 +305,12 @@ def _resolve_device(device: str) -> str:
                    "unless --hidden/--layers/--channels/--subsample resize the base).")
 @click.option("--warmup", type=click.IntRange(0), default=None,
               help="Learning-rate warm-up steps (default 400; fine-tuning with --base: 50).")
-@click.option("--augment", type=click.Choice(["warp", "mild", "off"]), default="warp", show_default=True,
+@click.option("--augment", type=click.Choice(["warp", "page", "mild", "off"]), default="warp", show_default=True,
               help="Random distortions of the training lines. Line images: warp (shear, height scale and shift, an "
-                   "elastic warp, and what mild does) or mild (width scale, stroke weight, contrast, blur, noise); "
-                   "ink and rendered ink are distorted as before by either; off: none.")
+                   "elastic warp, and what mild does), page (warp, and in 3 lines of 10 another training line "
+                   "showing through the paper, mirrored and faint: for pages written on both sides of thin paper) "
+                   "or mild (width scale, stroke weight, contrast, blur, noise); ink and rendered ink are "
+                   "distorted alike by any; off: none.")
 @click.option("--members", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Fine-tune this many models side by side (seeds SEED, SEED+1, ...; on a CPU one process each, "
                    "the threads shared out, on a GPU one after another) and average their weights; the average "

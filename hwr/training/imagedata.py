@@ -38,7 +38,10 @@ def _ink_widths(s: InkSet, height: int, margin: int) -> np.ndarray:
     return out
 
 
-AUGMENTATIONS = ("mild", "warp")  # augment_line's levels; "warp" is the default
+AUGMENTATIONS = ("mild", "warp", "page")  # augment_line's levels; "warp" is the default
+#: Share of the stored lines through which ``"page"`` augmentation shows another stored line
+#: (:func:`show_through`; ImageLines draws it, as augment_line sees one line only).
+SHOW_THROUGH = 0.3
 
 
 def _check_level(level: str) -> None:
@@ -78,18 +81,43 @@ def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
+def show_through(img: np.ndarray, other: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``img`` with ``other`` showing through the paper: mirrored (writing on the back of the
+    leaf, seen through it), faint, blurred, shifted up or down and across, and repeated to
+    ``img``'s width.  Both are normalised lines (ink bright on black)."""
+    import cv2
+
+    h, w = img.shape
+    o = other[:, ::-1]
+    if o.shape[0] != h:
+        o = cv2.resize(o, (max(1, int(round(o.shape[1] * h / o.shape[0]))), h), interpolation=cv2.INTER_LINEAR)
+    reps = -(-(w + o.shape[1]) // o.shape[1])
+    o = np.tile(o, (1, reps))
+    x = int(rng.integers(0, o.shape[1] - w + 1))
+    o = o[:, x:x + w]
+    dy = int(rng.integers(-(h // 3), h // 3 + 1))
+    o = np.roll(o, dy, axis=0)
+    if dy > 0:
+        o[:dy] = 0.0
+    elif dy < 0:
+        o[dy:] = 0.0
+    o = cv2.GaussianBlur(np.ascontiguousarray(o, dtype=np.float32), (0, 0), rng.uniform(0.6, 1.6))
+    return np.maximum(img, o * rng.uniform(0.2, 0.6)).astype(np.float32)
+
+
 def augment_line(img: np.ndarray, rng: np.random.Generator, level: str = "warp") -> np.ndarray:
     """Random distortions of a normalised line (float, ink bright on black).
 
     ``"mild"``: width scale, stroke weight, contrast, blur and noise.  ``"warp"`` (the
     default) adds shear, height scale and shift, and an elastic warp of the writing in the
     same resampling as the width scale: the variation within one hand, which a few hundred
-    lines of it do not show."""
+    lines of it do not show.  ``"page"`` distorts as ``"warp"`` does; :class:`ImageLines`
+    first lets another line show through some of its lines (:func:`show_through`)."""
     import cv2
 
     _check_level(level)
     h, w = img.shape
-    if level == "warp":
+    if level in ("warp", "page"):
         map_x, map_y = _warp_maps(h, w, rng)
         img = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     else:
@@ -130,6 +158,8 @@ class ImageLines(Dataset):
             if isinstance(s, LineSet) and s.height != self.height:
                 raise InputError(f"{s.path}: line height {s.height} differs from the model's {self.height}")
         self.index = [(i, j) for i, s in enumerate(self.sources) for j in range(len(s))]
+        # the stored lines (samples of LineSets), which "page" augmentation draws from to show through
+        self._stored = [k for k, (i, _) in enumerate(self.index) if isinstance(self.sources[i], LineSet)]
         self.lengths = np.concatenate([
             s.widths if isinstance(s, LineSet) else _ink_widths(s, self.height, int(preprocessing["margin"]))
             for s in self.sources]).astype(np.int64) if self.sources else np.zeros(0, np.int64)
@@ -148,6 +178,9 @@ class ImageLines(Dataset):
         if isinstance(s, LineSet):
             img = from_uint8(s.image(j))
             if rng is not None:
+                if self.level == "page" and rng.random() < SHOW_THROUGH:
+                    oi, oj = self.index[self._stored[int(rng.integers(len(self._stored)))]]
+                    img = show_through(img, from_uint8(self.sources[oi].image(oj)), rng)
                 img = augment_line(img, rng, self.level)
             return img, s.texts[j]
         ink = s[j]

@@ -151,3 +151,58 @@ def test_the_model_card_names_the_augmentation():
     assert "augmentation warp," in card("image", True)  # True (the library default) is the warp level
     assert "augmentation off," in card("image", False) and "augmentation on," in card("ink", True)
     assert "| settings |" not in card_text(ModelInfo(arch="crnn", kind="image", config={}, alphabet=["a"], name="m"))
+
+
+def test_show_through_adds_the_mirrored_other_line_faintly():
+    from hwr.training.imagedata import show_through
+
+    img = _line()
+    other = np.zeros((48, 120), np.float32)
+    other[14:40, 5:25] = 1.0  # one block near the other line's left edge
+    for seed in range(20):
+        out = show_through(img, other, np.random.default_rng(seed))
+        assert out.shape == img.shape and out.dtype == np.float32
+        assert np.all(out >= img)  # the line's own ink is never weakened
+        extra = out - img
+        assert 0.0 < extra.max() <= 0.6 + 1e-6  # faint: at most 0.6 of full ink
+    # mirrored, as writing seen through the back of the leaf: a line that darkens from left to
+    # right shows through lightening from left to right (within each repeat)
+    ramp = np.zeros((48, 120), np.float32)
+    ramp[10:38] = np.linspace(0.05, 1.0, 120, dtype=np.float32)
+    for seed in range(5):
+        out = show_through(np.zeros((48, 300), np.float32), ramp, np.random.default_rng(seed))
+        row = out[out.sum(1).argmax()]
+        d = np.diff(row)
+        small = np.abs(d) < 0.05  # not the jumps where one repeat meets the next
+        assert (d[small] < 0).sum() > 3 * (d[small] > 0).sum(), seed
+    a = show_through(img, other, np.random.default_rng(3))
+    b = show_through(img, other, np.random.default_rng(3))
+    assert np.array_equal(a, b)
+
+
+def test_page_level_shows_another_stored_line_through_some_draws(tmp_path, monkeypatch):
+    import hwr.training.imagedata as imagedata
+
+    path = _lineset(tmp_path / "lines.h5", ["ab", "ba", "aab"])
+    prep = LineSet(path).preprocessing
+    widths = {100, 120, 140}  # _lineset's line widths: the images a draw may show through
+    calls = []
+
+    def spy(img, other, rng):
+        calls.append(other.shape[1])
+        return imagedata.show_through.__wrapped__(img, other, rng)
+
+    spy.__wrapped__ = imagedata.show_through
+    monkeypatch.setattr(imagedata, "show_through", spy)
+    for level, lo, hi in (("page", 0.15, 0.45), ("warp", 0.0, 0.0), ("mild", 0.0, 0.0)):
+        calls.clear()
+        ds = ImageLines([LineSet(path)], Alphabet("ab"), prep, augment=level, seed=4)
+        for _ in range(40):
+            for k in range(3):
+                ds[k]
+        assert lo * 120 <= len(calls) <= hi * 120, level
+        assert set(calls) <= widths
+    fixed = ImageLines([LineSet(path)], Alphabet("ab"), prep, augment=False)
+    calls.clear()
+    fixed[0]
+    assert not calls
