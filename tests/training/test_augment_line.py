@@ -187,12 +187,12 @@ def test_page_level_shows_another_stored_line_through_some_draws(tmp_path, monke
     prep = LineSet(path).preprocessing
     widths = {100, 120, 140}  # _lineset's line widths: the images a draw may show through
     calls = []
+    real = imagedata.show_through
 
     def spy(img, other, rng):
         calls.append(other.shape[1])
-        return imagedata.show_through.__wrapped__(img, other, rng)
+        return real(img, other, rng)
 
-    spy.__wrapped__ = imagedata.show_through
     monkeypatch.setattr(imagedata, "show_through", spy)
     for level, lo, hi in (("page", 0.15, 0.45), ("warp", 0.0, 0.0), ("mild", 0.0, 0.0)):
         calls.clear()
