@@ -48,20 +48,19 @@ def main() -> None:
           f"bonus {st.insertion_bonus:g} (from {args.decoder_of}); CER %, greedy / beam + LM")
     width = max(len(n) for n in names)
     for model in args.models:
+        ev = evaluate_image_model(model, [args.data], greedy_too=True, **options)
+        chars = collections.Counter()
+        errs = {"greedy": collections.Counter(), "beam": collections.Counter()}
+        for page, (ref, hyp), (_, ghyp) in zip(pages, ev.pairs, ev.greedy_pairs):
+            chars[page] += len(ref)
+            errs["beam"][page] += Levenshtein.distance(ref, hyp)
+            errs["greedy"][page] += Levenshtein.distance(ref, ghyp)
+        for c in (chars, *errs.values()):
+            c["all"] = sum(c.values())
         print(f"\n{model}")
-        rows = {}
-        for dec, res in (("greedy", evaluate_image_model(model, [args.data], decoder="greedy")),
-                         ("beam", evaluate_image_model(model, [args.data], **options))):
-            errs, chars = collections.Counter(), collections.Counter()
-            for page, (ref, hyp) in zip(pages, res.pairs):
-                errs[page] += Levenshtein.distance(ref, hyp)
-                chars[page] += len(ref)
-            rows[dec] = {n: 100 * errs[n] / max(chars[n], 1) for n in names}
-            rows[dec]["all"] = 100 * sum(errs.values()) / max(sum(chars.values()), 1)
-            rows["chars"] = chars
         for n in names + ["all"]:
-            size = f"{rows['chars'][n]:5d} chars" if n != "all" else f"{sum(rows['chars'].values()):5d} chars"
-            print(f"  {n:<{width}}  {size}  {rows['greedy'][n]:6.2f} / {rows['beam'][n]:6.2f}")
+            cer = {d: 100 * e[n] / max(chars[n], 1) for d, e in errs.items()}
+            print(f"  {n:<{width}}  {chars[n]:5d} chars  {cer['greedy']:6.2f} / {cer['beam']:6.2f}")
 
 
 if __name__ == "__main__":

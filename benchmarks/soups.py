@@ -49,9 +49,8 @@ def main() -> None:
     decoder = args.decoder or own.decoder
 
     def cer(path: Path) -> tuple[float, float, int]:
-        g = evaluate_image_model(str(path), [args.data], decoder="greedy")
-        d = evaluate_image_model(str(path), [args.data], decoder=decoder, **options) if decoder != "greedy" else g
-        return 100 * g.rates.cer, 100 * d.rates.cer, g.rates.lines
+        ev = evaluate_image_model(str(path), [args.data], decoder=decoder, greedy_too=True, **options)
+        return 100 * ev.greedy.cer, 100 * ev.rates.cer, ev.rates.lines
 
     names = [p.stem for p in args.models]
     with tempfile.TemporaryDirectory() as tmp:

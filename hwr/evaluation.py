@@ -16,6 +16,9 @@ class Evaluation:
     pairs: list[tuple[str, str]] = field(default_factory=list)
     groups: dict[str, ErrorRates] = field(default_factory=dict)  # per collection (image datasets)
     decoder: str = ""  # e.g. "greedy" or "beam+lm (lm_en.arpa.gz)"
+    # with ``greedy_too``: the greedy readings of the same network outputs, line for line with ``pairs``
+    greedy: ErrorRates | None = None
+    greedy_pairs: list[tuple[str, str]] = field(default_factory=list)
 
 
 def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
@@ -48,14 +51,18 @@ def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu
 
 
 def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
-                         batch_size: int = 16, decoder: str | None = None, **decoder_options) -> Evaluation:
+                         batch_size: int = 16, decoder: str | None = None, greedy_too: bool = False,
+                         **decoder_options) -> Evaluation:
     """Recognise every line of line datasets (or ink datasets, rendered with one fixed seeded
     variation per line, as in training validation) and compare with the transcriptions.
     Figures are also kept per collection (line datasets) or per dataset file (ink).
     ``decoder_options`` (``lm``, ``lm_weight``, ``insertion_bonus``, ``beam_width`` ...)
-    override the model's decoder defaults as :class:`hwr.pipeline.Recognizer` takes them."""
+    override the model's decoder defaults as :class:`hwr.pipeline.Recognizer` takes them.
+    ``greedy_too`` also reads the same network outputs greedily (``greedy``, ``greedy_pairs``),
+    so comparing the decoders costs no second pass of the network."""
     from hwr.alphabet import normalize_text
     from hwr.data.lineset import LineSet
+    from hwr.decoding.greedy import greedy_decode
     from hwr.pipeline import Recognizer
     from hwr.training.imagedata import ImageLines, open_source
 
@@ -63,6 +70,8 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
     er = ErrorRates()
     groups: dict[str, ErrorRates] = {}
     pairs: list[tuple[str, str]] = []
+    greedy = ErrorRates() if greedy_too else None
+    greedy_pairs: list[tuple[str, str]] = []
     for path in datasets:
         src = open_source(path)
         if isinstance(src, LineSet):
@@ -79,10 +88,15 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
         for k in range(0, n, batch_size):
             idx = list(range(k, min(k + batch_size, n)))
             lines = [ds.line(i) for i in idx]
-            results = rec.recognize_line_arrays([im for im, _ in lines], batch_size)
-            for i, (_, text), res in zip(idx, lines, results):
-                ref = normalize_text(text)
-                er.add(ref, res.text)
-                groups.setdefault(names[i] or Path(path).stem, ErrorRates()).add(ref, res.text)
-                pairs.append((ref, res.text))
-    return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups, decoder=rec.decoder.describe())
+            log_probs = rec.line_log_probs([im for im, _ in lines], batch_size)
+            for i, (_, text), lp in zip(idx, lines, log_probs):
+                ref, hyp = normalize_text(text), rec.decoder.decode(lp).text
+                er.add(ref, hyp)
+                groups.setdefault(names[i] or Path(path).stem, ErrorRates()).add(ref, hyp)
+                pairs.append((ref, hyp))
+                if greedy is not None:
+                    g = greedy_decode(lp, rec.alphabet).text
+                    greedy.add(ref, g)
+                    greedy_pairs.append((ref, g))
+    return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups, decoder=rec.decoder.describe(),
+                      greedy=greedy, greedy_pairs=greedy_pairs)

@@ -84,13 +84,11 @@ def _warp_maps(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np
 def show_through(img: np.ndarray, other: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``img`` with ``other`` showing through the paper: mirrored (writing on the back of the
     leaf, seen through it), faint, blurred, shifted up or down and across, and repeated to
-    ``img``'s width.  Both are normalised lines (ink bright on black)."""
+    ``img``'s width.  Both are normalised lines of one height (ink bright on black)."""
     import cv2
 
     h, w = img.shape
     o = other[:, ::-1]
-    if o.shape[0] != h:
-        o = cv2.resize(o, (max(1, int(round(o.shape[1] * h / o.shape[0]))), h), interpolation=cv2.INTER_LINEAR)
     reps = -(-(w + o.shape[1]) // o.shape[1])
     o = np.tile(o, (1, reps))
     x = int(rng.integers(0, o.shape[1] - w + 1))
