@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from synth import synth_ink
 from hwr.cli.main import cli
 from hwr.data.inkset import write_inkset
-from hwr.models.checkpoint import ModelInfo, save_model
+from hwr.models.checkpoint import ModelInfo, read_info, save_model
+from hwr.training.trainer import TrainConfig
 from hwr.models.registry import build
 
 
@@ -40,12 +41,15 @@ def test_progress_json_lines(tmp_path):
     assert done["best_val_cer"] == min(e["val_cer"] for e in epochs) or abs(
         done["best_val_cer"] - min(e["val_cer"] for e in epochs)) < 1e-6
     assert done["base_val_cer"] > 0.5 and done["verdict"]
+    # an ink fine-tuning keeps the from-scratch learning rate (only image fine-tuning's was measured higher)
+    assert read_info(out).training["train_config"]["lr"] == TrainConfig.lr
     # without the flag, stdout stays empty (the human progress is on stderr)
     r = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "d.h5"), "--val", str(tmp_path / "d.h5"),
                                  "--out", str(tmp_path / "plain.safetensors"), "--epochs", "1", "--device", "cpu",
-                                 "--hidden", "8", "--layers", "1"])
+                                 "--hidden", "8", "--layers", "1", "--lr", "2e-3"])
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == ""
+    assert read_info(tmp_path / "plain.safetensors").training["train_config"]["lr"] == 2e-3
 
 
 def test_the_decoder_choice_is_reported(tmp_path, monkeypatch):

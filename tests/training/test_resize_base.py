@@ -9,7 +9,7 @@ from hwr.cli.main import cli
 from hwr.models.checkpoint import ModelInfo, load_model, read_info, save_model
 from hwr.models.registry import build
 from hwr.training.image import grow_from_base, train_image
-from hwr.training.trainer import TrainConfig, evaluate_net
+from hwr.training.trainer import FINE_TUNE_IMAGE_LR, TrainConfig, evaluate_net
 
 BASE = {"height": 32, "num_classes": 7, "channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4,
         "dropout": 0.0}
@@ -119,4 +119,6 @@ def test_cli_resizes_an_image_base(image_data, base_model, tmp_path):
     assert r.exit_code == 0, r.output
     info = read_info(out)
     assert info.config["hidden"] == 20 and info.training["resized_from_base"]["kept"][0] == "cnn.0"
+    # fine-tuning an image model, hwr train's default peak learning rate is the fine-tuning one
+    assert info.training["train_config"]["lr"] == FINE_TUNE_IMAGE_LR != TrainConfig.lr
     assert "resized from the base" in out.with_suffix(".md").read_text()
