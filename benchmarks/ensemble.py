@@ -32,12 +32,10 @@ def main() -> None:
     import torch
     from rapidfuzz.distance import Levenshtein
 
-    from hwr.alphabet import normalize_text
-    from hwr.data.lineset import LineSet
     from hwr.decoding.decoder import load_model_defaults
     from hwr.decoding.greedy import greedy_decode
+    from hwr.evaluation import image_line_posteriors
     from hwr.pipeline import Recognizer, resolve_model
-    from hwr.training.imagedata import ImageLines
 
     torch.set_num_threads(args.threads)
     st = load_model_defaults(resolve_model(args.decoder_of, "image"))
@@ -50,31 +48,25 @@ def main() -> None:
         if r.alphabet.chars != first.alphabet.chars or r.preprocessing != first.preprocessing:
             raise SystemExit(f"{m}: another alphabet or preprocessing than {args.models[0]}'s; "
                              "only fine-tunings of one base can be averaged frame by frame")
-    lines = LineSet(args.data)
-    lines.load_all()
-    if lines.preprocessing != first.preprocessing:
-        raise SystemExit(f"{args.data}: normalised with other preprocessing than the models'")
-    ds = ImageLines([lines], first.alphabet, first.preprocessing, augment=False, seed=0)
     names = [Path(m).name for m in args.models] + ["ensemble, mean of log-probabilities",
                                                    "ensemble, mean of probabilities"]
     errors = [[0, 0] for _ in names]  # greedy, beam + LM, per row (a model may be named twice)
-    chars = 0
-    for k in range(0, len(ds), 16):
-        batch = [ds.line(i) for i in range(k, min(k + 16, len(ds)))]
-        outs = [r.line_log_probs([im for im, _ in batch], 16) for r in recs]
-        for j, (_, text) in enumerate(batch):
-            ref = normalize_text(text)
-            chars += len(ref)
-            lps = [torch.as_tensor(o[j]) for o in outs]
-            stack = torch.stack(lps)
-            logmean = stack.mean(0)
-            logmean = logmean - torch.logsumexp(logmean, -1, keepdim=True)  # renormalised geometric mean
-            probmean = torch.logsumexp(stack, 0) - math.log(len(lps))
-            for e, lp in zip(errors, lps + [logmean, probmean]):
-                lp = lp.numpy()
-                e[0] += Levenshtein.distance(ref, greedy_decode(lp, first.alphabet).text)
-                e[1] += Levenshtein.distance(ref, first.decoder.decode(lp).text)
-    print(f"data     {args.data}: {len(ds)} lines, {chars} characters")
+    chars = lines = 0
+    # every model reads the same lines in the same order
+    for outs in zip(*(image_line_posteriors(r, args.data) for r in recs)):
+        ref = outs[0][1]
+        chars += len(ref)
+        lines += 1
+        lps = [torch.as_tensor(lp) for _, _, lp in outs]
+        stack = torch.stack(lps)
+        logmean = stack.mean(0)
+        logmean = logmean - torch.logsumexp(logmean, -1, keepdim=True)  # renormalised geometric mean
+        probmean = torch.logsumexp(stack, 0) - math.log(len(lps))
+        for e, lp in zip(errors, lps + [logmean, probmean]):
+            lp = lp.numpy()
+            e[0] += Levenshtein.distance(ref, greedy_decode(lp, first.alphabet).text)
+            e[1] += Levenshtein.distance(ref, first.decoder.decode(lp).text)
+    print(f"data     {args.data}: {lines} lines, {chars} characters")
     print(f"decoder  beam width {st.beam_width}, {Path(st.lm).name} weight {st.lm_weight:g}, "
           f"bonus {st.insertion_bonus:g} (from {args.decoder_of}); CER %, greedy / beam + LM")
     width = max(len(n) for n in names)

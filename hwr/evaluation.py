@@ -50,6 +50,35 @@ def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu
     return Evaluation(model=rec.model_path, rates=er, pairs=pairs, decoder=rec.decoder.describe())
 
 
+def image_line_posteriors(rec, path: str | Path, limit: int | None = None, batch_size: int = 16):
+    """The network outputs of :class:`hwr.pipeline.Recognizer` ``rec`` (an image model) for the
+    lines of one line dataset (or ink dataset, rendered with one fixed seeded variation per
+    line, as in training validation): ``(group, ref, log_probs)`` per line, in the dataset's
+    order, ``group`` being the line's collection (line datasets) or the file's stem (ink)."""
+    from hwr.alphabet import normalize_text
+    from hwr.data.lineset import LineSet
+    from hwr.training.imagedata import ImageLines, open_source
+
+    src = open_source(path)
+    if isinstance(src, LineSet):
+        if src.preprocessing != rec.preprocessing:
+            raise ValueError(f"{path}: normalised with other preprocessing than the model's; "
+                             "re-import it with the model's height")
+        src.load_all()
+        names = src.collections
+    else:
+        src.load_all()
+        names = [Path(path).stem] * len(src)
+    ds = ImageLines([src], rec.alphabet, rec.preprocessing, augment=False, seed=0)
+    n = len(ds) if limit is None else min(limit, len(ds))
+    for k in range(0, n, batch_size):
+        idx = list(range(k, min(k + batch_size, n)))
+        lines = [ds.line(i) for i in idx]
+        log_probs = rec.line_log_probs([im for im, _ in lines], batch_size)
+        for i, (_, text), lp in zip(idx, lines, log_probs):
+            yield names[i] or Path(path).stem, normalize_text(text), lp
+
+
 def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
                          batch_size: int = 16, decoder: str | None = None, greedy_too: bool = False,
                          **decoder_options) -> Evaluation:
@@ -60,11 +89,8 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
     override the model's decoder defaults as :class:`hwr.pipeline.Recognizer` takes them.
     ``greedy_too`` also reads the same network outputs greedily (``greedy``, ``greedy_pairs``),
     so comparing the decoders costs no second pass of the network."""
-    from hwr.alphabet import normalize_text
-    from hwr.data.lineset import LineSet
     from hwr.decoding.greedy import greedy_decode
     from hwr.pipeline import Recognizer
-    from hwr.training.imagedata import ImageLines, open_source
 
     rec = Recognizer(model, device=device, kind="image", decoder=decoder, **decoder_options)
     er = ErrorRates()
@@ -73,30 +99,14 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
     greedy = ErrorRates() if greedy_too else None
     greedy_pairs: list[tuple[str, str]] = []
     for path in datasets:
-        src = open_source(path)
-        if isinstance(src, LineSet):
-            if src.preprocessing != rec.preprocessing:
-                raise ValueError(f"{path}: normalised with other preprocessing than the model's; "
-                                 "re-import it with the model's height")
-            src.load_all()
-            names = src.collections
-        else:
-            src.load_all()
-            names = [Path(path).stem] * len(src)
-        ds = ImageLines([src], rec.alphabet, rec.preprocessing, augment=False, seed=0)
-        n = len(ds) if limit is None else min(limit, len(ds))
-        for k in range(0, n, batch_size):
-            idx = list(range(k, min(k + batch_size, n)))
-            lines = [ds.line(i) for i in idx]
-            log_probs = rec.line_log_probs([im for im, _ in lines], batch_size)
-            for i, (_, text), lp in zip(idx, lines, log_probs):
-                ref, hyp = normalize_text(text), rec.decoder.decode(lp).text
-                er.add(ref, hyp)
-                groups.setdefault(names[i] or Path(path).stem, ErrorRates()).add(ref, hyp)
-                pairs.append((ref, hyp))
-                if greedy is not None:
-                    g = greedy_decode(lp, rec.alphabet).text
-                    greedy.add(ref, g)
-                    greedy_pairs.append((ref, g))
+        for group, ref, lp in image_line_posteriors(rec, path, limit, batch_size):
+            hyp = rec.decoder.decode(lp).text
+            er.add(ref, hyp)
+            groups.setdefault(group, ErrorRates()).add(ref, hyp)
+            pairs.append((ref, hyp))
+            if greedy is not None:
+                g = greedy_decode(lp, rec.alphabet).text
+                greedy.add(ref, g)
+                greedy_pairs.append((ref, g))
     return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups, decoder=rec.decoder.describe(),
                       greedy=greedy, greedy_pairs=greedy_pairs)
