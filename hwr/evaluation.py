@@ -22,17 +22,19 @@ class Evaluation:
 
 
 def evaluate_ink_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
-                       transform=None, batch_size: int = 32, decoder: str | None = None) -> Evaluation:
+                       transform=None, batch_size: int = 32, decoder: str | None = None,
+                       **decoder_options) -> Evaluation:
     """Recognise every line of ``datasets`` and compare with the transcriptions.
 
     ``transform`` (ink -> ink) is applied to each line first, e.g. to simulate another device.
-    ``decoder``: "greedy" or "beam" (default: the model's default decoder).
+    ``decoder``: "greedy" or "beam" (default: the model's default decoder); ``decoder_options``
+    as :func:`evaluate_image_model` takes them.
     """
     from hwr.alphabet import normalize_text
     from hwr.data.inkset import InkSet
     from hwr.pipeline import Recognizer
 
-    rec = Recognizer(model, device=device, decoder=decoder)
+    rec = Recognizer(model, device=device, kind="ink", decoder=decoder, **decoder_options)
     er = ErrorRates()
     pairs: list[tuple[str, str]] = []
     for path in datasets:

@@ -640,11 +640,13 @@ def gui(ctx) -> None:
 
 
 def _add_subgroups() -> None:
+    from hwr.cli.ensemble import ensemble
     from hwr.cli.lm import lm
     from hwr.cli.segment import segment
     from hwr.cli.info import doctor, models
     from hwr.cli.transcribe import transcribe
 
+    cli.add_command(ensemble)
     cli.add_command(lm)
     cli.add_command(segment)
     cli.add_command(transcribe)

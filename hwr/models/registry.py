@@ -10,10 +10,11 @@ from hwr.errors import ModelError
 def _builders() -> dict[str, tuple[type, type]]:
     from hwr.models.blstm import InkBLSTM, InkBLSTMConfig
     from hwr.models.crnn import LineCRNN, LineCRNNConfig
+    from hwr.models.ensemble import Ensemble, EnsembleConfig
     from hwr.models.mdlstm import LineMDLSTM, LineMDLSTMConfig
 
     return {"ink-blstm": (InkBLSTMConfig, InkBLSTM), "crnn": (LineCRNNConfig, LineCRNN),
-            "mdlstm": (LineMDLSTMConfig, LineMDLSTM)}
+            "mdlstm": (LineMDLSTMConfig, LineMDLSTM), "ensemble": (EnsembleConfig, Ensemble)}
 
 
 

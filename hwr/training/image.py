@@ -50,6 +50,9 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
     base_net, grown = None, None
     if base:
         net, base_info = load_model(base)
+        if base_info.arch == "ensemble":
+            raise ValueError(f"{base}: is an ensemble of {len(net.members)} models (`hwr ensemble`) and cannot be "
+                             "fine-tuned as one; fine-tune its members and combine them again")
         if base_info.kind != "image":
             raise ValueError(f"{base}: is a {base_info.kind} model, not an image model")
         alphabet, added = extend_base_alphabet(net, Alphabet(base_info.alphabet), texts)

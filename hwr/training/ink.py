@@ -41,6 +41,9 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
     added: list[str] = []
     if base:
         net, base_info = load_model(base)
+        if base_info.arch == "ensemble":
+            raise ValueError(f"{base}: is an ensemble of {len(net.members)} models (`hwr ensemble`) and cannot be "
+                             "fine-tuned as one; fine-tune its members and combine them again")
         alphabet, added = extend_base_alphabet(net, Alphabet(base_info.alphabet), texts)
         if added:
             log.info("characters added to the base model's alphabet: %s", "".join(added))
