@@ -316,13 +316,17 @@ def _resolve_device(device: str) -> str:
               help="Fine-tune this many models side by side (seeds SEED, SEED+1, ...; on a CPU one process each, "
                    "the threads shared out, on a GPU one after another) and average their weights; the average "
                    "is kept only if it validates better than the best member. Needs --base.")
+@click.option("--ensemble", is_flag=True,
+              help="With --members: keep the members as one ensemble model that reads with all of them, their "
+                   "outputs averaged (better than averaging their weights, but reading takes N times as long; "
+                   "see `hwr ensemble`), if it validates better than the best member.")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
               help="After training, train a character LM on the training text and choose the decoder (the "
                    "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
                    "validation lines; takes a minute or two after the time budget.")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp, progress_json, freeze_norm, warmup, augment, members, lm_adapt) -> None:
+          amp, progress_json, freeze_norm, warmup, augment, members, ensemble, lm_adapt) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -372,13 +376,16 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
             lg.addHandler(h)
             lg.setLevel(logging.INFO)
             lg.propagate = False
+    if ensemble and members < 2:
+        raise click.UsageError("--ensemble keeps the members of --members N (2 or more) as one ensemble")
     dev = _resolve_device(device)
     if lr is None:
         lr = FINE_TUNE_IMAGE_LR if base and kind == "image" else TrainConfig.lr
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
                       max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
                       freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400),
-                      adapt_lm=lm_adapt, augment=False if augment == "off" else augment, members=members)
+                      adapt_lm=lm_adapt, augment=False if augment == "off" else augment, members=members,
+                      ensemble=ensemble)
 
     def report(p):
         who = f"member {p.member}  " if p.member else ""

@@ -79,6 +79,44 @@ class Ensemble(nn.Module):
         return torch.logsumexp(stack, 0) - math.log(len(outs)), outs[0][1]
 
 
+def ensemble_of(loaded) -> tuple[Ensemble, list[dict]]:
+    """One :class:`Ensemble` (in eval mode) of loaded models ``(net, info, name)`` and a short
+    description of each member (file name, base, seed, validation CER).  An ensemble among
+    them gives its members.  Raises :class:`hwr.errors.ModelError` when they cannot be read as
+    one: another kind, alphabet or preprocessing, frames that do not line up, too many."""
+    import os
+
+    from hwr.errors import ModelError
+
+    nets, members, described = [], [], []
+    first = loaded[0]
+    for net, info, name in loaded:
+        for what in ("kind", "alphabet", "preprocessing"):
+            if getattr(info, what) != getattr(first[1], what):
+                raise ModelError(f"{name}: another {what} than {first[2]}; only models that read the same "
+                                 "input with the same characters (e.g. fine-tunings of one base) can be combined")
+        if info.arch == "ensemble":
+            nets += list(net.members)
+            members += net.cfg.to_dict()["members"]
+            described += info.training.get("ensemble", {}).get("members") or [{"model": name} for _ in net.members]
+        else:
+            nets.append(net)
+            members.append({"arch": info.arch, "config": info.config})
+            tr = info.training
+            described.append({"model": name, "name": info.name,
+                              "base": os.path.basename(str(tr["base"])) if tr.get("base") else None,
+                              "seed": (tr.get("train_config") or {}).get("seed"),
+                              "best_val_cer": tr.get("best_val_cer")})
+    try:
+        ens = Ensemble(EnsembleConfig(members=members, num_classes=len(first[1].alphabet) + 1))
+    except ValueError as e:
+        raise ModelError(f"cannot combine these models: {e}") from e
+    for slot, net in zip(ens.members, nets):
+        slot.load_state_dict(net.state_dict())
+    ens.to(next(nets[0].parameters()).device).eval()
+    return ens, described
+
+
 def make_ensemble(paths, out, name: str | None = None, decoder_of=None):
     """Combine the models at ``paths`` into one ensemble model written to ``out``
     (``.safetensors`` + ``.json``), with the decoder defaults of the first (its beam search and
@@ -87,7 +125,6 @@ def make_ensemble(paths, out, name: str | None = None, decoder_of=None):
     :class:`hwr.errors.ModelError` when the models cannot be read as one: another kind,
     alphabet or preprocessing, frames that do not line up, too many members.
     Returns ``(path, info)``."""
-    import os
     from pathlib import Path
 
     from hwr.decoding.decoder import defaults_path, load_model_defaults, save_model_defaults
@@ -103,44 +140,19 @@ def make_ensemble(paths, out, name: str | None = None, decoder_of=None):
     for p in paths:
         if p.resolve() == out.resolve():
             raise ModelError(f"{out}: is one of the members; write the ensemble to another file")
-    nets, members, described = [], [], []
-    first = None
+    source = Path(decoder_of) if decoder_of is not None else paths[0]
+    if decoder_of is not None and not defaults_path(source).exists():
+        raise ModelError(f"{source}: has no decoder defaults ({defaults_path(source).name}) to take")
+    loaded = []
     for p in paths:
         net, info = load_model(p)
-        if first is None:
-            first = (p, info)
-        for what in ("kind", "alphabet", "preprocessing"):
-            if getattr(info, what) != getattr(first[1], what):
-                raise ModelError(f"{p}: another {what} than {first[0]}; only models that read the same "
-                                 "input with the same characters (e.g. fine-tunings of one base) can be combined")
-        if info.arch == "ensemble":
-            nets += list(net.members)
-            members += net.cfg.to_dict()["members"]
-            described += info.training.get("ensemble", {}).get("members") or [
-                {"model": p.name} for _ in net.members]
-        else:
-            nets.append(net)
-            members.append({"arch": info.arch, "config": info.config})
-            tr = info.training
-            described.append({"model": p.name, "name": info.name,
-                              "base": os.path.basename(str(tr["base"])) if tr.get("base") else None,
-                              "seed": (tr.get("train_config") or {}).get("seed"),
-                              "best_val_cer": tr.get("best_val_cer")})
-    try:
-        cfg = EnsembleConfig(members=members, num_classes=len(first[1].alphabet) + 1)
-        ens = Ensemble(cfg)
-    except ValueError as e:
-        raise ModelError(f"cannot combine these models: {e}") from e
-    for slot, net in zip(ens.members, nets):
-        slot.load_state_dict(net.state_dict())
-    ens.eval()
-    info = ModelInfo(arch="ensemble", kind=first[1].kind, config=cfg.to_dict(), alphabet=list(first[1].alphabet),
+        loaded.append((net, info, p.name))
+    ens, described = ensemble_of(loaded)
+    first = (paths[0], loaded[0][1])
+    info = ModelInfo(arch="ensemble", kind=first[1].kind, config=ens.cfg.to_dict(), alphabet=list(first[1].alphabet),
                      preprocessing=dict(first[1].preprocessing), name=name or out.stem,
                      training={"ensemble": {"members": described}})
     written = save_model(ens, info, out)
-    source = Path(decoder_of) if decoder_of is not None else first[0]
-    if decoder_of is not None and not defaults_path(source).exists():
-        raise ModelError(f"{source}: has no decoder defaults ({defaults_path(source).name}) to take")
     if defaults_path(source).exists():
         st = load_model_defaults(source)
         st.calibrations = {}

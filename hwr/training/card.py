@@ -33,10 +33,14 @@ def members_sentence(info: ModelInfo) -> str | None:
     by = tr.get("members_judged_by") or "greedy"
     avg = tr["average_decoder_val_cer"]
     each = ", ".join(f"{100 * float(m['decoder_val_cer']):.2f} %" for m in members)
-    kept = ("so the average is this model" if tr.get("kept") == "average" else
+    ensemble = tr.get("members_combined") == "ensemble"
+    what = "the ensemble" if ensemble else "the average"
+    kept = (f"so {what} is this model" if tr.get("kept") in ("average", "ensemble") else
             f"no better than the best member, so this model is {tr.get('kept')}")
+    combined = (f"read together as one ensemble (their outputs averaged; it reads {len(members)} times as "
+                f"long as one) at" if ensemble else "the average of their weights at")
     return (f"With {'greedy decoding' if by == 'greedy' else by}, the {len(members)} members validate at "
-            f"{each}; the average of their weights at {100 * float(avg):.2f} %, {kept}.")
+            f"{each}; {combined} {100 * float(avg):.2f} %, {kept}.")
 
 
 def _data_rows(items) -> list[str]:
@@ -67,7 +71,9 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
              f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d')} with `hwr train`.", "",
              "| | |", "| --- | --- |",
              f"| kind | {info.kind} ({'pen strokes' if info.kind == 'ink' else 'images of text lines'}) |",
-             f"| architecture | `{info.arch}` {info.config} |",
+             (f"| architecture | `ensemble` of {len(info.config['members'])} networks: "
+              f"{', '.join(sorted({'`' + m['arch'] + '`' for m in info.config['members']}))} |"
+              if info.arch == "ensemble" else f"| architecture | `{info.arch}` {info.config} |"),
              f"| alphabet | {len(info.alphabet)} characters + CTC blank |"]
     if tr.get("base"):
         lines.append(f"| fine-tuned from | `{os.path.basename(str(tr['base']))}` |")
@@ -80,7 +86,8 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
     members = tr.get("members") or []
     if members:
         lines.append(f"| training | {len(members)} fine-tunings side by side (seeds "
-                     f"{', '.join(str(m.get('seed')) for m in members)}; `hwr train --members`): "
+                     f"{', '.join(str(m.get('seed')) for m in members)}; `hwr train --members"
+                     f"{' --ensemble' if tr.get('members_combined') == 'ensemble' else ''}`): "
                      f"{' and '.join(str(m.get('epochs', '?')) for m in members)} epochs, "
                      f"{float(tr.get('train_seconds', 0)) / 60:.1f} minutes |")
     else:

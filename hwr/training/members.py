@@ -157,11 +157,15 @@ def _terminate(signum, frame) -> None:
 
 
 def soup(paths: Sequence[Path], validate: Callable[[torch.nn.Module], tuple[float, float]],
-         judged_by: str = "greedy") -> tuple[torch.nn.Module, ModelInfo]:
-    """Average the members' models at ``paths``.  ``validate(net)`` gives the greedy CER on
-    the validation lines and the CER with the decoder the model will use (``judged_by``);
-    by the latter, the average is kept if it is better than the best member, else the best
-    member is.  The returned info records every member's figures and which was kept."""
+         judged_by: str = "greedy", combine: str = "average") -> tuple[torch.nn.Module, ModelInfo]:
+    """Combine the members' models at ``paths``: ``combine="average"`` averages their weights,
+    ``"ensemble"`` reads with all of them, their outputs averaged (:mod:`hwr.models.ensemble`).
+    ``validate(net)`` gives the greedy CER on the validation lines and the CER with the decoder
+    the model will use (``judged_by``); by the latter, the combination is kept if it is better
+    than the best member, else the best member is.  The returned info records every member's
+    figures and which was kept."""
+    if combine not in ("average", "ensemble"):
+        raise ValueError(f"combine must be 'average' or 'ensemble', not {combine!r}")
     loaded = [load_model(p) for p in paths]
     scores = [validate(net) for net, _ in loaded]
     best = min(range(len(loaded)), key=lambda i: scores[i][1])
@@ -170,21 +174,30 @@ def soup(paths: Sequence[Path], validate: Callable[[torch.nn.Module], tuple[floa
                 "best_val_cer": scores[i][0], "decoder_val_cer": scores[i][1]} for i, (_, info) in enumerate(loaded)]
     info = copy.deepcopy(loaded[best][1])
     kept_net = loaded[best][0]
-    # averaged into a copy of the first network: the members stay as they are, for keeping one
-    avg = average_nets([copy.deepcopy(loaded[0][0])] + [n for n, _ in loaded[1:]], [i for _, i in loaded])
-    avg_greedy, avg_cer = validate(avg)
-    log.info("members: validation CER (%s) %s; their average %.2f %%", judged_by,
-             ", ".join(f"{100 * c:.2f} %" for _, c in scores), 100 * avg_cer)
-    averaged = avg_cer < scores[best][1]
-    if averaged:
-        kept_net = avg
+    if combine == "ensemble":
+        from hwr.models.ensemble import ensemble_of
+
+        both, described = ensemble_of([(net, i, f"member {k}") for k, (net, i) in enumerate(loaded, 1)])
+    else:
+        # averaged into a copy of the first network: the members stay as they are, for keeping one
+        both = average_nets([copy.deepcopy(loaded[0][0])] + [n for n, _ in loaded[1:]], [i for _, i in loaded])
+    both_greedy, both_cer = validate(both)
+    log.info("members: validation CER (%s) %s; their %s %.2f %%", judged_by,
+             ", ".join(f"{100 * c:.2f} %" for _, c in scores), combine, 100 * both_cer)
+    combined = both_cer < scores[best][1]
+    if combined:
+        kept_net = both
+        if combine == "ensemble":
+            info.arch, info.config = "ensemble", both.cfg.to_dict()
+            info.training["ensemble"] = {"members": described}
     tr = info.training
     tr["members"] = members
     tr["members_judged_by"] = judged_by
-    tr["average_val_cer"] = avg_greedy
-    tr["average_decoder_val_cer"] = avg_cer
-    tr["kept"] = "average" if averaged else f"member {best + 1}"
-    tr["best_val_cer"] = avg_greedy if averaged else scores[best][0]
+    tr["members_combined"] = combine
+    tr["average_val_cer"] = both_greedy
+    tr["average_decoder_val_cer"] = both_cer
+    tr["kept"] = combine if combined else f"member {best + 1}"
+    tr["best_val_cer"] = both_greedy if combined else scores[best][0]
     tr["train_seconds"] = max(float(m["train_seconds"] or 0) for m in members)
     tr["train_config"] = {**(tr.get("train_config") or {}), "seed": members[0]["seed"], "members": len(members)}
     return kept_net, info

@@ -71,9 +71,11 @@ class TrainConfig:
     # after training: an LM of the training text, and the decoder chosen on the validation
     # lines (hwr.training.lm_adapt)
     adapt_lm: bool = True
-    # fine-tunings run side by side with seeds seed, seed+1, ..., their weights averaged
-    # (hwr.training.members)
+    # fine-tunings run side by side with seeds seed, seed+1, ..., their weights averaged, or
+    # with ``ensemble`` read together as one ensemble (hwr.training.members; without members,
+    # ``ensemble`` does nothing)
     members: int = 1
+    ensemble: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0 or self.members < 1:
@@ -482,7 +484,7 @@ def _fit_members(trainer: Trainer, base_net, restart: bool, callbacks) -> tuple:
             return greedy, greedy
         return greedy, score(*validation_posteriors(net, trainer._val_loader(shard=False), trainer.device))
 
-    return soup(paths, validate, judged_by)
+    return soup(paths, validate, judged_by, "ensemble" if trainer.cfg.ensemble else "average")
 
 
 def freeze_batchnorm(net: torch.nn.Module) -> int:

@@ -105,6 +105,54 @@ def test_the_average_is_kept_only_when_its_decoder_reads_better_than_the_best_me
     assert ("so the average is this model" in text) == (kept == "average")
 
 
+@pytest.mark.parametrize("ensemble_cer, kept", [(0.2, "ensemble"), (0.25, "member 2")])
+def test_members_kept_as_an_ensemble_only_when_it_reads_better_than_the_best_member(tmp_path, ensemble_cer, kept):
+    from hwr.models.ensemble import Ensemble
+
+    torch.manual_seed(0)
+    cfg = {**NET, "height": 32, "num_classes": len(CHARS) + 1}
+    paths = [_member(tmp_path / f"m{s}.safetensors", s, build("crnn", cfg)) for s in (1, 2)]
+    nets = [load_model(p)[0] for p in paths]
+
+    def validate(net):
+        if isinstance(net, Ensemble):  # what soup judges is the two members read together
+            assert [torch.equal(m.head.weight, n.head.weight) for m, n in zip(net.members, nets)] == [True, True]
+            return 0.27, ensemble_cer
+        return {0: (0.30, 0.40), 1: (0.35, 0.25)}[next(i for i, n in enumerate(nets)
+                                                      if torch.equal(n.head.weight, net.head.weight))]
+
+    net, info = soup(paths, validate, "beam + lm.arpa (weight 1, bonus 2)", combine="ensemble")
+    tr = info.training
+    assert tr["kept"] == kept and tr["members_combined"] == "ensemble"
+    assert tr["average_decoder_val_cer"] == ensemble_cer and tr["best_val_cer"] == (0.27 if kept == "ensemble" else 0.35)
+    from hwr.training.card import card_text
+
+    text = card_text(info)
+    if kept == "ensemble":
+        assert isinstance(net, Ensemble) and info.arch == "ensemble" and len(info.config["members"]) == 2
+        assert [m["seed"] for m in tr["ensemble"]["members"]] == [1, 2]
+        # written and read back, it is the ensemble of the two members
+        path = save_model(net, info, tmp_path / "kept.safetensors")
+        back, back_info = load_model(path)
+        x, w = torch.rand(2, 1, 32, 40), torch.tensor([40, 30])
+        with torch.inference_mode():
+            want = torch.logsumexp(torch.stack([n(x, w)[0] for n in nets]), 0) - torch.log(torch.tensor(2.0))
+            assert torch.allclose(back(x, w)[0], want, atol=1e-5)
+        assert "`ensemble` of 2 networks: `crnn`" in text and "so the ensemble is this model" in text
+    else:
+        assert info.arch == "crnn" and torch.equal(net.head.weight, nets[1].head.weight)
+        assert "read together as one ensemble" in text and "so this model is member 2" in text
+    with pytest.raises(ValueError, match="combine"):
+        soup(paths, validate, combine="both")
+
+
+def test_cli_ensemble_needs_members(tiny_base_and_lines, tmp_path):
+    base, lines = tiny_base_and_lines
+    r = CliRunner().invoke(cli, ["train", "--base", str(base), "--data", str(lines), "--out",
+                                 str(tmp_path / "y.safetensors"), "--ensemble"])
+    assert r.exit_code == 2 and "--members N" in r.output
+
+
 def test_members_resume_each_from_its_own_folder(tiny_base_and_lines, tmp_path):
     base, lines = tiny_base_and_lines
     out = tmp_path / "m.safetensors"
@@ -135,12 +183,14 @@ def test_cli_members_prints_each_members_epochs(tiny_base_and_lines, tmp_path):
     out = tmp_path / "cli.safetensors"
     r = subprocess.run([sys.executable, "-m", "hwr", "train", "--base", str(base), "--data", str(lines),
                         "--val", str(lines), "--out", str(out), "--members", "2", "--epochs", "1",
-                        "--batch-size", "8", "--no-lm-adapt", "--threads", "2"],
+                        "--batch-size", "8", "--no-lm-adapt", "--threads", "2", "--ensemble"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "member 1  epoch   1" in r.stderr and "member 2  epoch   1" in r.stderr
-    assert load_model(out)[1].training["train_config"]["members"] == 2
+    tr = load_model(out)[1].training
+    assert tr["train_config"]["members"] == 2 and tr["members_combined"] == "ensemble"
     assert f"wrote {out}" in r.stderr and "2 members validate at" in r.stderr
+    assert "read together as one ensemble" in r.stderr
 
 
 def _alive(marker: str) -> list[int]:
