@@ -764,6 +764,10 @@ class TrainingDialog(QDialog):
             text = f"Validation CER of the new model: {100 * new:.2f} % (trained from scratch: no base to compare)."
         else:
             text = "The new model has no validation figure."
+        if info.arch == "ensemble":
+            n = len(info.config["members"])
+            text += (f"\nIt is an ensemble of {n} fine-tunings read together (their outputs averaged), "
+                     f"so it reads about {n} times as slowly as one model.")
         from hwr.training.lm_adapt import read_tuning, summary
 
         tuning = read_tuning(res["model"])

@@ -364,3 +364,22 @@ def test_result_says_how_the_new_model_decodes(qtbot, tmp_path, base_model):
     text = d.comparison.text()
     assert "Decoding: it decodes with beam search and an LM of its training text (in-domain LM" in text
     assert "12.78 %" in text and "18.67 %" in text
+
+
+def test_result_says_when_the_new_model_is_an_ensemble(qtbot, tmp_path, base_model):
+    """`--members 2 --ensemble` in Advanced may keep an ensemble: the result says it reads slower."""
+    from hwr.models.ensemble import make_ensemble
+
+    other = tmp_path / "other.safetensors"
+    torch.manual_seed(1)
+    net = build("ink-blstm", dict(num_features=4, num_classes=7, hidden=16, layers=1, conv_channels=8))
+    save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(), alphabet=list("olvzj "),
+                              preprocessing={"spacing": 0.3}), other)
+    ens, _ = make_ensemble([base_model, other], tmp_path / "both.safetensors")
+    d = make_dialog(qtbot, tmp_path, tmp_path / "none", "")
+    d.state, d.result = "done", {"model": str(ens), "card": str(ens.with_suffix(".md"))}
+    d._show_result()
+    assert "ensemble of 2 fine-tunings" in d.comparison.text() and "2 times as slowly" in d.comparison.text()
+    d.result = {"model": str(base_model), "card": str(base_model.with_suffix(".md"))}
+    d._show_result()
+    assert "ensemble" not in d.comparison.text()
