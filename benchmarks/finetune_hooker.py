@@ -32,7 +32,7 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--members N] [--pages N]
+        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--members N [--ensemble]] [--pages N]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
@@ -155,7 +155,7 @@ def cer(model: str | Path, data: Path, decoder: str | None, **decoder_options) -
 
 
 def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extra: list[str],
-              members: int = 1) -> dict:
+              members: int = 1, ensemble: bool = False) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
     stderr), with ``members`` fine-tunings side by side of ``threads`` threads each; returns
     the run's ``state.json`` (the first member's with several: per-epoch history with
@@ -167,7 +167,8 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
                   "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
-                  "--workers", str(workers), *extra, *(["--members", str(members)] if members > 1 else []))
+                  "--workers", str(workers), *extra, *(["--members", str(members)] if members > 1 else []),
+                  *(["--ensemble"] if ensemble and members > 1 else []))
     print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=_env(threads))
@@ -242,6 +243,8 @@ def main() -> None:
                     help="hwr train --augment of the fine-tuning (default warp, hwr train's own default)")
     ap.add_argument("--members", type=int, default=1,
                     help="hwr train --members: fine-tunings side by side, --threads each, their weights averaged")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="with --members: hwr train --ensemble, the members kept as one ensemble (outputs averaged)")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -283,10 +286,11 @@ def main() -> None:
             print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
                   "the figures after fine-tuning are tuned on the lines they are measured on")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
-        members = f"-members{args.members}" if args.members > 1 else ""
+        members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         out = args.out_dir / f"hooker{tag}-val-{args.val_on}-{args.augment}{members}.safetensors"
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
-                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment], args.members)
+                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment], args.members,
+                          args.ensemble)
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
         chosen = (read_tuning(out) or {}).get("chosen", "inherited")
         b = load_model_defaults(base)  # the same network read with image_default's decoder
@@ -296,7 +300,8 @@ def main() -> None:
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}"
-              + (f" --members {args.members}, {args.threads} thread(s) each" if args.members > 1 else
+              + (f" --members {args.members}{' --ensemble' if args.ensemble else ''}, {args.threads} thread(s) each"
+                 if args.members > 1 else
                  f", {args.threads} thread(s)") + f", {args.workers} worker(s)):")
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
               "| CER % the model's own decoder | training minutes | lines/s |")
@@ -309,6 +314,11 @@ def main() -> None:
         print(f"the fine-tuned model's own decoder, chosen by hwr train on its validation lines: {chosen}"
               + (f" (weight {own.lm_weight:g}, bonus {own.insertion_bonus:g})"
                  if own.lm_weight and not chosen.startswith("inherited") else ""))
+        if args.members > 1:
+            from hwr.models.checkpoint import read_info
+            from hwr.training.card import members_sentence
+
+            print(members_sentence(read_info(out)))
         print(f"reference: {KRAKEN_REFERENCE}")
         print(f"model: {out} (card {out.with_suffix('.md')})")
 

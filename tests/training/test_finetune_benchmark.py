@@ -60,8 +60,8 @@ def test_parse_ketos_epochs_keeps_finished_epochs(bench):
     assert bench.parse_ketos_epochs("no progress here") == []
 
 
-@pytest.mark.parametrize("members", [1, 2])
-def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, members):
+@pytest.mark.parametrize("members, ensemble", [(1, False), (2, False), (2, True)])
+def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, members, ensemble):
     import numpy as np
 
     from synth import synth_ink
@@ -80,10 +80,11 @@ def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, 
     write_lineset(data, lines, prep, split="train")
     out = tmp_path / "ft.safetensors"
     state = bench.hwr_train(data, data, out, 1, 0, ["--epochs", "1", "--batch-size", "4",
-                                                               "--no-lm-adapt"], members)
+                                                               "--no-lm-adapt"], members, ensemble)
     assert state["epoch"] == 1 and len(state["history"]) == 1 and state["wall_seconds"] > 0
     one = 8 / state["history"][0]["seconds"]  # the first member's lines/s
     # lines/s of all members together
     assert state["lines_per_s"] == pytest.approx(one) if members == 1 else state["lines_per_s"] > one
     tr = read_info(out).training
     assert len(tr.get("members", [None])) == members
+    assert tr.get("members_combined") == ("ensemble" if ensemble else "average" if members > 1 else None)
