@@ -255,7 +255,11 @@ def main() -> None:
     if not HOOKER.is_dir():
         sys.exit(f"{HOOKER} not found: set HWR_SHARED to the folder holding data/")
     ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5, args.pages)
-    tag = (f"-first{args.pages}" if args.pages else "") + ("-band" if args.cut == "band" else "")
+    from hwr.data.pages import BAND_CUT_VERSION
+
+    # the band cut's version in the cached files' names: hooker-finetune-band2.h5 since 2026-11-27
+    tag = (f"-first{args.pages}" if args.pages else "") + (
+        f"-band{BAND_CUT_VERSION if BAND_CUT_VERSION > 1 else ''}" if args.cut == "band" else "")
     ft, aside = import_pages(ft_pages, aside_pages, tag, args.threads, args.cut)
     from hwr.data.lineset import LineSet
     from hwr.pipeline import resolve_model

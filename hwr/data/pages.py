@@ -140,6 +140,10 @@ def split_pages(pages: dict[str, list[Path]], holdout_every: int = 5,
 CUTS = ("polygon", "band")
 #: The cut of ``hwr import pages`` and of training on a folder of pages.
 DEFAULT_CUT = "band"
+#: Raised when the band cut changes, so that page folders imported before (cached by
+#: hwr.training.sources) are imported again: 2 since interlinear insertions get a band of
+#: their own size (hwr.segmentation.crops.line_spacings).
+BAND_CUT_VERSION = 2
 
 
 def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None,

@@ -24,6 +24,12 @@ import numpy as np
 #: Reading band above / below the baseline, in line spacings.
 READ_UP = 0.6
 READ_DOWN = 0.25
+#: An interlinear insertion: both neighbours nearer than INSERT_GAP page spacings and the line
+#: narrower than INSERT_WIDTH of the page's median line; its band is measured in INSERT_SCALE
+#: times its distance to the nearer neighbour (see :func:`line_spacings`).
+INSERT_GAP = 0.7
+INSERT_WIDTH = 0.6
+INSERT_SCALE = 1.5
 
 
 def _span(line) -> tuple[float, float, float] | None:
@@ -70,16 +76,34 @@ def line_spacing(lines: Sequence) -> float | None:
 def line_spacings(lines: Sequence) -> list[float | None]:
     """The spacing each line's reading band is measured in: the page's line spacing, or
     the line's own distance to its nearest neighbour above or below when that is larger
-    (a heading or a note standing apart, often written larger, keeps its ascenders).
-    None for every line when the page has no line spacing (a single line)."""
-    gaps = neighbour_gaps([_span(ln) for ln in lines])
+    (a heading or a note standing apart, often written larger, keeps its ascenders).  An
+    interlinear insertion, a short line squeezed between two lines (both nearer than
+    ``INSERT_GAP`` page spacings, narrower than ``INSERT_WIDTH`` of the page's median line),
+    is measured in ``INSERT_SCALE`` times its distance to the nearer of them, so that its band
+    does not take in the body of the lines around it.  None for every line when the page has
+    no line spacing (a single line)."""
+    spans = [_span(ln) for ln in lines]
+    gaps = neighbour_gaps(spans)
+    widths = [s[1] - s[0] for s in spans if s is not None]
+    median_width = float(np.median(widths)) if widths else 0.0
     page = _median_below(gaps)
     if page is None:
         return [None] * len(lines)
+    # where many short insertions sit between the lines, their gaps pull the median down (to
+    # half the spacing when there is one under every line): then the page's spacing is
+    # measured between its full lines
+    full = [s if s is not None and s[1] - s[0] >= INSERT_WIDTH * median_width else None for s in spans]
+    between_full = _median_below(neighbour_gaps(full))
+    if between_full is not None and page < 0.75 * between_full:
+        page = between_full
     out: list[float | None] = []
-    for up, down in gaps:
+    for span, (up, down) in zip(spans, gaps):
         near = min(up, down)
-        out.append(max(page, float(near)) if np.isfinite(near) else page)
+        if (span is not None and max(up, down) < INSERT_GAP * page
+                and span[1] - span[0] < INSERT_WIDTH * median_width):
+            out.append(INSERT_SCALE * float(near))
+        else:
+            out.append(max(page, float(near)) if np.isfinite(near) else page)
     return out
 
 

@@ -148,7 +148,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
     Without ``val``, ``val_fraction`` of the data is held out. Raises InputError when a
     source holds nothing usable."""
     from hwr.data.lineset import dataset_format
-    from hwr.data.pages import DEFAULT_CUT
+    from hwr.data.pages import BAND_CUT_VERSION, DEFAULT_CUT
 
     cache = cache_dir()
     auto_val = not val
@@ -194,7 +194,8 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
                            "learns from ink)")
                 continue
             key = _listing_key(src, {"what": what, "height": height, "fraction": frac,
-                                     **({"cut": DEFAULT_CUT} if what == "pages" else {})})
+                                     **({"cut": DEFAULT_CUT, "band_version": BAND_CUT_VERSION}
+                                        if what == "pages" else {})})
             pair = (cache / f"{what}-{key}-train.h5", cache / f"{what}-{key}-val.h5")
             if not all(p.exists() for p in pair):
                 cache.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,26 @@ def test_a_line_standing_apart_gets_its_own_larger_spacing():
     assert reading_polygon(ln.polygon, [], 100.0) == [tuple(map(float, v)) for v in ln.polygon]
 
 
+def test_an_interlinear_insertion_gets_a_band_of_its_own_size():
+    from hwr.segmentation.crops import INSERT_SCALE
+
+    body = [_line(100), _line(200), _line(300), _line(400), _line(500)]
+    # a short insertion written between the second and third lines, nearer the third
+    ins = _line(260, 400, 600, top=25, bottom=10)
+    sp = line_spacings(body + [ins])
+    assert sp[:5] == pytest.approx([100.0] * 5)  # the lines around it keep the page's spacing
+    assert sp[5] == pytest.approx(INSERT_SCALE * 40.0)
+    band = np.asarray(reading_polygon(_line(260, 400, 600, top=90, bottom=60).polygon, ins.baseline, sp[5]))
+    assert band[:, 1].min() > 200  # the band no longer reaches the line above's baseline
+    assert band[:, 1].max() < 300  # nor the line below's
+    # a full line between two insertions is not one; nor is a short line with one near neighbour
+    crowded = [_line(100), _line(150, 400, 600), _line(200), _line(250, 300, 500), _line(300), _line(400)]
+    sp = line_spacings(crowded)
+    assert sp[2] == pytest.approx(100.0) and sp[1] == pytest.approx(INSERT_SCALE * 50.0)
+    short_last = [_line(100), _line(200), _line(300), _line(340, 100, 300)]
+    assert line_spacings(short_last)[3] == pytest.approx(100.0)
+
+
 def test_cut_line_leaves_out_a_tall_mark_beside_the_text():
     page = np.full((800, 1200), 235, np.uint8)
     for y in (200, 300, 400):
