@@ -130,7 +130,8 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
 # hwr.data.pages.CUTS / DEFAULT_CUT, spelt out: that module needs numpy, which the CLI does not load to start
 @click.option("--cut", type=click.Choice(["band", "polygon"]), default="band", show_default=True,
               help="Cut each line by the band of its baseline (0.6 line spacings above it, 0.25 "
-                   "below; a line without a baseline by its polygon), or by its polygon.")
+                   "below; a short line squeezed between two, an interlinear insertion, by a band of its own "
+                   "size; a line without a baseline by its polygon), or by its polygon.")
 def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: int, split_file: Path | None,
                  height: int, cut: str) -> None:
     """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per
