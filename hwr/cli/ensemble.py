@@ -83,7 +83,7 @@ def ensemble(models, out, val, decoder_of, half, device, threads) -> None:
     from hwr.decoding.decoder import load_model_defaults
     from hwr.errors import HwrError
     from hwr.models.checkpoint import load_model, read_info, save_model
-    from hwr.models.ensemble import make_ensemble
+    from hwr.models.ensemble import make_ensemble, member_labels
     from hwr.pipeline import resolve_model
 
     _set_threads(threads)
@@ -105,10 +105,10 @@ def ensemble(models, out, val, decoder_of, half, device, threads) -> None:
         settings = load_model_defaults(written)
         rows = {}
         try:
-            for p in paths:
-                rows[p.name] = _measure(p, info.kind, val, settings, dev)
-                click.echo(f"  {p.name}: CER {100 * rows[p.name]['cer']:.2f} % "
-                           f"(greedy {100 * rows[p.name]['greedy_cer']:.2f} %), {rows[p.name]['seconds']:.1f} s", err=True)
+            for p, label in zip(paths, member_labels(paths)):
+                rows[label] = r = _measure(p, info.kind, val, settings, dev)
+                click.echo(f"  {label}: CER {100 * r['cer']:.2f} % (greedy {100 * r['greedy_cer']:.2f} %), "
+                           f"{r['seconds']:.1f} s", err=True)
             ens = _measure(written, info.kind, val, settings, dev)
         except (HwrError, ValueError) as e:
             raise click.ClickException(str(e)) from e

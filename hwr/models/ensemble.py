@@ -79,6 +79,17 @@ class Ensemble(nn.Module):
         return torch.logsumexp(stack, 0) - math.log(len(outs)), outs[0][1]
 
 
+def member_labels(paths) -> list[str]:
+    """Short distinct names for model files: the file name, or with its folder where two share
+    a name (``member-1/best.safetensors``), numbered where a file is given twice."""
+    from pathlib import Path
+
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
+    labels = [p.name if names.count(p.name) == 1 else f"{p.parent.name}/{p.name}" for p in paths]
+    return [lab if labels.count(lab) == 1 else f"{lab} ({labels[:k].count(lab) + 1})" for k, lab in enumerate(labels)]
+
+
 def ensemble_of(loaded) -> tuple[Ensemble, list[dict]]:
     """One :class:`Ensemble` (in eval mode) of loaded models ``(net, info, name)`` and a short
     description of each member (file name, base, seed, validation CER).  An ensemble among
@@ -144,9 +155,9 @@ def make_ensemble(paths, out, name: str | None = None, decoder_of=None):
     if decoder_of is not None and not defaults_path(source).exists():
         raise ModelError(f"{source}: has no decoder defaults ({defaults_path(source).name}) to take")
     loaded = []
-    for p in paths:
+    for p, label in zip(paths, member_labels(paths)):
         net, info = load_model(p)
-        loaded.append((net, info, p.name))
+        loaded.append((net, info, label))
     ens, described = ensemble_of(loaded)
     first = (paths[0], loaded[0][1])
     info = ModelInfo(arch="ensemble", kind=first[1].kind, config=ens.cfg.to_dict(), alphabet=list(first[1].alphabet),

@@ -199,7 +199,9 @@ def test_the_command_measures_the_members_and_the_ensemble(tmp_path):
     from hwr.data.lineset import LineSample, write_lineset
     from hwr.imaging.line import normalize_line, to_uint8
 
-    a, b = _crnn(tmp_path / "a.safetensors", 1), _crnn(tmp_path / "b.safetensors", 2)
+    for d in ("member-1", "member-2"):  # as a --members run leaves them: one file name in two folders
+        (tmp_path / d).mkdir()
+    a, b = _crnn(tmp_path / "member-1" / "best.safetensors", 1), _crnn(tmp_path / "member-2" / "best.safetensors", 2)
     data = tmp_path / "lines.h5"
     write_lineset(data, [LineSample(to_uint8(normalize_line(synth_line_image(t), PREP)), t, source="p.xml")
                          for t in ["love", "vole zoo", "jolly"]], PREP)
@@ -207,14 +209,15 @@ def test_the_command_measures_the_members_and_the_ensemble(tmp_path):
     r = subprocess.run([sys.executable, "-m", "hwr.cli.main", "ensemble", str(a), str(b), "-o", str(out),
                         "--val", str(data), "--half"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "a.safetensors: CER" in r.stderr and "the ensemble: CER" in r.stderr
+    assert "member-1/best.safetensors: CER" in r.stderr and "the ensemble: CER" in r.stderr
     info = read_info(out)
     figures = info.training["ensemble"]["validation"]["models"]
-    assert set(figures) == {"a.safetensors", "b.safetensors", "the ensemble"}
+    assert set(figures) == {"member-1/best.safetensors", "member-2/best.safetensors", "the ensemble"}
     assert all(0 <= f["cer"] for f in figures.values())
     card = out.with_suffix(".md").read_text()
     assert "| the ensemble |" in card and ("is better than its best member" in card or "is NOT better" in card)
     assert out.stat().st_size < 0.75 * (a.stat().st_size + b.stat().st_size)  # --half
+    assert "| `member-2/best.safetensors` |" in card
     # the file is a model like any other
     r = subprocess.run([sys.executable, "-m", "hwr.cli.main", "evaluate", "--model", str(out), str(data), "--json"],
                        capture_output=True, text=True)
@@ -247,3 +250,11 @@ def test_the_decoder_can_be_taken_from_another_model(tmp_path):
     assert r.returncode == 0, r.stderr
     assert load_model_defaults(out).decoder == "greedy"
     assert "It reads greedily" in out.with_suffix(".md").read_text()
+
+
+def test_members_of_the_same_name_are_told_apart():
+    from hwr.models.ensemble import member_labels
+
+    assert member_labels(["run/member-1/best.safetensors", "run/member-2/best.safetensors", "x/a.safetensors"]) == [
+        "member-1/best.safetensors", "member-2/best.safetensors", "a.safetensors"]
+    assert member_labels(["m/a.safetensors", "m/a.safetensors"]) == ["m/a.safetensors (1)", "m/a.safetensors (2)"]
