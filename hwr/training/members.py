@@ -17,6 +17,13 @@ inherits (greedy reading can prefer an average that reads worse with the LM), an
 average is kept only when it reads them better than the best member; otherwise the best
 member is.  Averaging needs a shared start: models trained afresh from different random
 weights do not average into anything useful, so members need a base model.
+
+With ``--ensemble`` the members are not averaged but read together, their outputs averaged
+frame by frame (:mod:`hwr.models.ensemble`): one network pass per member when reading, and on
+Hooker's letters about four times the gain of averaging the weights.  The same rule keeps
+the ensemble or the best member.  (The figures of the combination, whichever it is, are
+``average_val_cer`` and ``average_decoder_val_cer`` in the model's JSON, names older than
+ensembles; ``members_combined`` says which it was.)
 """
 
 from __future__ import annotations
