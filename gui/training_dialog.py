@@ -302,6 +302,15 @@ class TrainingDialog(QDialog):
         settings = Settings.load(store)
         self.device.setCurrentIndex(max(self.device.findData(settings.device), 0))
 
+        self.members = QComboBox()
+        self.members.addItem("One model", 1)
+        self.members.addItem("Two, read together: better, reads twice as slowly", 2)
+        self.members.addItem("Three, read together: better still, reads three times as slowly", 3)
+        self.members.setToolTip("hwr train --members N --ensemble: N fine-tunings side by side (other seeds; on a "
+                                "CPU a process each, the cores shared out), kept as one model that reads with all "
+                                "of them, if that validates better than the best one alone. Needs a model to "
+                                "start from.")
+
         self.out = QLineEdit()
         out_browse = self.out_browse = QPushButton("Browse…")
         out_browse.clicked.connect(self._browse_out)
@@ -327,6 +336,7 @@ class TrainingDialog(QDialog):
         form.addRow("Start from", self.base)
         form.addRow("", self.base_file_row)
         form.addRow("Time budget", self.minutes)
+        form.addRow("Fine-tunings", self.members)
         form.addRow("Device", self.device)
         form.addRow("New model file", out_row)
         form.addRow("Advanced", self.advanced)
@@ -492,6 +502,7 @@ class TrainingDialog(QDialog):
         for w in (self.source, self.path, self.kind, self.base, self.base_file_row, self.minutes, self.device,
                   self.out, self.out_browse, self.advanced):
             w.setEnabled(not running)
+        self.members.setEnabled(not running and self.base.currentData() != "scratch")
         self.browse.setEnabled(not running and not self.source.currentData().endswith("corrections"))
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
@@ -536,9 +547,14 @@ class TrainingDialog(QDialog):
             from hwr.models.checkpoint import read_info
 
             try:
-                base_kind = read_info(base).kind
+                base_info = read_info(base)
             except Exception as e:
                 raise ValueError(f"the base model cannot be read: {e}") from e
+            base_kind = base_info.kind
+            if base_info.arch == "ensemble":
+                raise ValueError(f"{Path(base).name} is an ensemble of {len(base_info.config['members'])} models, "
+                                 "which cannot be fine-tuned as one: start from the embedded model or another "
+                                 "model file")
             if base_kind != kind:
                 raise ValueError(f"{Path(base).name} is an {base_kind} model and this data trains an {kind} model: "
                                  "choose another base model, or train from scratch")
@@ -551,6 +567,11 @@ class TrainingDialog(QDialog):
                 "--progress-json"]
         if base:
             args += ["--base", base]
+        n = int(self.members.currentData())
+        if n > 1:
+            if not base:
+                raise ValueError("several fine-tunings read together need a model to start from")
+            args += ["--members", str(n), "--ensemble"]
         if restart:
             args.append("--restart")
         return args + extra

@@ -383,3 +383,38 @@ def test_result_says_when_the_new_model_is_an_ensemble(qtbot, tmp_path, base_mod
     d.result = {"model": str(base_model), "card": str(base_model.with_suffix(".md"))}
     d._show_result()
     assert "ensemble" not in d.comparison.text()
+
+
+def test_several_fine_tunings_read_together(qtbot, tmp_path, corrections, base_model):
+    """The "Fine-tunings" choice: N members kept as one ensemble (hwr train --members N --ensemble)."""
+    from hwr.models.ensemble import make_ensemble
+
+    d = make_dialog(qtbot, tmp_path, corrections, "")
+    d.set_source("ink-corrections")
+    d.base.setCurrentIndex(d.base.findData("file"))
+    d.base_file.setText(str(base_model))
+    assert "--members" not in d.command(restart=True)  # one model by default
+    d.members.setCurrentIndex(d.members.findData(2))
+    args = d.command(restart=True)
+    assert args[args.index("--members") + 1] == "2" and "--ensemble" in args
+    d.base.setCurrentIndex(d.base.findData("scratch"))  # members need a start
+    assert not d.members.isEnabled()
+    with pytest.raises(ValueError, match="need a model to start from"):
+        d.command(restart=True)
+    d.members.setCurrentIndex(d.members.findData(1))
+    assert "--members" not in d.command(restart=True)
+    # an ensemble in use cannot be the start of another fine-tuning: said before anything runs
+    torch.manual_seed(1)
+    net = build("ink-blstm", dict(num_features=4, num_classes=7, hidden=16, layers=1, conv_channels=8))
+    other = save_model(net, ModelInfo(arch="ink-blstm", kind="ink", config=net.cfg.to_dict(),
+                                      alphabet=list("olvzj "), preprocessing={"spacing": 0.3}),
+                       tmp_path / "other.safetensors")
+    ens, _ = make_ensemble([base_model, other], tmp_path / "both.safetensors")
+    s = Settings.load(d.store)
+    s.ink_model = str(ens)
+    s.save(d.store)
+    d.base.setCurrentIndex(d.base.findData("in-use"))
+    assert d.members.isEnabled()
+    with pytest.raises(ValueError, match="ensemble of 2 models, which cannot be fine-tuned"):
+        d.command(restart=True)
+    assert not d.start() and "ensemble" in d.status.text()
