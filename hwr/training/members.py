@@ -102,10 +102,27 @@ def run_member(i: int, net, info: ModelInfo, train, val, cfg, run_dir, collate, 
     trainer.fit()
 
 
+def _die_with_parent(parent: int) -> None:
+    """On Linux, have the kernel kill this process the moment its parent dies (prctl
+    PR_SET_PDEATHSIG): a member must not finish an epoch and write a checkpoint after the
+    run was stopped, or a resumed run started at once could find its folder changing under
+    it.  Elsewhere the watchdog of :func:`_exit_with_parent` stops it within 2 seconds."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+    _exit_with_parent(parent)
+
+
 def _member_process(i: int, threads: int, parent: int, args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     torch.set_num_threads(threads)
-    _exit_with_parent(parent)
+    _die_with_parent(parent)
     run_member(i, *args)
 
 
@@ -145,7 +162,10 @@ def fit_members(net, info: ModelInfo, train, val, cfg, run_dir, collate, sampler
             for p in procs:  # interrupted: no member trains on without us
                 if p.is_alive():
                     p.terminate()
-                    p.join(10)
+                    p.join(3)
+                if p.is_alive():  # busy in a long operation: no checkpoint is worth the wait
+                    p.kill()
+                    p.join()
         failed = [f"member {i} (exit code {p.exitcode})" for i, p in enumerate(procs, 1) if p.exitcode != 0]
         if failed:
             raise TrainingError(f"{', '.join(failed)} failed; the same command resumes every member from its "
