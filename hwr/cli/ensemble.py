@@ -82,7 +82,7 @@ def ensemble(models, out, val, decoder_of, half, device, threads) -> None:
     from hwr.cli.main import _resolve_device, _set_threads
     from hwr.decoding.decoder import load_model_defaults
     from hwr.errors import HwrError
-    from hwr.models.checkpoint import load_model, read_info, save_model
+    from hwr.models.checkpoint import load_model, save_model
     from hwr.models.ensemble import make_ensemble, member_labels
     from hwr.pipeline import resolve_model
 
@@ -91,18 +91,17 @@ def ensemble(models, out, val, decoder_of, half, device, threads) -> None:
         raise click.UsageError("an ensemble needs two models or more")
     try:
         paths = [resolve_model(m) for m in models]
-        written, info = make_ensemble(paths, out, decoder_of=resolve_model(decoder_of) if decoder_of else None)
+        source = resolve_model(decoder_of) if decoder_of else None
+        written, info = make_ensemble(paths, out, decoder_of=source, half=half)
     except HwrError as e:
         raise click.ClickException(str(e)) from e
-    if half:
-        net, _ = load_model(written)
-        save_model(net, info, written, half=True)
+    source = source or paths[0]
+    settings = load_model_defaults(written)
     click.echo(f"wrote {written} ({len(info.config['members'])} members, {written.stat().st_size / 1e6:.1f} MB) "
                f"and its model card {written.with_suffix('.md')}", err=True)
     figures = None
     if val:
         dev = _resolve_device(device)
-        settings = load_model_defaults(written)
         rows = {}
         try:
             for p, label in zip(paths, member_labels(paths)):
@@ -129,19 +128,18 @@ def ensemble(models, out, val, decoder_of, half, device, threads) -> None:
             "datasets": [str(d) for d in val], "decoder": ens["decoder"],
             "models": {k: {x: v[x] for x in ("cer", "wer", "greedy_cer", "seconds")} for k, v in rows.items()}}
         info.training["best_val_cer"] = ens["greedy_cer"]  # as `hwr models` shows every model's: greedy
-        net, _ = load_model(written)
+        net, _ = load_model(written)  # the figures go into the file's own metadata too
         save_model(net, info, written, half=half)
         click.echo(f"  the ensemble: CER {100 * ens['cer']:.2f} % (greedy {100 * ens['greedy_cer']:.2f} %), "
                    f"{ens['seconds']:.1f} s", err=True)
         click.echo(verdict.replace("**", ""), err=True)
     from hwr.decoding.decoder import defaults_path
 
-    source = resolve_model(decoder_of) if decoder_of else paths[0]
     if defaults_path(written).exists():
-        st = load_model_defaults(written)
+        st = settings
         decoder = (f"Its decoder defaults are those of `{source.name}`: {st.decoder}"
                    + (f" (width {st.beam_width}, LM `{Path(st.lm).name}`, weight {st.lm_weight:g}, bonus "
                       f"{st.insertion_bonus:g})." if st.decoder == "beam" and st.lm else "."))
     else:
         decoder = f"It reads greedily: `{source.name}` has no decoder defaults (`--decoder-of` takes another's)."
-    written.with_suffix(".md").write_text(_card(read_info(written), figures, val, decoder), encoding="utf-8")
+    written.with_suffix(".md").write_text(_card(info, figures, val, decoder), encoding="utf-8")

@@ -128,11 +128,21 @@ def ensemble_of(loaded) -> tuple[Ensemble, list[dict]]:
     return ens, described
 
 
-def make_ensemble(paths, out, name: str | None = None, decoder_of=None):
+def refuse_as_base(base, info) -> None:
+    """Raise ValueError when the model ``info`` (at ``base``) is an ensemble: fine-tuning one
+    would train its members jointly through their averaged output, which is not what a
+    fine-tuning of one of them gives."""
+    if info.arch == "ensemble":
+        raise ValueError(f"{base}: is an ensemble of {len(info.config['members'])} models (`hwr ensemble`) and cannot "
+                         "be fine-tuned as one; fine-tune its members and combine them again")
+
+
+def make_ensemble(paths, out, name: str | None = None, decoder_of=None, half: bool = False):
     """Combine the models at ``paths`` into one ensemble model written to ``out``
     (``.safetensors`` + ``.json``), with the decoder defaults of the first (its beam search and
     LM; its confidence calibration is left out, fitted to one network's outputs, not to the
-    average), or of the model at ``decoder_of``.  An ensemble among ``paths`` gives its members.  Raises
+    average), or of the model at ``decoder_of``; ``half`` stores the weights as float16.  An
+    ensemble among ``paths`` gives its members.  Raises
     :class:`hwr.errors.ModelError` when the models cannot be read as one: another kind,
     alphabet or preprocessing, frames that do not line up, too many members.
     Returns ``(path, info)``."""
@@ -163,7 +173,7 @@ def make_ensemble(paths, out, name: str | None = None, decoder_of=None):
     info = ModelInfo(arch="ensemble", kind=first[1].kind, config=ens.cfg.to_dict(), alphabet=list(first[1].alphabet),
                      preprocessing=dict(first[1].preprocessing), name=name or out.stem,
                      training={"ensemble": {"members": described}})
-    written = save_model(ens, info, out)
+    written = save_model(ens, info, out, half=half)
     if defaults_path(source).exists():
         st = load_model_defaults(source)
         st.calibrations = {}

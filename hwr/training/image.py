@@ -10,6 +10,7 @@ from hwr.alphabet import Alphabet
 from hwr.data.lineset import LineSet
 from hwr.imaging.line import line_preprocessing
 from hwr.models.checkpoint import ModelInfo, load_model
+from hwr.models.ensemble import refuse_as_base
 from hwr.models.registry import build
 from hwr.training.imagedata import ImageLines, collate_images, open_source, width_sampler
 from hwr.training.ink import BASE_CHARS
@@ -50,9 +51,7 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
     base_net, grown = None, None
     if base:
         net, base_info = load_model(base)
-        if base_info.arch == "ensemble":
-            raise ValueError(f"{base}: is an ensemble of {len(net.members)} models (`hwr ensemble`) and cannot be "
-                             "fine-tuned as one; fine-tune its members and combine them again")
+        refuse_as_base(base, base_info)
         if base_info.kind != "image":
             raise ValueError(f"{base}: is a {base_info.kind} model, not an image model")
         alphabet, added = extend_base_alphabet(net, Alphabet(base_info.alphabet), texts)

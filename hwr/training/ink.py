@@ -11,6 +11,7 @@ from hwr.alphabet import Alphabet
 from hwr.data.inkset import InkSet
 from hwr.ink.features import num_features, preprocessing_for
 from hwr.models.checkpoint import ModelInfo, load_model
+from hwr.models.ensemble import refuse_as_base
 from hwr.models.registry import build
 from hwr.training.inkdata import BucketSampler, InkLines, collate
 from hwr.training.trainer import Progress, TrainConfig, extend_base_alphabet, fit_and_write
@@ -41,9 +42,7 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
     added: list[str] = []
     if base:
         net, base_info = load_model(base)
-        if base_info.arch == "ensemble":
-            raise ValueError(f"{base}: is an ensemble of {len(net.members)} models (`hwr ensemble`) and cannot be "
-                             "fine-tuned as one; fine-tune its members and combine them again")
+        refuse_as_base(base, base_info)
         alphabet, added = extend_base_alphabet(net, Alphabet(base_info.alphabet), texts)
         if added:
             log.info("characters added to the base model's alphabet: %s", "".join(added))
