@@ -11,7 +11,10 @@ the French wills); fine-tuning specialises it on this one hand.
 1. The line crops are imported by ``hwr import pages --cut band`` into ``$HWR_BENCH_CACHE/h5``:
    each line is cut by the reading band of its baseline, because this collection's polygons
    take in the neighbouring lines' ascenders and descenders (``--cut polygon``: by the
-   polygons, as the embedded model's own training and validation crops were cut).
+   polygons, as the embedded model's own training and validation crops were cut).  The
+   fine-tuning lines are also imported with ``--band-variants`` (each cut by the band, a
+   narrower and a wider one, as ``hwr train`` cuts a folder of pages) and fine-tuned on
+   so; ``--one-band``: by the band alone, as before 2026-11-27.
 2. CER (greedy, and beam search + LM, the embedded model's default decoder) of the embedded
    model on the set-aside lines; then ``hwr train --kind image --base image_default --data
    TRAIN --val VAL --max-minutes M --anneal --augment A``.  With ``--val-on set-aside`` (the default)
@@ -32,7 +35,7 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--members N [--ensemble]] [--pages N]
+        [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--members N [--ensemble]] [--pages N]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
@@ -87,11 +90,14 @@ def _env(threads: int) -> dict:
 
 
 def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut: str = "polygon",
-                 names: tuple[str, str] = ("hooker-finetune", "hooker-setaside")) -> tuple[Path, Path]:
+                 names: tuple[str, str] = ("hooker-finetune", "hooker-setaside"),
+                 variants: bool = False) -> tuple[Path, Path]:
     """Line datasets of the fine-tuning and set-aside pages, by ``hwr import pages
     --holdout-every 5`` on a folder of links to the chosen pages (cached in
-    ``$HWR_BENCH_CACHE/h5`` as ``NAME{tag}.h5``).  The import splits by the same rule as
-    :func:`split_hooker`, so given only the fine-tuning pages it returns their own split."""
+    ``$HWR_BENCH_CACHE/h5`` as ``NAME{tag}.h5``; with ``variants``, ``--band-variants`` and
+    ``NAME{tag}v.h5``).  The import splits by the same rule as :func:`split_hooker`, so given
+    only the fine-tuning pages it returns their own split."""
+    tag += "v" if variants else ""
     out = CACHE / "h5" / f"{names[0]}{tag}.h5"
     val = CACHE / "h5" / f"{names[1]}{tag}.h5"
     if out.exists() and val.exists():
@@ -104,7 +110,8 @@ def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut:
             for f in xml.parent.glob(xml.stem + ".*"):
                 (folder / f.name).symlink_to(f.resolve())
         subprocess.run(hwr_cmd("import", "pages", str(folder), "-o", str(out), "--val-out", str(val),
-                               "--holdout-every", "5", "--cut", cut), check=True, env=_env(threads))
+                               "--holdout-every", "5", "--cut", cut, *(["--band-variants"] if variants else [])),
+                       check=True, env=_env(threads))
     return out, val
 
 
@@ -234,6 +241,9 @@ def main() -> None:
     ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
     ap.add_argument("--cut", choices=["polygon", "band"], default="band",
                     help="how the lines are cut out of the pages (hwr import pages --cut; default band)")
+    ap.add_argument("--one-band", action="store_true",
+                    help="fine-tune on the fine-tuning lines cut by the band alone, not also by a narrower and a "
+                         "wider one (hwr import pages --band-variants; what hwr train does with a folder of pages)")
     ap.add_argument("--val-on", choices=["set-aside", "finetune"], default="set-aside",
                     help="the lines hwr train validates on (early stopping, checkpoint and decoder choice): the "
                          "set-aside pages (default), or every 5th fine-tuning page, so that the set-aside pages "
@@ -255,7 +265,7 @@ def main() -> None:
     if not HOOKER.is_dir():
         sys.exit(f"{HOOKER} not found: set HWR_SHARED to the folder holding data/")
     ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5, args.pages)
-    from hwr.data.pages import BAND_CUT_VERSION
+    from hwr.data.pages import BAND_CUT_VERSION, TRAIN_BANDS
 
     # the band cut's version in the cached files' names: hooker-finetune-band2.h5 since 2026-11-27
     tag = (f"-first{args.pages}" if args.pages else "") + (
@@ -278,20 +288,26 @@ def main() -> None:
         from hwr.decoding.decoder import load_model_defaults
         from hwr.training.lm_adapt import read_tuning
 
-        train_h5, val_h5 = ft, aside
+        variants = args.cut == "band" and not args.one_band  # the fine-tuning lines cut by several bands
+        train_h5, val_h5 = (import_pages(ft_pages, aside_pages, tag, args.threads, args.cut, variants=True)[0]
+                            if variants else ft), aside
         if args.val_on == "finetune":
             ft2, val2 = split_hooker(ft_pages, 5)
             train_h5, val_h5 = import_pages(ft_pages, [], tag, args.threads, args.cut,
-                                            names=("hooker-finetune-train", "hooker-finetune-val"))
+                                            names=("hooker-finetune-train", "hooker-finetune-val"), variants=variants)
             print(f"  hwr train validates on every 5th fine-tuning page: {len(val2)} pages, {len(LineSet(val_h5))} "
                   f"lines ({' '.join(p.stem for p in val2)}); it trains on the other {len(ft2)} pages, "
-                  f"{len(LineSet(train_h5))} lines; the set-aside pages only measure")
+                  f"{len(LineSet(train_h5))} line images; the set-aside pages only measure")
+        if variants:
+            print(f"  hwr train fine-tunes on each line cut by {len(TRAIN_BANDS)} bands (hwr import pages "
+                  f"--band-variants: {', '.join(f'{u:g}/{d:g}' for u, d in TRAIN_BANDS)} line spacings above/below "
+                  f"the baseline): {len(LineSet(train_h5))} line images")
         else:
             print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
                   "the figures after fine-tuning are tuned on the lines they are measured on")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
-        out = args.out_dir / f"hooker{tag}-val-{args.val_on}-{args.augment}{members}.safetensors"
+        out = args.out_dir / f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}.safetensors"
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
                           ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment], args.members,
                           args.ensemble)

@@ -132,14 +132,20 @@ def import_ink(folders: tuple[Path, ...], out: Path, source: str, split: str) ->
               help="Cut each line by the band of its baseline (0.6 line spacings above it, 0.25 "
                    "below; a short line squeezed between two, an interlinear insertion, by a band of its own "
                    "size; a line without a baseline by its polygon), or by its polygon.")
+@click.option("--band-variants", is_flag=True,
+              help="With --cut band: cut each line of the training pages three ways, by the band and by a "
+                   "narrower (0.5 above, 0.2 below) and a wider one (0.75, 0.35), for training (as `hwr train` "
+                   "does with a folder of pages); the held-back pages are cut once.")
 def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: int, split_file: Path | None,
-                 height: int, cut: str) -> None:
+                 height: int, cut: str, band_variants: bool) -> None:
     """Crop the transcribed lines of PAGE XML / ALTO pages under FOLDER (one subfolder per
     collection; each XML beside its image) into normalised line datasets, split by page."""
     from hwr.data.lineset import write_lineset
-    from hwr.data.pages import find_pages, page_line_samples, split_pages
+    from hwr.data.pages import TRAIN_BANDS, find_pages, page_line_samples, split_pages
     from hwr.imaging.line import line_preprocessing
 
+    if band_variants and cut != "band":
+        raise click.UsageError("--band-variants cuts lines by several bands: it needs --cut band")
     prep = line_preprocessing(height=height)
     pages = find_pages(folder)
     if not pages:
@@ -154,10 +160,11 @@ def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: i
         click.echo(f"{coll}: {len(tr)} training pages, {len(va)} held back: {' '.join(p.stem for p in va)}", err=True)
 
     def lines(which: int):
-        return page_line_samples({c: parts[which] for c, parts in split.items()}, prep, problems, cut=cut)
+        return page_line_samples({c: parts[which] for c, parts in split.items()}, prep, problems, cut=cut,
+                                 bands=TRAIN_BANDS if band_variants and which == 0 else None)
 
     n = write_lineset(out, lines(0), prep, split="train")
-    click.echo(f"train: {n} lines -> {out}", err=True)
+    click.echo(f"train: {n} lines{f' ({len(TRAIN_BANDS)} cuts of each)' if band_variants else ''} -> {out}", err=True)
     if any(parts[1] for parts in split.values()):
         n = write_lineset(val_out, lines(1), prep, split="val")
         click.echo(f"val: {n} lines -> {val_out}", err=True)

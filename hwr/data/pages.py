@@ -144,45 +144,59 @@ DEFAULT_CUT = "band"
 #: hwr.training.sources) are imported again: 2 since interlinear insertions get a band of
 #: their own size (hwr.segmentation.crops.line_spacings).
 BAND_CUT_VERSION = 2
+#: The bands (line spacings above, below the baseline) each line of the *training* pages is
+#: cut by when they are cut several ways (``hwr import pages --band-variants``, and ``hwr
+#: train`` on a folder of pages): the reading band that ``hwr recognize`` reads, a narrower
+#: and a wider one, so the network learns to read a line whatever part of its neighbours'
+#: ascenders and descenders, or of its own, the band of a found line takes in.
+TRAIN_BANDS = ((0.6, 0.25), (0.5, 0.2), (0.75, 0.35))
 
 
 def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None,
-                    cut: str = "polygon") -> Iterator[tuple[PageLine, np.ndarray]]:
+                    cut: str = "polygon", bands: tuple[tuple[float, float], ...] | None = None,
+                    ) -> Iterator[tuple[PageLine, np.ndarray]]:
     """(line, grayscale crop) for every transcribed line of one page.  ``cut="band"`` cuts
     each line by the reading band of its baseline (the page's line spacing measured over its
-    transcribed lines) instead of its polygon; a line without a baseline keeps its polygon."""
+    transcribed lines) instead of its polygon; a line without a baseline keeps its polygon.
+    ``bands`` (with ``cut="band"``): cut each line once per ``(up, down)`` band, in line
+    spacings above and below its baseline (e.g. :data:`TRAIN_BANDS`), one crop after the
+    other; a line cut by its polygon is cut once."""
     from hwr.imaging.load import load_image
-    from hwr.segmentation.crops import band_polygon, line_spacings
+    from hwr.segmentation.crops import READ_DOWN, READ_UP, band_polygon, line_spacings
 
     if cut not in CUTS:
         raise ValueError(f"cut must be one of {CUTS}, not {cut!r}")
+    bands = tuple(bands or ((READ_UP, READ_DOWN),))
     doc = read_page(xml)
     img = load_image(page_image_path(doc))
     lines = [line for line in doc.lines if line.text.strip()]
     spacings = line_spacings(lines) if cut == "band" else [None] * len(lines)
     for line, spacing in zip(lines, spacings):
-        shape = line if spacing is None else replace(
-            line, polygon=band_polygon(line.polygon, line.baseline, spacing))
-        try:
-            crop = crop_line(img, shape)
-        except InputError as e:
-            on_error(f"{xml}: {e}")
-            continue
-        yield line, crop
+        shapes = [line] if spacing is None else [
+            replace(line, polygon=band_polygon(line.polygon, line.baseline, spacing, up=up, down=down))
+            for up, down in bands]
+        for k, shape in enumerate(shapes):
+            try:
+                crop = crop_line(img, shape)
+            except InputError as e:
+                on_error(f"{xml}: {e}" + (f" (band {k + 1} of {len(shapes)})" if len(shapes) > 1 else ""))
+                continue
+            yield line, crop
 
 
 def page_line_samples(pages: dict[str, list[Path]], prep: dict, problems: list[str],
-                      cut: str = "polygon") -> Iterator:
+                      cut: str = "polygon", bands: tuple[tuple[float, float], ...] | None = None) -> Iterator:
     """Normalised :class:`~hwr.data.lineset.LineSample` of every transcribed line of the
     PAGE/ALTO files in ``pages`` (collection -> XML files), cut as :func:`iter_page_lines`
-    says; problems go to ``problems``."""
+    says (with ``bands``, several samples of one line share its id); problems go to
+    ``problems``."""
     from hwr.data.lineset import LineSample
     from hwr.imaging.line import normalize_line, to_uint8
 
     for coll, xmls in pages.items():
         for xml in xmls:
             try:
-                for line, crop in iter_page_lines(xml, coll, on_error=problems.append, cut=cut):
+                for line, crop in iter_page_lines(xml, coll, on_error=problems.append, cut=cut, bands=bands):
                     try:
                         img = to_uint8(normalize_line(crop, prep, f"{xml.name}:{line.id}"))
                     except InputError as e:

@@ -86,10 +86,12 @@ def _import_lines(folder: Path, height: int, fraction: float, out: tuple[Path, P
     write_lineset(out[1], sides[1], prep, split="val")
 
 
-def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
-    """As ``hwr import pages`` does by default: each line cut by the band of its baseline."""
+def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, Path], problems: list[str],
+                  variants: bool = True) -> None:
+    """As ``hwr import pages --band-variants`` does: each line cut by the band of its baseline,
+    and, with ``variants``, those of the training pages by a narrower and a wider band too."""
     from hwr.data.lineset import write_lineset
-    from hwr.data.pages import DEFAULT_CUT, find_pages, page_line_samples, split_pages
+    from hwr.data.pages import DEFAULT_CUT, TRAIN_BANDS, find_pages, page_line_samples, split_pages
     from hwr.imaging.line import line_preprocessing
 
     prep = line_preprocessing(height=height)
@@ -97,7 +99,7 @@ def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, P
     split = split_pages(pages, round(1 / fraction) if fraction > 0 else 0)
     for side, o in enumerate(out):
         write_lineset(o, page_line_samples({c: parts[side] for c, parts in split.items()}, prep, problems,
-                                           cut=DEFAULT_CUT),
+                                           cut=DEFAULT_CUT, bands=TRAIN_BANDS if variants and side == 0 else None),
                       prep, split=("train", "val")[side])
 
 
@@ -148,7 +150,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
     Without ``val``, ``val_fraction`` of the data is held out. Raises InputError when a
     source holds nothing usable."""
     from hwr.data.lineset import dataset_format
-    from hwr.data.pages import BAND_CUT_VERSION, DEFAULT_CUT
+    from hwr.data.pages import BAND_CUT_VERSION, DEFAULT_CUT, TRAIN_BANDS
 
     cache = cache_dir()
     auto_val = not val
@@ -194,7 +196,8 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
                            "learns from ink)")
                 continue
             key = _listing_key(src, {"what": what, "height": height, "fraction": frac,
-                                     **({"cut": DEFAULT_CUT, "band_version": BAND_CUT_VERSION}
+                                     **({"cut": DEFAULT_CUT, "band_version": BAND_CUT_VERSION,
+                                         "train_bands": None if is_val else TRAIN_BANDS}
                                         if what == "pages" else {})})
             pair = (cache / f"{what}-{key}-train.h5", cache / f"{what}-{key}-val.h5")
             if not all(p.exists() for p in pair):
@@ -204,7 +207,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
                 if what == "lines":
                     _import_lines(src, height, frac, pair, problems)
                 elif what == "pages":
-                    _import_pages(src, height, frac, pair, problems)
+                    _import_pages(src, height, frac, pair, problems, variants=not is_val)
                 else:
                     _import_ink(src, frac, pair, problems)
                 for p in problems[:20]:
@@ -215,8 +218,12 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
             if n_tr + n_va == 0:
                 continue
             image_data |= what in ("lines", "pages")
-            out.notes.append(f"{src}: {n_tr + n_va} {'ink lines' if what == 'ink' else 'line images'} ({what})"
-                             + (f", {n_va} held out for validation" if frac > 0 else ""))
+            if what == "pages" and not is_val:  # the training pages' lines are cut several ways
+                out.notes.append(f"{src}: {n_tr} line images of the training pages ({what}; each line cut by "
+                                 f"{len(TRAIN_BANDS)} bands)" + (f", {n_va} held out for validation" if frac > 0 else ""))
+            else:
+                out.notes.append(f"{src}: {n_tr + n_va} {'ink lines' if what == 'ink' else 'line images'} ({what})"
+                                 + (f", {n_va} held out for validation" if frac > 0 else ""))
             pairs.append((pair[0] if n_tr else None, pair[1] if frac > 0 and n_va else None))
         if not pairs:
             raise InputError(f"{src}: nothing usable in it (see the skipped files above)")

@@ -254,9 +254,49 @@ def test_import_pages_cli_cut_band(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     src = prepare_sources([root.parent], [root.parent], kind="image")
-    trained = LineSet(src.train[0])
-    assert sorted(trained.ids) == sorted(tr_b.ids)
+    trained, validated = LineSet(src.train[0]), LineSet(src.val[0])
+    # training cuts each line by the three bands, the reading band first; validation by the band alone
+    assert sorted(trained.ids) == sorted(tr_b.ids * 3)
     j = trained.ids.index(tr_b.ids[0])
     assert np.array_equal(trained.image(j), tr_b.image(0))
+    assert sorted(validated.ids) == sorted(tr_b.ids)
+    assert np.array_equal(validated.image(validated.ids.index(tr_b.ids[0])), tr_b.image(0))
+    assert any("each line cut by 3 bands" in n for n in src.notes)
+
+
+def test_training_lines_cut_by_several_bands(tmp_path):
+    """`hwr import pages --band-variants` (and `hwr train` on a folder of pages) cut each line of
+    the training pages by a narrower band, the reading band and a wider one; the held-back
+    pages' lines by the reading band alone."""
+    from hwr.data.pages import TRAIN_BANDS, iter_page_lines
+
+    xml = _thin_page(tmp_path)
+    crops = [c for _, c in iter_page_lines(xml, "c", cut="band", bands=TRAIN_BANDS)]
+    assert len(crops) == 3 * len(TRAIN_BANDS)
+    one = [c for _, c in iter_page_lines(xml, "c", cut="band")]
+    for i in range(3):
+        cuts = crops[3 * i:3 * i + 3]
+        assert np.array_equal(cuts[0], one[i])  # the first band is the reading band
+        # spacing 100: each crop as high as its band
+        for c, (up, down) in zip(cuts, TRAIN_BANDS):
+            assert c.shape[0] == pytest.approx((up + down) * 100 + 5, abs=3)
+    # a line cut by its polygon is cut once, whatever the bands
+    assert len([c for _, c in iter_page_lines(xml, "c", cut="polygon", bands=TRAIN_BANDS)]) == 3
+
+    root = tmp_path / "pages" / "kew"
+    root.mkdir(parents=True)
+    for i in range(3):
+        _thin_page(root, f"p{i}")
+    out = tmp_path / "v.h5"
+    res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(out), "--holdout-every", "3",
+                                   "--band-variants"])
+    assert res.exit_code == 0, res.output
+    assert "3 cuts of each" in res.output
+    tr, va = LineSet(out), LineSet(tmp_path / "v-val.h5")
+    assert len(tr) == 2 * 3 * 3 and len(va) == 3  # two training pages of three lines, cut three ways
+    assert sorted(set(tr.ids)) == sorted(i for i in tr.ids[::3]) and {i.split("/")[1] for i in va.ids} == {"p2"}
+    res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "x.h5"),
+                                   "--band-variants", "--cut", "polygon"])
+    assert res.exit_code != 0 and "--cut band" in res.output
     res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "x.h5"), "--cut", "box"])
     assert res.exit_code == 2 and "box" in res.output
