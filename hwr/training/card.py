@@ -47,7 +47,8 @@ def _data_rows(items) -> list[str]:
     rows = []
     for d in items or []:
         srcs = ", ".join(str(s) for s in (d.get("sources") or [])[:5])
-        rows.append(f"| {d.get('file', '')} | {d.get('kind', 'ink')} | {d.get('lines', '')} | {srcs} |")
+        n = f"{d.get('lines', '')}" + (f" ({d['images']} images)" if d.get("images") else "")
+        rows.append(f"| {d.get('file', '')} | {d.get('kind', 'ink')} | {n} | {srcs} |")
     return rows
 
 

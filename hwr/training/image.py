@@ -119,6 +119,10 @@ def grow_from_base(base_net, net):
 
 def _describe(s) -> dict:
     kind = "lines" if isinstance(s, LineSet) else "ink rendered on the fly"
-    return {"file": Path(s.path).name, "kind": kind, "split": s.split, "lines": len(s),
-            "sources": sorted(set(getattr(s, "collections", None) or s.sources))[:20],
-            "writers": len(set(s.writers))}
+    out = {"file": Path(s.path).name, "kind": kind, "split": s.split, "lines": len(s),
+           "sources": sorted(set(getattr(s, "collections", None) or s.sources))[:20],
+           "writers": len(set(s.writers))}
+    ids = getattr(s, "ids", None) or []
+    if isinstance(s, LineSet) and all(ids) and len(set(ids)) < len(s):  # lines cut several ways
+        out.update(lines=len(set(ids)), images=len(s))
+    return out

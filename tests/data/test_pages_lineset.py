@@ -295,6 +295,13 @@ def test_training_lines_cut_by_several_bands(tmp_path):
     tr, va = LineSet(out), LineSet(tmp_path / "v-val.h5")
     assert len(tr) == 2 * 3 * 3 and len(va) == 3  # two training pages of three lines, cut three ways
     assert sorted(set(tr.ids)) == sorted(i for i in tr.ids[::3]) and {i.split("/")[1] for i in va.ids} == {"p2"}
+    # a model card counts the lines, and the images they were cut into
+    from hwr.training.card import _data_rows
+    from hwr.training.image import _describe
+
+    d, dv = _describe(tr), _describe(va)
+    assert (d["lines"], d["images"]) == (6, 18) and dv["lines"] == 3 and "images" not in dv
+    assert "| 6 (18 images) |" in _data_rows([d])[0] and "| 3 |" in _data_rows([dv])[0]
     res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(tmp_path / "x.h5"),
                                    "--band-variants", "--cut", "polygon"])
     assert res.exit_code != 0 and "--cut band" in res.output
