@@ -164,7 +164,8 @@ def import_pages(folder: Path, out: Path, val_out: Path | None, holdout_every: i
                                  bands=TRAIN_BANDS if band_variants and which == 0 else None)
 
     n = write_lineset(out, lines(0), prep, split="train")
-    click.echo(f"train: {n} lines{f' ({len(TRAIN_BANDS)} cuts of each)' if band_variants else ''} -> {out}", err=True)
+    click.echo(f"train: {n} {f'line images ({len(TRAIN_BANDS)} cuts of each line)' if band_variants else 'lines'} "
+               f"-> {out}", err=True)
     if any(parts[1] for parts in split.values()):
         n = write_lineset(val_out, lines(1), prep, split="val")
         click.echo(f"val: {n} lines -> {val_out}", err=True)

@@ -291,7 +291,7 @@ def test_training_lines_cut_by_several_bands(tmp_path):
     res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(out), "--holdout-every", "3",
                                    "--band-variants"])
     assert res.exit_code == 0, res.output
-    assert "3 cuts of each" in res.output
+    assert "line images (3 cuts of each line)" in res.output
     tr, va = LineSet(out), LineSet(tmp_path / "v-val.h5")
     assert len(tr) == 2 * 3 * 3 and len(va) == 3  # two training pages of three lines, cut three ways
     assert sorted(set(tr.ids)) == sorted(i for i in tr.ids[::3]) and {i.split("/")[1] for i in va.ids} == {"p2"}
