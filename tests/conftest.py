@@ -41,3 +41,27 @@ def pytest_configure(config):
     except ImportError:
         return
     torch.set_num_threads(1)
+
+
+def typed_page(folder, name="p0", above=14, below=4):
+    """A PAGE XML page of three typed lines, 100 px apart, beside its PNG image: each line's
+    polygon reaches ``above`` px over its baseline and ``below`` under it (the default: thin
+    bands around the baseline, the ascenders and descenders outside them, as on some of the
+    Hooker pages).  Returns the XML's path."""
+    import cv2
+    import numpy as np
+
+    img = np.full((420, 700), 235, np.uint8)
+    lines = []
+    for i, y in enumerate((120, 220, 320)):
+        cv2.putText(img, "Kew lofty hedge", (40, y), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 30, 3)
+        lines.append(f'<TextLine id="l{i}"><Coords points="30,{y - above} 640,{y - above} 640,{y + below} '
+                     f'30,{y + below}"/><Baseline points="30,{y} 640,{y}"/><TextEquiv><Unicode>Kew lofty hedge'
+                     "</Unicode></TextEquiv></TextLine>")
+    cv2.imwrite(str(folder / f"{name}.png"), img)
+    (folder / f"{name}.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/'
+        f'2019-07-15"><Page imageFilename="{name}.png" imageWidth="700" imageHeight="420"><TextRegion id="r">'
+        '<Coords points="0,0 700,0 700,420 0,420"/>' + "".join(lines) + "</TextRegion></Page></PcGts>",
+        encoding="utf-8")
+    return folder / f"{name}.xml"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import SHARED
+from conftest import SHARED, typed_page
 from hwr.cli.main import cli
 from hwr.data.alto import read_alto
 from hwr.data.lineset import LineSample, LineSet, dataset_format, write_lineset
@@ -194,29 +194,11 @@ def test_real_pages_parse():
         assert doc.lines and all(len(ln.polygon) >= 3 for ln in doc.lines)
 
 
-def _thin_page(folder, name="p0"):
-    """A page of three lines whose ground-truth polygons are thin bands around the baseline
-    (ascenders and descenders outside them), as on some of the Hooker pages."""
-    img = np.full((420, 700), 235, np.uint8)
-    lines = []
-    for i, y in enumerate((120, 220, 320)):
-        cv2.putText(img, "Kew lofty hedge", (40, y), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 30, 3)
-        lines.append(f'<TextLine id="l{i}"><Coords points="30,{y - 14} 640,{y - 14} 640,{y + 4} 30,{y + 4}"/>'
-                     f'<Baseline points="30,{y} 640,{y}"/><TextEquiv><Unicode>Kew lofty hedge</Unicode></TextEquiv>'
-                     "</TextLine>")
-    cv2.imwrite(str(folder / f"{name}.png"), img)
-    (folder / f"{name}.xml").write_text(PAGE_2019.split("<Page")[0] + f'<Page imageFilename="{name}.png" '
-                                        'imageWidth="700" imageHeight="420"><TextRegion id="r"><Coords '
-                                        'points="0,0 700,0 700,420 0,420"/>' + "".join(lines)
-                                        + "</TextRegion></Page></PcGts>", encoding="utf-8")
-    return folder / f"{name}.xml"
-
-
 def test_lines_cut_by_the_band_of_their_baselines(tmp_path):
     from hwr.data.pages import iter_page_lines
     from hwr.segmentation.crops import READ_DOWN, READ_UP
 
-    xml = _thin_page(tmp_path)
+    xml = typed_page(tmp_path)
     poly = [c for _, c in iter_page_lines(xml, "c")]
     band = [c for _, c in iter_page_lines(xml, "c", cut="band")]
     assert len(poly) == len(band) == 3
@@ -234,7 +216,7 @@ def test_import_pages_cli_cut_band(tmp_path, monkeypatch):
     root = tmp_path / "pages" / "kew"
     root.mkdir(parents=True)
     for i in range(2):
-        _thin_page(root, f"p{i}")
+        typed_page(root, f"p{i}")
     out = {}
     for cut in ("polygon", "band"):
         out[cut] = tmp_path / f"{cut}.h5"
@@ -270,7 +252,7 @@ def test_training_lines_cut_by_several_bands(tmp_path):
     pages' lines by the reading band alone."""
     from hwr.data.pages import TRAIN_BANDS, iter_page_lines
 
-    xml = _thin_page(tmp_path)
+    xml = typed_page(tmp_path)
     crops = [c for _, c in iter_page_lines(xml, "c", cut="band", bands=TRAIN_BANDS)]
     assert len(crops) == 3 * len(TRAIN_BANDS)
     one = [c for _, c in iter_page_lines(xml, "c", cut="band")]
@@ -286,7 +268,7 @@ def test_training_lines_cut_by_several_bands(tmp_path):
     root = tmp_path / "pages" / "kew"
     root.mkdir(parents=True)
     for i in range(3):
-        _thin_page(root, f"p{i}")
+        typed_page(root, f"p{i}")
     out = tmp_path / "v.h5"
     res = CliRunner().invoke(cli, ["import", "pages", str(root.parent), "-o", str(out), "--holdout-every", "3",
                                    "--band-variants"])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import typed_page
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -90,33 +92,12 @@ def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, 
     assert tr.get("members_combined") == ("ensemble" if ensemble else "average" if members > 1 else None)
 
 
-def _page(folder, name):
-    """A page of three typed lines with PAGE XML polygons and baselines."""
-    import cv2
-    import numpy as np
-
-    img = np.full((420, 700), 235, np.uint8)
-    lines = []
-    for i, y in enumerate((120, 220, 320)):
-        cv2.putText(img, "Kew lofty hedge", (40, y), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 30, 3)
-        lines.append(f'<TextLine id="l{i}"><Coords points="30,{y - 40} 640,{y - 40} 640,{y + 12} 30,{y + 12}"/>'
-                     f'<Baseline points="30,{y} 640,{y}"/><TextEquiv><Unicode>Kew lofty hedge</Unicode></TextEquiv>'
-                     "</TextLine>")
-    cv2.imwrite(str(folder / f"{name}.png"), img)
-    (folder / f"{name}.xml").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/'
-        f'2019-07-15"><Page imageFilename="{name}.png" imageWidth="700" imageHeight="420"><TextRegion id="r">'
-        '<Coords points="0,0 700,0 700,420 0,420"/>' + "".join(lines) + "</TextRegion></Page></PcGts>",
-        encoding="utf-8")
-    return folder / f"{name}.xml"
-
-
 def test_import_pages_cuts_the_fine_tuning_lines_by_several_bands(bench, tmp_path, monkeypatch):
     from hwr.data.lineset import LineSet
     from hwr.data.pages import TRAIN_BANDS
 
     monkeypatch.setattr(bench, "CACHE", tmp_path / "cache")
-    pages = [_page(tmp_path, f"p{i}") for i in range(5)]
+    pages = [typed_page(tmp_path, f"p{i}", above=40, below=12) for i in range(5)]
     ft, aside = bench.split_hooker(pages)
     one = bench.import_pages(ft, aside, "-band2", 1, "band")
     several = bench.import_pages(ft, aside, "-band2", 1, "band", variants=True)
