@@ -298,13 +298,13 @@ def main() -> None:
             print(f"  hwr train validates on every 5th fine-tuning page: {len(val2)} pages, {len(LineSet(val_h5))} "
                   f"lines ({' '.join(p.stem for p in val2)}); it trains on the other {len(ft2)} pages, "
                   f"{len(LineSet(train_h5))} line images; the set-aside pages only measure")
+        else:
+            print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
+                  "the figures after fine-tuning are tuned on the lines they are measured on")
         if variants:
             print(f"  hwr train fine-tunes on each line cut by {len(TRAIN_BANDS)} bands (hwr import pages "
                   f"--band-variants: {', '.join(f'{u:g}/{d:g}' for u, d in TRAIN_BANDS)} line spacings above/below "
                   f"the baseline): {len(LineSet(train_h5))} line images")
-        else:
-            print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
-                  "the figures after fine-tuning are tuned on the lines they are measured on")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         out = args.out_dir / f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}.safetensors"

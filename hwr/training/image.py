@@ -123,6 +123,6 @@ def _describe(s) -> dict:
            "sources": sorted(set(getattr(s, "collections", None) or s.sources))[:20],
            "writers": len(set(s.writers))}
     ids = getattr(s, "ids", None) or []
-    if isinstance(s, LineSet) and all(ids) and len(set(ids)) < len(s):  # lines cut several ways
+    if isinstance(s, LineSet) and ids and all(ids) and len(set(ids)) < len(s):  # lines cut several ways
         out.update(lines=len(set(ids)), images=len(s))
     return out
