@@ -268,8 +268,8 @@ def _resolve_device(device: str) -> str:
                    "An image model renders ink datasets to images on the fly.")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True),
               help="Training data, repeatable: a dataset (.h5 from `hwr import`), or a folder of line images "
-                   "with .gt.txt files, of page images with PAGE/ALTO XML (lines cut as `hwr import pages` "
-                   "cuts them), or of ink files with transcriptions (the app's corrections are such folders).")
+                   "with .gt.txt files, of page images with PAGE/ALTO XML (lines cut as `hwr import pages "
+                   "--band-variants` cuts them: three bands each for training, one for validation), or of ink files with transcriptions (the app's corrections are such folders).")
 @click.option("--val", "val", multiple=True, type=click.Path(exists=True),
               help="Validation data (the same kinds), repeatable. Default: --val-fraction of --data is held out "
                    "(the same lines every time).")
