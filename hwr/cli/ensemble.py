@@ -136,10 +136,9 @@ def ensemble(models, out, val, decoder_of, half, device, threads) -> None:
     from hwr.decoding.decoder import defaults_path
 
     if defaults_path(written).exists():
-        st = settings
-        decoder = (f"Its decoder defaults are those of `{source.name}`: {st.decoder}"
-                   + (f" (width {st.beam_width}, LM `{Path(st.lm).name}`, weight {st.lm_weight:g}, bonus "
-                      f"{st.insertion_bonus:g})." if st.decoder == "beam" and st.lm else "."))
+        decoder = (f"Its decoder defaults are those of `{source.name}`: {settings.decoder}"
+                   + (f" (width {settings.beam_width}, LM `{Path(settings.lm).name}`, weight {settings.lm_weight:g}, "
+                      f"bonus {settings.insertion_bonus:g})." if settings.decoder == "beam" and settings.lm else "."))
     else:
         decoder = f"It reads greedily: `{source.name}` has no decoder defaults (`--decoder-of` takes another's)."
     written.with_suffix(".md").write_text(_card(info, figures, val, decoder), encoding="utf-8")
