@@ -35,7 +35,8 @@ the French wills); fine-tuning specialises it on this one hand.
    (training only, validation excluded) and their ratio are printed.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
-        [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--members N [--ensemble]] [--pages N]
+        [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--dropout P]
+        [--members N [--ensemble]] [--pages N]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
@@ -255,6 +256,8 @@ def main() -> None:
                     help="hwr train --members: fine-tunings side by side, --threads each, their weights averaged")
     ap.add_argument("--ensemble", action="store_true",
                     help="with --members: hwr train --ensemble, the members kept as one ensemble (outputs averaged)")
+    ap.add_argument("--dropout", type=float,
+                    help="hwr train --dropout of the fine-tuning (default: image_default's, 0.25)")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -307,10 +310,12 @@ def main() -> None:
                   f"the baseline): {len(LineSet(train_h5))} line images")
         before = {d: cer(base, aside, d) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
-        out = args.out_dir / f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}.safetensors"
+        drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
+        out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}"
+                              f"{'-d%g' % args.dropout if drop else ''}.safetensors")
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
-                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment], args.members,
-                          args.ensemble)
+                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop],
+                          args.members, args.ensemble)
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
         chosen = (read_tuning(out) or {}).get("chosen", "inherited")
         b = load_model_defaults(base)  # the same network read with image_default's decoder
@@ -319,7 +324,7 @@ def main() -> None:
                              insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
-              f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}"
+              f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}"
               + (f" --members {args.members}{' --ensemble' if args.ensemble else ''}, {args.threads} thread(s) each"
                  if args.members > 1 else
                  f", {args.threads} thread(s)") + f", {args.workers} worker(s)):")

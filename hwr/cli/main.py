@@ -329,13 +329,16 @@ def _resolve_device(device: str) -> str:
               help="With --members: keep the members as one ensemble model that reads with all of them, their "
                    "outputs averaged (better than averaging their weights, but reading takes N times as long; "
                    "see `hwr ensemble`), if it validates better than the best member.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Dropout of the BLSTM's inputs, outputs and between its layers (default: the base's with --base, "
+                   "else 0.25). More holds back learning a few hundred lines by heart: see the README.")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
               help="After training, train a character LM on the training text and choose the decoder (the "
                    "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
                    "validation lines; takes a minute or two after the time budget.")
 def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
-          amp, progress_json, freeze_norm, warmup, augment, members, ensemble, lm_adapt) -> None:
+          amp, progress_json, freeze_norm, warmup, augment, members, ensemble, dropout, lm_adapt) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
     with validation CER, checkpoints and resume."""
     _set_threads(threads)
@@ -418,7 +421,7 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
                                    "--arch mdlstm trains the default MDLSTM (hwr.models.mdlstm.LineMDLSTMConfig)")
         try:
             path = train_image(data, val, out, cfg, net_config=net_config, base=base, run_dir=run_dir,
-                               restart=restart, height=height, arch=arch, callbacks=[report])
+                               restart=restart, height=height, arch=arch, callbacks=[report], dropout=dropout)
         except (ValueError, TrainingError) as e:
             raise click.ClickException(str(e)) from e
         _report_written(path, progress_json)
@@ -428,7 +431,8 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
                                "base's size is kept (resizing from a base is for image models)")
     try:
         path = train_ink(data, val, out, cfg, net_config={"hidden": hidden or 128, "layers": layers or 4},
-                         base=base, run_dir=run_dir, restart=restart, features=features, callbacks=[report])
+                         base=base, run_dir=run_dir, restart=restart, features=features, callbacks=[report],
+                         dropout=dropout)
     except (ValueError, TrainingError) as e:
         raise click.ClickException(str(e)) from e
     _report_written(path, progress_json)

@@ -103,6 +103,7 @@ def card_text(info: ModelInfo, decoding: dict | None = None) -> str:
             aug = "off"
         lines.append(f"| settings | batch {cfg.get('batch_size', '?')}, learning rate {cfg.get('lr', '?')}"
                      f"{' with cosine decay' if cfg.get('anneal') else ''}, augmentation {aug}, "
+                     f"{'dropout %g, ' % info.config['dropout'] if 'dropout' in info.config else ''}"
                      f"seed {cfg.get('seed', '?')} |")
     lines += ["", "## Figures", ""]
     if tr.get("best_val_cer") is not None:

@@ -11,7 +11,7 @@ from hwr.data.lineset import LineSet
 from hwr.imaging.line import line_preprocessing
 from hwr.models.checkpoint import ModelInfo, load_model
 from hwr.models.ensemble import refuse_as_base
-from hwr.models.registry import build
+from hwr.models.registry import build, set_dropout
 from hwr.training.imagedata import ImageLines, collate_images, open_source, width_sampler
 from hwr.training.ink import BASE_CHARS
 from hwr.training.trainer import Progress, TrainConfig, extend_base_alphabet, fit_and_write
@@ -34,12 +34,14 @@ def image_preprocessing(sources, height: int | None = None) -> dict:
 def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str | Path, cfg: TrainConfig,
                 net_config: dict | None = None, base: str | Path | None = None, name: str = "",
                 run_dir: str | Path | None = None, restart: bool = False, height: int | None = None,
-                arch: str = "crnn", callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
+                arch: str = "crnn", callbacks: Sequence[Callable[[Progress], None]] = (),
+                dropout: float | None = None) -> Path:
     """Train (or fine-tune from ``base``) an image model; write the best one to ``out``.
 
     ``data`` and ``val`` are line datasets (``hwr import pages`` / ``rendered-ink``) or ink
     datasets, which are rendered to images on the fly (varied every epoch for training,
-    one fixed seeded rendering per line for validation).
+    one fixed seeded rendering per line for validation).  ``dropout``: the network's dropout
+    (default: the base's, or the architecture's default for a new network).
     """
     train_sets = [open_source(p) for p in data]
     val_sets = [open_source(p) for p in val]
@@ -68,13 +70,16 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
             log.info("resized network: kept from the base %s; trained afresh %s",
                      ", ".join(kept) or "nothing", ", ".join(fresh))
             grown = {"kept": kept, "fresh": fresh, "base_config": base_net.cfg.to_dict()}
+        if dropout is not None:
+            set_dropout(net, dropout)
         for s in train_sets + val_sets:
             if isinstance(s, LineSet) and s.preprocessing != prep:
                 raise ValueError(f"{s.path}: normalised differently from the base model's preprocessing")
     else:
         alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
         prep = image_preprocessing(train_sets + val_sets, height)
-        config = {**(net_config or {}), "height": int(prep["height"]), "num_classes": len(alphabet)}
+        config = {**(net_config or {}), "height": int(prep["height"]), "num_classes": len(alphabet),
+                  **({"dropout": float(dropout)} if dropout is not None else {})}
         net = build(arch, config)
     info = ModelInfo(
         arch=arch, kind="image", config=net.cfg.to_dict(), alphabet=alphabet.to_list(), preprocessing=prep,

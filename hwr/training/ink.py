@@ -12,7 +12,7 @@ from hwr.data.inkset import InkSet
 from hwr.ink.features import num_features, preprocessing_for
 from hwr.models.checkpoint import ModelInfo, load_model
 from hwr.models.ensemble import refuse_as_base
-from hwr.models.registry import build
+from hwr.models.registry import build, set_dropout
 from hwr.training.inkdata import BucketSampler, InkLines, collate
 from hwr.training.trainer import Progress, TrainConfig, extend_base_alphabet, fit_and_write
 
@@ -29,10 +29,11 @@ def _sampler(ds: InkLines, batch_size: int, shuffle: bool, seed: int) -> BucketS
 def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | Path, cfg: TrainConfig,
               net_config: dict | None = None, base: str | Path | None = None, name: str = "",
               run_dir: str | Path | None = None, restart: bool = False, features: str = "points",
-              callbacks: Sequence[Callable[[Progress], None]] = ()) -> Path:
+              callbacks: Sequence[Callable[[Progress], None]] = (), dropout: float | None = None) -> Path:
     """Train (or fine-tune from ``base``) an ink model; write the best one to ``out``.
 
-    Returns the path of the written model.
+    ``dropout``: the network's dropout (default: the base's, or the architecture's default for
+    a new network).  Returns the path of the written model.
     """
     train_sets = [InkSet(p) for p in data]
     val_sets = [InkSet(p) for p in val]
@@ -48,13 +49,16 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
             log.info("characters added to the base model's alphabet: %s", "".join(added))
         prep = base_info.preprocessing
         arch = base_info.arch
+        if dropout is not None:
+            set_dropout(net, dropout)
     else:
         alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
         prep = preprocessing_for(features)
         arch = "ink-blstm"
         # Bezier curves are ~2.5 per character: no room to halve the sequence for CTC
         defaults = {"subsample": 1} if features == "bezier" else {}
-        config = {**defaults, **(net_config or {}), "num_features": num_features(prep), "num_classes": len(alphabet)}
+        config = {**defaults, **(net_config or {}), "num_features": num_features(prep), "num_classes": len(alphabet),
+                  **({"dropout": float(dropout)} if dropout is not None else {})}
         net = build(arch, config)
     info = ModelInfo(
         arch=arch, kind="ink", config=net.cfg.to_dict(), alphabet=alphabet.to_list(),
