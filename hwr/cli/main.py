@@ -330,7 +330,7 @@ def _resolve_device(device: str) -> str:
                    "outputs averaged (better than averaging their weights, but reading takes N times as long; "
                    "see `hwr ensemble`), if it validates better than the best member.")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
-              help="Dropout of the BLSTM's inputs, outputs and between its layers (default: the base's with --base, "
+              help="Dropout around the network's recurrent layers (default: the base's with --base, "
                    "else 0.25). More holds back learning a few hundred lines by heart: see the README.")
 @click.option("--lm-adapt/--no-lm-adapt", default=True, show_default=True,
               help="After training, train a character LM on the training text and choose the decoder (the "
