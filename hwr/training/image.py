@@ -70,17 +70,16 @@ def train_image(data: Sequence[str | Path], val: Sequence[str | Path], out: str 
             log.info("resized network: kept from the base %s; trained afresh %s",
                      ", ".join(kept) or "nothing", ", ".join(fresh))
             grown = {"kept": kept, "fresh": fresh, "base_config": base_net.cfg.to_dict()}
-        if dropout is not None:
-            set_dropout(net, dropout)
         for s in train_sets + val_sets:
             if isinstance(s, LineSet) and s.preprocessing != prep:
                 raise ValueError(f"{s.path}: normalised differently from the base model's preprocessing")
     else:
         alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
         prep = image_preprocessing(train_sets + val_sets, height)
-        config = {**(net_config or {}), "height": int(prep["height"]), "num_classes": len(alphabet),
-                  **({"dropout": float(dropout)} if dropout is not None else {})}
+        config = {**(net_config or {}), "height": int(prep["height"]), "num_classes": len(alphabet)}
         net = build(arch, config)
+    if dropout is not None:  # a new network's or the base's, as asked
+        set_dropout(net, dropout)
     info = ModelInfo(
         arch=arch, kind="image", config=net.cfg.to_dict(), alphabet=alphabet.to_list(), preprocessing=prep,
         training={"data": [_describe(s) for s in train_sets], "validation": [_describe(s) for s in val_sets],

@@ -49,17 +49,16 @@ def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | 
             log.info("characters added to the base model's alphabet: %s", "".join(added))
         prep = base_info.preprocessing
         arch = base_info.arch
-        if dropout is not None:
-            set_dropout(net, dropout)
     else:
         alphabet = Alphabet.from_texts(texts, extra=BASE_CHARS)
         prep = preprocessing_for(features)
         arch = "ink-blstm"
         # Bezier curves are ~2.5 per character: no room to halve the sequence for CTC
         defaults = {"subsample": 1} if features == "bezier" else {}
-        config = {**defaults, **(net_config or {}), "num_features": num_features(prep), "num_classes": len(alphabet),
-                  **({"dropout": float(dropout)} if dropout is not None else {})}
+        config = {**defaults, **(net_config or {}), "num_features": num_features(prep), "num_classes": len(alphabet)}
         net = build(arch, config)
+    if dropout is not None:  # a new network's or the base's, as asked
+        set_dropout(net, dropout)
     info = ModelInfo(
         arch=arch, kind="ink", config=net.cfg.to_dict(), alphabet=alphabet.to_list(),
         preprocessing=prep,
