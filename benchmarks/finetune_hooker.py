@@ -36,7 +36,7 @@ the French wills); fine-tuning specialises it on this one hand.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
         [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--dropout P]
-        [--members N [--ensemble]] [--pages N]
+        [--members N [--ensemble]] [--pages N] [--device cuda] [--no-lm-adapt]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
@@ -152,13 +152,14 @@ def export_pairs(xmls: list[Path], ids: list[str], folder: Path, cut: str = "pol
     return [found[k] for k in range(len(ids))]
 
 
-def cer(model: str | Path, data: Path, decoder: str | None, **decoder_options) -> tuple[int, float, float]:
+def cer(model: str | Path, data: Path, decoder: str | None, device: str = "cpu", **decoder_options
+        ) -> tuple[int, float, float]:
     """(lines, CER, seconds) of ``model`` on line dataset ``data`` (``decoder_options``: as
     :func:`hwr.evaluation.evaluate_image_model` takes them)."""
     from hwr.evaluation import evaluate_image_model
 
     t = time.perf_counter()
-    ev = evaluate_image_model(str(model), [data], decoder=decoder, **decoder_options)
+    ev = evaluate_image_model(str(model), [data], device=device, decoder=decoder, **decoder_options)
     return ev.rates.lines, ev.rates.cer, time.perf_counter() - t
 
 
@@ -167,8 +168,9 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
     stderr), with ``members`` fine-tunings side by side of ``threads`` threads each; returns
     the run's ``state.json`` (the first member's with several: per-epoch history with
-    lines/s), the lines trained per second of training by all members together, and the
-    wall seconds."""
+    lines/s), the lines trained per second of training (by all members together on a CPU,
+    where they train side by side; by one on a GPU, where they train one after another), and
+    the wall seconds."""
     from hwr.data.lineset import LineSet
     from hwr.training.members import member_dir
 
@@ -185,8 +187,9 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     states = [json.loads(f.read_text()) for f in files]
     n = len(LineSet(data))
     state = states[0]
-    state["lines_per_s"] = sum(n * len(st["history"]) / max(st["history"][-1]["seconds"], 1e-9)
-                               for st in states if st["history"])
+    rates = [n * len(st["history"]) / max(st["history"][-1]["seconds"], 1e-9) for st in states if st["history"]]
+    gpu = any(a.startswith("cuda") for a in extra)  # members one after another there, side by side on a CPU
+    state["lines_per_s"] = (sum(rates) / len(rates) if gpu else sum(rates)) if rates else 0.0
     state["wall_seconds"] = time.perf_counter() - t
     return state
 
@@ -258,6 +261,10 @@ def main() -> None:
                     help="with --members: hwr train --ensemble, the members kept as one ensemble (outputs averaged)")
     ap.add_argument("--dropout", type=float,
                     help="hwr train --dropout of the fine-tuning (default: image_default's, 0.25)")
+    ap.add_argument("--device", help="hwr train --device of both tools' hwr runs, and where the CERs are read "
+                                     "(default: hwr train's own choice, CERs on the CPU)")
+    ap.add_argument("--no-lm-adapt", action="store_true",
+                    help="hwr train --no-lm-adapt: the fine-tuned model keeps image_default's decoder")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
     ap.add_argument("--no-kraken", action="store_true", help="skip ketos train")
     ap.add_argument("--out-dir", type=Path, default=CACHE / "finetune-hooker", help="models and runs go here")
@@ -308,26 +315,31 @@ def main() -> None:
             print(f"  hwr train fine-tunes on each line cut by {len(TRAIN_BANDS)} bands (hwr import pages "
                   f"--band-variants: {', '.join(f'{u:g}/{d:g}' for u, d in TRAIN_BANDS)} line spacings above/below "
                   f"the baseline): {len(LineSet(train_h5))} line images")
-        before = {d: cer(base, aside, d) for d in ("greedy", None)}
+        ev_dev = args.device or "cpu"
+        before = {d: cer(base, aside, d, ev_dev) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
+        dev = [] if args.device is None else ["--device", args.device]
         out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}"
-                              f"{'-d%g' % args.dropout if drop else ''}.safetensors")
+                              f"{'-d%g' % args.dropout if drop else ''}{'-' + args.device if dev else ''}"
+                              ".safetensors").replace(":", "")
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
-                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop],
+                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop, *dev,
+                           *(["--no-lm-adapt"] if args.no_lm_adapt else [])],
                           args.members, args.ensemble)
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
         chosen = (read_tuning(out) or {}).get("chosen", "inherited")
         b = load_model_defaults(base)  # the same network read with image_default's decoder
-        after = {"greedy": cer(out, aside, "greedy"), "own": cer(out, aside, None),
-                 "base": cer(out, aside, b.decoder, lm=b.lm or "none", lm_weight=b.lm_weight,
+        after = {"greedy": cer(out, aside, "greedy", ev_dev), "own": cer(out, aside, None, ev_dev),
+                 "base": cer(out, aside, b.decoder, ev_dev, lm=b.lm or "none", lm_weight=b.lm_weight,
                              insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
         secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}"
               + (f" --members {args.members}{' --ensemble' if args.ensemble else ''}, {args.threads} thread(s) each"
                  if args.members > 1 else
-                 f", {args.threads} thread(s)") + f", {args.workers} worker(s)):")
+                 f", {args.threads} thread(s)") + f", {args.workers} worker(s)"
+              + (f", --device {args.device}" if dev else "") + (", --no-lm-adapt" if args.no_lm_adapt else "") + "):")
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
               "| CER % the model's own decoder | training minutes | lines/s |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -353,7 +365,8 @@ def main() -> None:
     print(f"\n{smoke}training throughput on the same {n} fine-tuning lines, {args.epochs} epoch(s) each, "
           f"{args.threads} torch thread(s), {args.workers} worker(s); last epoch, training only:")
     st = hwr_train(data, aside, args.out_dir / f"throughput{tag}.safetensors", args.threads, args.workers,
-                   ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1), "--no-lm-adapt"])
+                   ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1), "--no-lm-adapt",
+                    *([] if args.device is None else ["--device", args.device])])
     hwr_ls = st["history"][-1]["lines_per_s"]
     from hwr.models.checkpoint import load_model
 
