@@ -163,6 +163,14 @@ def cer(model: str | Path, data: Path, decoder: str | None, device: str = "cpu",
     return ev.rates.lines, ev.rates.cer, time.perf_counter() - t
 
 
+def combined_lines_per_s(rates: list[float], one_after_another: bool) -> float:
+    """Lines trained per second by members training at ``rates`` each: their sum when they
+    train side by side (a CPU), one member's (their mean) when one after another (a GPU)."""
+    if not rates:
+        return 0.0
+    return sum(rates) / len(rates) if one_after_another else sum(rates)
+
+
 def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extra: list[str],
               members: int = 1, ensemble: bool = False) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
@@ -188,8 +196,7 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     n = len(LineSet(data))
     state = states[0]
     rates = [n * len(st["history"]) / max(st["history"][-1]["seconds"], 1e-9) for st in states if st["history"]]
-    gpu = any(a.startswith("cuda") for a in extra)  # members one after another there, side by side on a CPU
-    state["lines_per_s"] = (sum(rates) / len(rates) if gpu else sum(rates)) if rates else 0.0
+    state["lines_per_s"] = combined_lines_per_s(rates, one_after_another=any(a.startswith("cuda") for a in extra))
     state["wall_seconds"] = time.perf_counter() - t
     return state
 

@@ -92,6 +92,35 @@ def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, 
     assert tr.get("members_combined") == ("ensemble" if ensemble else "average" if members > 1 else None)
 
 
+def test_members_lines_per_s_add_up_side_by_side_but_not_one_after_another(bench):
+    assert bench.combined_lines_per_s([10.0, 12.0], one_after_another=False) == pytest.approx(22.0)
+    assert bench.combined_lines_per_s([500.0, 540.0], one_after_another=True) == pytest.approx(520.0)
+    assert bench.combined_lines_per_s([], one_after_another=True) == 0.0
+
+
+def test_cer_reads_on_the_device_given(bench, monkeypatch, tmp_path):
+    import hwr.evaluation
+
+    seen = {}
+
+    def fake(model, datasets, device="cpu", **kw):
+        seen["device"] = device
+
+        class R:
+            lines, cer = 3, 0.25
+
+        class E:
+            rates = R
+
+        return E
+
+    monkeypatch.setattr(hwr.evaluation, "evaluate_image_model", fake)
+    lines, rate, secs = bench.cer("m.safetensors", tmp_path / "d.h5", "greedy", "cuda")
+    assert (lines, rate, seen["device"]) == (3, 0.25, "cuda") and secs >= 0
+    bench.cer("m.safetensors", tmp_path / "d.h5", None)
+    assert seen["device"] == "cpu"
+
+
 def test_import_pages_cuts_the_fine_tuning_lines_by_several_bands(bench, tmp_path, monkeypatch):
     from hwr.data.lineset import LineSet
     from hwr.data.pages import TRAIN_BANDS
