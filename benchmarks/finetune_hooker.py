@@ -171,7 +171,7 @@ def combined_lines_per_s(rates: list[float], one_after_another: bool) -> float:
     return sum(rates) / len(rates) if one_after_another else sum(rates)
 
 
-def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extra: list[str],
+def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int | None, extra: list[str],
               members: int = 1, ensemble: bool = False) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
     stderr), with ``members`` fine-tunings side by side of ``threads`` threads each; returns
@@ -185,7 +185,8 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int, extr
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
                   "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
-                  "--workers", str(workers), *extra, *(["--members", str(members)] if members > 1 else []),
+                  *([] if workers is None else ["--workers", str(workers)]), *extra,
+                  *(["--members", str(members)] if members > 1 else []),
                   *(["--ensemble"] if ensemble and members > 1 else []))
     print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
     t = time.perf_counter()
@@ -246,7 +247,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30, help="fine-tuning budget (hwr train --max-minutes)")
     ap.add_argument("--epochs", type=int, default=2, help="epochs of each tool in the throughput comparison")
     ap.add_argument("--threads", type=int, default=1, help="torch threads of both tools (default 1: 2-core machine)")
-    ap.add_argument("--workers", type=int, default=0, help="data-loader worker processes of both tools")
+    ap.add_argument("--workers", type=int,
+                    help="data-loader worker processes of both tools (default: hwr train's own choice, none on a "
+                         "CPU; none for ketos)")
     ap.add_argument("--pages", type=int, help="only the first N pages (smoke runs)")
     ap.add_argument("--throughput-lines", type=int, help="only the first N fine-tuning lines in the throughput runs")
     ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
@@ -279,6 +282,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    workers_text = ("hwr train's default workers" if args.workers is None else f"{args.workers} worker(s)")
     if not HOOKER.is_dir():
         sys.exit(f"{HOOKER} not found: set HWR_SHARED to the folder holding data/")
     ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5, args.pages)
@@ -345,7 +349,7 @@ def main() -> None:
               f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}"
               + (f" --members {args.members}{' --ensemble' if args.ensemble else ''}, {args.threads} thread(s) each"
                  if args.members > 1 else
-                 f", {args.threads} thread(s)") + f", {args.workers} worker(s)"
+                 f", {args.threads} thread(s)") + f", {workers_text}"
               + (f", --device {args.device}" if dev else "") + (", --no-lm-adapt" if args.no_lm_adapt else "") + "):")
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
               "| CER % the model's own decoder | training minutes | lines/s |")
@@ -370,7 +374,7 @@ def main() -> None:
     n = min(args.throughput_lines or n_ft, n_ft)
     data = ft if n == n_ft else subset_lineset(ft, n, args.out_dir / f"throughput{tag}-{n}.h5")
     print(f"\n{smoke}training throughput on the same {n} fine-tuning lines, {args.epochs} epoch(s) each, "
-          f"{args.threads} torch thread(s), {args.workers} worker(s); last epoch, training only:")
+          f"{args.threads} torch thread(s), {workers_text}; last epoch, training only:")
     st = hwr_train(data, aside, args.out_dir / f"throughput{tag}.safetensors", args.threads, args.workers,
                    ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1), "--no-lm-adapt",
                     *([] if args.device is None else ["--device", args.device])])
@@ -389,7 +393,7 @@ def main() -> None:
             images = export_pairs(ft_pages, ids, Path(d) / "train", args.cut)
             aside_ids = LineSet(aside).ids[:16]  # validation is not timed; a few lines keep it short
             val_images = export_pairs(aside_pages, aside_ids, Path(d) / "val", args.cut)
-            k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers, Path(d),
+            k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers or 0, Path(d),
                             args.ketos_batch)
         last = k["epochs"][-1]  # every line once per epoch, in batches of --ketos-batch
         rows.append((f"ketos train -f path (kraken's default VGSL network, {k['params']} parameters, "

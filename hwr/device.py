@@ -53,3 +53,32 @@ def resolve_device(device: str = "auto") -> str:
             raise RuntimeError(f"device {device!r}: only {torch.cuda.device_count()} GPU(s) present")
         return device
     raise RuntimeError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
+
+
+#: DataLoader workers of a GPU training run, at most (one per CPU core but one, up to this)
+MAX_GPU_WORKERS = 8
+
+
+def default_workers(device: str) -> int:
+    """DataLoader worker processes for training on ``device`` when none are asked for.
+
+    On a CPU, none: the lines are prepared in the training process, which the cores are
+    busy with anyway.  On a GPU, one per CPU core but one (shared among the processes
+    torchrun starts on this machine), at most :data:`MAX_GPU_WORKERS`.  One process
+    distorts stored line images (``--augment page``) at about 470 lines/s and renders ink to
+    images at about 140 on a core of the development machine, and one H200 with 14 workers
+    fine-tuned the image model at about 500 lines/s: done in the training process, the data
+    would take about as long as the GPU's work for stored lines, and several times as long
+    for rendered ink (an estimate from these rates; not measured on a GPU without workers).
+    """
+    if not str(device).startswith("cuda"):
+        return 0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local = 1
+    return max(1, min(MAX_GPU_WORKERS, (cores - 1) // local))

@@ -304,7 +304,9 @@ def _resolve_device(device: str) -> str:
 @click.option("--seed", default=1, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="torch threads on CPU (default: torch's choice).")
-@click.option("--workers", default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--workers", type=click.IntRange(min=0),
+              help="DataLoader worker processes (default: none on a CPU; on a GPU one per CPU core but one, "
+                   "at most 8, so that preparing the lines does not hold the GPU back).")
 @click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
 @click.option("--progress-json", is_flag=True,
               help="Also print one JSON object per line on stdout: {\"event\": \"epoch\", ...} after each epoch, "
@@ -391,6 +393,10 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
     if ensemble and members < 2:
         raise click.UsageError("--ensemble keeps the members of --members N (2 or more) as one ensemble")
     dev = _resolve_device(device)
+    if workers is None:
+        from hwr.device import default_workers
+
+        workers = default_workers(dev)
     if lr is None:
         lr = FINE_TUNE_IMAGE_LR if base and kind == "image" else TrainConfig.lr
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, device=dev,
