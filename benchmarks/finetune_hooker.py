@@ -171,6 +171,14 @@ def combined_lines_per_s(rates: list[float], one_after_another: bool) -> float:
     return sum(rates) / len(rates) if one_after_another else sum(rates)
 
 
+def combined_seconds(seconds: list[float], one_after_another: bool) -> float:
+    """Seconds of training of members that trained ``seconds`` each: the longest when they
+    train side by side (a CPU), their sum when one after another (a GPU)."""
+    if not seconds:
+        return 0.0
+    return sum(seconds) if one_after_another else max(seconds)
+
+
 def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int | None, extra: list[str],
               members: int = 1, ensemble: bool = False) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
@@ -197,7 +205,10 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int | Non
     n = len(LineSet(data))
     state = states[0]
     rates = [n * len(st["history"]) / max(st["history"][-1]["seconds"], 1e-9) for st in states if st["history"]]
-    state["lines_per_s"] = combined_lines_per_s(rates, one_after_another=any(a.startswith("cuda") for a in extra))
+    gpu = any(a.startswith("cuda") for a in extra)  # members train one after another there
+    state["lines_per_s"] = combined_lines_per_s(rates, one_after_another=gpu)
+    state["train_seconds"] = combined_seconds([st["history"][-1]["seconds"] for st in states if st["history"]],
+                                              one_after_another=gpu)
     state["wall_seconds"] = time.perf_counter() - t
     return state
 
@@ -344,7 +355,7 @@ def main() -> None:
         after = {"greedy": cer(out, aside, "greedy", ev_dev), "own": cer(out, aside, None, ev_dev),
                  "base": cer(out, aside, b.decoder, ev_dev, lm=b.lm or "none", lm_weight=b.lm_weight,
                              insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
-        secs = state["history"][-1]["seconds"] if state["history"] else 0.0  # finished epochs
+        secs = state["train_seconds"]  # finished epochs, of all members
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}"
               + (f" --members {args.members}{' --ensemble' if args.ensemble else ''}, {args.threads} thread(s) each"

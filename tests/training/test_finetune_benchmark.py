@@ -84,6 +84,7 @@ def test_hwr_train_reports_the_run_with_one_or_several_members(bench, tmp_path, 
     state = bench.hwr_train(data, data, out, 1, 0, ["--epochs", "1", "--batch-size", "4",
                                                                "--no-lm-adapt"], members, ensemble)
     assert state["epoch"] == 1 and len(state["history"]) == 1 and state["wall_seconds"] > 0
+    assert state["train_seconds"] >= state["history"][0]["seconds"] > 0
     one = 8 / state["history"][0]["seconds"]  # the first member's lines/s
     # lines/s of all members together
     assert state["lines_per_s"] == pytest.approx(one) if members == 1 else state["lines_per_s"] > one
@@ -96,6 +97,9 @@ def test_members_lines_per_s_add_up_side_by_side_but_not_one_after_another(bench
     assert bench.combined_lines_per_s([10.0, 12.0], one_after_another=False) == pytest.approx(22.0)
     assert bench.combined_lines_per_s([500.0, 540.0], one_after_another=True) == pytest.approx(520.0)
     assert bench.combined_lines_per_s([], one_after_another=True) == 0.0
+    assert bench.combined_seconds([100.0, 110.0], one_after_another=False) == 110.0
+    assert bench.combined_seconds([100.0, 110.0], one_after_another=True) == 210.0
+    assert bench.combined_seconds([], one_after_another=False) == 0.0
 
 
 def test_cer_reads_on_the_device_given(bench, monkeypatch, tmp_path):
