@@ -34,13 +34,15 @@ the French wills); fine-tuning specialises it on this one hand.
    with the same torch threads and data-loader workers; lines/s of the last epoch of each
    (training only, validation excluded) and their ratio are printed.
 
-    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers 0] [--ketos-batch 1]
+    python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers N] [--ketos-batch 1]
         [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--dropout P]
         [--members N [--ensemble]] [--pages N] [--device cuda] [--no-lm-adapt]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
+``--device cuda`` fine-tunes on a GPU (the members one after another) and reads the CERs
+there too; ``--no-lm-adapt`` leaves out the decoder choice after training.
 kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&
 kv/bin/pip install kraken==7.1.1`` (several GB: it pulls a CUDA build of torch), and point
 ``$HWR_KRAKEN_VENV`` at it; without it the kraken column is skipped.
@@ -282,8 +284,9 @@ def main() -> None:
                     help="with --members: hwr train --ensemble, the members kept as one ensemble (outputs averaged)")
     ap.add_argument("--dropout", type=float,
                     help="hwr train --dropout of the fine-tuning (default: image_default's, 0.25)")
-    ap.add_argument("--device", help="hwr train --device of both tools' hwr runs, and where the CERs are read "
-                                     "(default: hwr train's own choice, CERs on the CPU)")
+    ap.add_argument("--device", help="hwr train --device of the fine-tuning and of hwr's throughput run (ketos "
+                                     "stays on the CPU), and where the CERs are read (default: hwr train's own "
+                                     "choice, the CERs on the CPU)")
     ap.add_argument("--no-lm-adapt", action="store_true",
                     help="hwr train --no-lm-adapt: the fine-tuned model keeps image_default's decoder")
     ap.add_argument("--no-finetune", action="store_true", help="only the throughput comparison")
@@ -343,8 +346,8 @@ def main() -> None:
         drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
         dev = [] if args.device is None else ["--device", args.device]
         out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}"
-                              f"{'-d%g' % args.dropout if drop else ''}{'-' + args.device if dev else ''}"
-                              ".safetensors").replace(":", "")
+                              f"{'-d%g' % args.dropout if drop else ''}"
+                              f"{'-' + args.device.replace(':', '') if dev else ''}.safetensors")
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
                           ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop, *dev,
                            *(["--no-lm-adapt"] if args.no_lm_adapt else [])],

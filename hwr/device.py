@@ -70,6 +70,7 @@ def default_workers(device: str) -> int:
     fine-tuned the image model at about 500 lines/s: done in the training process, the data
     would take about as long as the GPU's work for stored lines, and several times as long
     for rendered ink (an estimate from these rates; not measured on a GPU without workers).
+    Eight render ink faster than that GPU trained.
     """
     if not str(device).startswith("cuda"):
         return 0
