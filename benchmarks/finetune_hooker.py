@@ -182,20 +182,22 @@ def combined_seconds(seconds: list[float], one_after_another: bool) -> float:
 
 
 def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int | None, extra: list[str],
-              members: int = 1, ensemble: bool = False) -> dict:
+              members: int = 1, ensemble: bool = False, device: str | None = None) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
     stderr), with ``members`` fine-tunings side by side of ``threads`` threads each; returns
     the run's ``state.json`` (the first member's with several: per-epoch history with
     lines/s), the lines trained per second of training (by all members together on a CPU,
     where they train side by side; by one on a GPU, where they train one after another), and
-    the wall seconds."""
+    the wall seconds.  ``device``: ``hwr train --device`` (default: its own choice)."""
     from hwr.data.lineset import LineSet
+    from hwr.device import resolve_device
     from hwr.training.members import member_dir
 
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
                   "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
-                  *([] if workers is None else ["--workers", str(workers)]), *extra,
+                  *([] if workers is None else ["--workers", str(workers)]),
+                  *([] if device is None else ["--device", device]), *extra,
                   *(["--members", str(members)] if members > 1 else []),
                   *(["--ensemble"] if ensemble and members > 1 else []))
     print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
@@ -206,11 +208,11 @@ def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int | Non
     states = [json.loads(f.read_text()) for f in files]
     n = len(LineSet(data))
     state = states[0]
-    rates = [n * len(st["history"]) / max(st["history"][-1]["seconds"], 1e-9) for st in states if st["history"]]
-    gpu = any(a.startswith("cuda") for a in extra)  # members train one after another there
-    state["lines_per_s"] = combined_lines_per_s(rates, one_after_another=gpu)
-    state["train_seconds"] = combined_seconds([st["history"][-1]["seconds"] for st in states if st["history"]],
-                                              one_after_another=gpu)
+    finished = [(len(st["history"]), st["history"][-1]["seconds"]) for st in states if st["history"]]
+    gpu = resolve_device(device or "auto").startswith("cuda")  # members train one after another there
+    state["lines_per_s"] = combined_lines_per_s([n * k / max(secs, 1e-9) for k, secs in finished],
+                                                one_after_another=gpu)
+    state["train_seconds"] = combined_seconds([secs for _, secs in finished], one_after_another=gpu)
     state["wall_seconds"] = time.perf_counter() - t
     return state
 
@@ -344,14 +346,13 @@ def main() -> None:
         before = {d: cer(base, aside, d, ev_dev) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
-        dev = [] if args.device is None else ["--device", args.device]
         out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}"
                               f"{'-d%g' % args.dropout if drop else ''}"
-                              f"{'-' + args.device.replace(':', '') if dev else ''}.safetensors")
+                              f"{'-' + args.device.replace(':', '') if args.device else ''}.safetensors")
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
-                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop, *dev,
+                          ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop,
                            *(["--no-lm-adapt"] if args.no_lm_adapt else [])],
-                          args.members, args.ensemble)
+                          args.members, args.ensemble, device=args.device)
         own = load_model_defaults(out)  # the decoder hwr train chose on the validation lines
         chosen = (read_tuning(out) or {}).get("chosen", "inherited")
         b = load_model_defaults(base)  # the same network read with image_default's decoder
@@ -364,7 +365,7 @@ def main() -> None:
               + (f" --members {args.members}{' --ensemble' if args.ensemble else ''}, {args.threads} thread(s) each"
                  if args.members > 1 else
                  f", {args.threads} thread(s)") + f", {workers_text}"
-              + (f", --device {args.device}" if dev else "") + (", --no-lm-adapt" if args.no_lm_adapt else "") + "):")
+              + (f", --device {args.device}" if args.device else "") + (", --no-lm-adapt" if args.no_lm_adapt else "") + "):")
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
               "| CER % the model's own decoder | training minutes | lines/s |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -390,8 +391,8 @@ def main() -> None:
     print(f"\n{smoke}training throughput on the same {n} fine-tuning lines, {args.epochs} epoch(s) each, "
           f"{args.threads} torch thread(s), {workers_text}; last epoch, training only:")
     st = hwr_train(data, aside, args.out_dir / f"throughput{tag}.safetensors", args.threads, args.workers,
-                   ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1), "--no-lm-adapt",
-                    *([] if args.device is None else ["--device", args.device])])
+                   ["--epochs", str(args.epochs), "--patience", str(args.epochs + 1), "--no-lm-adapt"],
+                   device=args.device)
     hwr_ls = st["history"][-1]["lines_per_s"]
     from hwr.models.checkpoint import load_model
 
