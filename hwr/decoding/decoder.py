@@ -70,8 +70,12 @@ class DecoderSettings:
 
 
 def defaults_path(model_path: str | os.PathLike) -> Path:
-    p = Path(model_path)
-    return p.with_name(p.name.split(".")[0] + ".decoder.json")
+    """``NAME.decoder.json`` beside ``NAME.safetensors``.
+
+    Only the last suffix gives way, as for the model's ``.json`` and ``.md``:
+    ``hand.v2.safetensors`` has ``hand.v2.decoder.json``, not ``hand.decoder.json``, which
+    is ``hand.safetensors``'s."""
+    return Path(model_path).with_suffix(".decoder.json")
 
 
 def load_model_defaults(model_path: str | os.PathLike) -> DecoderSettings:

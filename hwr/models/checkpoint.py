@@ -65,6 +65,13 @@ class ModelInfo:
         return info
 
 
+def model_path(path: str | os.PathLike) -> Path:
+    """``path`` as a model file: ``.safetensors`` added when it has another ending (``hand.v2``
+    is ``hand.v2.safetensors``, not ``hand.safetensors``, which may be another model)."""
+    path = Path(path)
+    return path if path.suffix == ".safetensors" else path.with_name(path.name + ".safetensors")
+
+
 def save_model(net, info: ModelInfo, path: str | os.PathLike, half: bool = False) -> Path:
     """Write ``net``'s weights and ``info`` to ``path`` (``.safetensors``) and a ``.json`` beside it, atomically.
 
@@ -72,9 +79,7 @@ def save_model(net, info: ModelInfo, path: str | os.PathLike, half: bool = False
     model is shipped so); :func:`load_model` loads them back into the float32 network."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        path = path.with_suffix(".safetensors")
+    path = model_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = json.dumps(info.to_json(), ensure_ascii=False)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}

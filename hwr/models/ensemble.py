@@ -150,11 +150,9 @@ def make_ensemble(paths, out, name: str | None = None, decoder_of=None, half: bo
 
     from hwr.decoding.decoder import defaults_path, load_model_defaults, save_model_defaults
     from hwr.errors import ModelError
-    from hwr.models.checkpoint import ModelInfo, load_model, save_model
+    from hwr.models.checkpoint import ModelInfo, load_model, model_path, save_model
 
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        out = out.with_suffix(".safetensors")
+    out = model_path(out)
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise ModelError("an ensemble needs two models or more")

@@ -56,9 +56,9 @@ class Candidate:
 
 
 def lm_path(model_path: str | os.PathLike) -> Path:
-    """Where the LM of a trained model goes: ``NAME.lm.arpa.gz`` beside ``NAME.safetensors``."""
-    p = Path(model_path)
-    return p.with_name(p.name.split(".")[0] + ".lm.arpa.gz")
+    """Where the LM of a trained model goes: ``NAME.lm.arpa.gz`` beside ``NAME.safetensors``
+    (``hand.v2.safetensors``: ``hand.v2.lm.arpa.gz``)."""
+    return Path(model_path).with_suffix(".lm.arpa.gz")
 
 
 def validation_posteriors(net, loader, device: str, limit: int = MAX_LINES) -> tuple[list[np.ndarray], list[str]]:

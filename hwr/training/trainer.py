@@ -448,7 +448,7 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
         except Exception as e:  # an optional last step: the trained model is kept whatever happens here
             log.warning("the decoder choice failed (%s: %s); the model keeps the decoder it inherited",
                         type(e).__name__, e)
-    write_card(final_info, Path(out).with_suffix(".md"), decoding)
+    write_card(final_info, path.with_suffix(".md"), decoding)
     distributed.barrier()
     return path
 

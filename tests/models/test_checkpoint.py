@@ -33,6 +33,17 @@ def test_round_trip_weights_and_metadata(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text())["arch"] == "ink-blstm"
 
 
+def test_a_dotted_name_without_the_suffix_does_not_overwrite_another_model(tmp_path):
+    net = _net()
+    first = save_model(net, _info(net, "hand"), tmp_path / "hand.safetensors")
+    second = save_model(net, _info(net, "hand.v2"), tmp_path / "hand.v2")  # as `hwr train --out hand.v2`
+    assert first.name == "hand.safetensors" and second.name == "hand.v2.safetensors"
+    assert read_info(first).name == "hand" and read_info(second).name == "hand.v2"
+    assert json.loads((tmp_path / "hand.v2.json").read_text())["name"] == "hand.v2"
+    assert json.loads((tmp_path / "hand.json").read_text())["name"] == "hand"
+    assert save_model(net, _info(net), tmp_path / "plain").name == "plain.safetensors"
+
+
 
 def test_half_precision_file_loads_into_a_float32_network(tmp_path):
     net = build("crnn", {"height": 16, "num_classes": 5, "channels": [4, 8], "hidden": 8, "layers": 1})
