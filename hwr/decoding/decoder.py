@@ -78,11 +78,25 @@ def defaults_path(model_path: str | os.PathLike) -> Path:
     return Path(model_path).with_suffix(".decoder.json")
 
 
+def _legacy_defaults_path(model_path: str | os.PathLike) -> Path | None:
+    """Where hwr wrote a dotted model's decoder before 2026-11-27 (``hand.v2.safetensors``:
+    ``hand.decoder.json``), when that file is there and no ``hand.safetensors`` owns it; only
+    ever read, never written or removed."""
+    p = Path(model_path)
+    first = p.name.split(".")[0]
+    legacy = p.with_name(first + ".decoder.json")
+    if legacy == defaults_path(p) or not legacy.exists() or p.with_name(first + ".safetensors").exists():
+        return None
+    return legacy
+
+
 def load_model_defaults(model_path: str | os.PathLike) -> DecoderSettings:
     """The decoder defaults stored beside a model (greedy, no LM when there are none)."""
     p = defaults_path(model_path)
     if not p.exists():
-        return DecoderSettings()
+        p = _legacy_defaults_path(model_path)
+        if p is None:
+            return DecoderSettings()
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
         if d.get("format") != DEFAULTS_FORMAT:

@@ -25,3 +25,19 @@ def test_dotted_model_names_keep_their_own_decoder_and_lm(tmp_path):
 
 def test_a_path_without_suffix_gets_the_side_file_name_appended(tmp_path):
     assert defaults_path(tmp_path / "model").name == "model.decoder.json"
+
+
+
+def test_a_dotted_model_of_before_still_reads_its_decoder_while_no_model_owns_that_file(tmp_path):
+    old = tmp_path / "hand.v2.safetensors"
+    old.write_bytes(b"")
+    legacy = tmp_path / "hand.decoder.json"  # where hwr wrote hand.v2's decoder before 2026-11-27
+    save_model_defaults(tmp_path / "hand", DecoderSettings(decoder="beam", lm_weight=0.6), default="beam")
+    assert legacy.exists() and defaults_path(old).name == "hand.v2.decoder.json"  # written: never the old name
+    assert load_model_defaults(old).decoder == "beam" and load_model_defaults(old).lm_weight == 0.6
+    (tmp_path / "hand.safetensors").write_bytes(b"")  # a model of that name owns hand.decoder.json
+    assert load_model_defaults(old).decoder == "greedy"
+    (tmp_path / "hand.safetensors").unlink()
+    save_model_defaults(old, DecoderSettings(decoder="greedy"), default="greedy")  # its own file, once written, wins
+    assert (tmp_path / "hand.v2.decoder.json").exists() and legacy.exists()
+    assert load_model_defaults(old).decoder == "greedy"
