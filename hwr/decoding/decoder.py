@@ -78,25 +78,25 @@ def defaults_path(model_path: str | os.PathLike) -> Path:
     return Path(model_path).with_suffix(".decoder.json")
 
 
-def _legacy_defaults_path(model_path: str | os.PathLike) -> Path | None:
-    """Where hwr wrote a dotted model's decoder before 2026-11-27 (``hand.v2.safetensors``:
-    ``hand.decoder.json``), when that file is there and no ``hand.safetensors`` owns it; only
-    ever read, never written or removed."""
+def _stored_defaults_path(model_path: str | os.PathLike) -> Path | None:
+    """The decoder file to read for a model: its own, else where hwr wrote a dotted model's
+    decoder before 2026-11-27 (``hand.v2.safetensors``: ``hand.decoder.json``) while no
+    ``hand.safetensors`` lies beside it to own that file (only ever read, never written or
+    removed); None when there is neither."""
     p = Path(model_path)
+    own = defaults_path(p)
+    if own.exists():
+        return own
     first = p.name.split(".")[0]
     legacy = p.with_name(first + ".decoder.json")
-    if legacy == defaults_path(p) or not legacy.exists() or p.with_name(first + ".safetensors").exists():
-        return None
-    return legacy
+    return legacy if legacy.exists() and not p.with_name(first + ".safetensors").exists() else None
 
 
 def load_model_defaults(model_path: str | os.PathLike) -> DecoderSettings:
     """The decoder defaults stored beside a model (greedy, no LM when there are none)."""
-    p = defaults_path(model_path)
-    if not p.exists():
-        p = _legacy_defaults_path(model_path)
-        if p is None:
-            return DecoderSettings()
+    p = _stored_defaults_path(model_path)
+    if p is None:
+        return DecoderSettings()
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
         if d.get("format") != DEFAULTS_FORMAT:

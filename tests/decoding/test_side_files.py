@@ -27,7 +27,6 @@ def test_a_path_without_suffix_gets_the_side_file_name_appended(tmp_path):
     assert defaults_path(tmp_path / "model").name == "model.decoder.json"
 
 
-
 def test_a_dotted_model_of_before_still_reads_its_decoder_while_no_model_owns_that_file(tmp_path):
     old = tmp_path / "hand.v2.safetensors"
     old.write_bytes(b"")

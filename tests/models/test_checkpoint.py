@@ -44,7 +44,6 @@ def test_a_dotted_name_without_the_suffix_does_not_overwrite_another_model(tmp_p
     assert save_model(net, _info(net), tmp_path / "plain").name == "plain.safetensors"
 
 
-
 def test_half_precision_file_loads_into_a_float32_network(tmp_path):
     net = build("crnn", {"height": 16, "num_classes": 5, "channels": [4, 8], "hidden": 8, "layers": 1})
     info = ModelInfo(arch="crnn", kind="image", config=net.cfg.to_dict(), alphabet=list("abcd"))
