@@ -604,6 +604,7 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
     import time
 
     _set_threads(threads)
+    from hwr.errors import HwrError
     from hwr.evaluation import evaluate_image_model, evaluate_ink_model
     from hwr.models.checkpoint import read_info
     from hwr.pipeline import resolve_model
@@ -621,7 +622,7 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
     evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model
     try:
         res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit, decoder=decoder)
-    except ValueError as e:
+    except (ValueError, HwrError) as e:  # HwrError: e.g. the LM named by the model's decoder file is missing
         raise click.ClickException(str(e)) from e
     secs = time.perf_counter() - t0
     er = res.rates
@@ -684,12 +685,19 @@ _add_subgroups()
 
 
 def main() -> None:  # entry point
-    """``hwr``: the click group, with one safety net: a file or folder that cannot be written
+    """``hwr``: the click group, with two safety nets: a file or folder that cannot be written
     or read where a command did not expect it (an output in a folder that does not exist, a
-    read-only or full disk) is one line naming it and exit status 1, not a traceback (-vv logs
-    the traceback)."""
+    read-only or full disk), and an error of hwr's own (:class:`hwr.errors.HwrError`: a model,
+    LM or input it cannot use) that a command did not catch, are one line naming it and exit
+    status 1, not a traceback (-vv logs the traceback)."""
+    from hwr.errors import HwrError
+
     try:
         cli()
+    except HwrError as e:
+        logging.getLogger("hwr").debug("uncaught hwr error", exc_info=True)
+        click.echo(f"hwr: error: {e}", err=True)
+        sys.exit(1)
     except OSError as e:
         logging.getLogger("hwr").debug("unexpected OS error", exc_info=True)
         name = str(e.filename) if e.filename is not None else ""

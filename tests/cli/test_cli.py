@@ -133,6 +133,35 @@ def test_evaluate_prints_cer_and_wer(model, tmp_path):
     assert figs["lines"] == 2 and figs["chars"] == 7 and 0 <= figs["cer"] and figs["wer"] >= 0
 
 
+def test_evaluate_with_the_decoders_lm_missing_is_one_line_naming_it(model, tmp_path):
+    """A model whose decoder file names an LM that is not beside it (copied without it): hwr
+    evaluate printed a ModelError traceback; now one line naming the LM file, exit status 1."""
+    ds = tmp_path / "d.h5"
+    write_inkset(ds, [("a", synth_ink("olv"))])
+    model.with_suffix(".decoder.json").write_text(json.dumps(
+        {"format": "hwr-decoder", "version": 1, "default": "beam",
+         "beam": {"lm": "gone.arpa", "lm_weight": 0.5, "insertion_bonus": 0.0, "beam_width": 4}}))
+    res = CliRunner().invoke(cli, ["evaluate", "--model", str(model), "--device", "cpu", str(ds)])
+    assert res.exit_code == 1, res.output
+    assert "gone.arpa: cannot read language model" in res.output and "Traceback" not in res.output
+    assert isinstance(res.exception, SystemExit)  # a clean exit, not an exception caught by the runner
+
+
+def test_main_turns_an_uncaught_hwr_error_into_one_line(monkeypatch, capsys):
+    """The entry point's safety net: an hwr error no command caught is one line, exit status 1."""
+    import hwr.cli.main as cli_main
+    from hwr.errors import ModelError
+
+    def boom():
+        raise ModelError("m.safetensors: no such model file")
+
+    monkeypatch.setattr(cli_main, "cli", boom)
+    with pytest.raises(SystemExit) as exit_:
+        cli_main.main()
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == "hwr: error: m.safetensors: no such model file\n"
+
+
 def test_import_ink_folder(tmp_path):
     folder = tmp_path / "writer1"
     folder.mkdir()
