@@ -50,6 +50,24 @@ def iam_ondb_validation() -> list[Path]:
     return paths
 
 
+def iam_ondb_train() -> Path:
+    """HDF5 file of the IAM-OnDB ``trainset`` lines (ink)."""
+    from hwr.data.importers import iter_iam_ondb, read_split_file
+    from hwr.data.inkset import write_inkset
+
+    src = SHARED / "iam-ondb"
+    archive = src / "iam-ondb-train-val.tar.xz"
+    if not archive.exists():
+        sys.exit(f"IAM-OnDB not found at {archive}: set HWR_SHARED to the folder holding data/")
+    root = _extract(archive, CACHE / "iam-ondb", "lineStrokes")
+    p = CACHE / "h5" / "iam-train.h5"
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        write_inkset(p, iter_iam_ondb(root, read_split_file(src / "trainset.txt"), on_error=lambda m: None),
+                     split="iam-train")
+    return p
+
+
 def pages_validation(height: int = 48, holdout_every: int = 5) -> Path:
     """Line dataset of the held-back pages of ../shared/data/pages (every 5th page per
     collection, as `hwr import pages` splits them), normalised to ``height``."""
