@@ -37,11 +37,14 @@ the French wills); fine-tuning specialises it on this one hand.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers N] [--ketos-batch 1]
         [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--dropout P]
-        [--members N [--ensemble]] [--pages N] [--device cuda] [--no-lm-adapt]
+        [--members N [--ensemble]] [--pages N] [--finetune-subset START:STEP] [--device cuda] [--no-lm-adapt]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
 ``--pages N`` takes the first N pages only (the split rule unchanged: a smoke run).
+``--finetune-subset START:STEP`` fine-tunes on every STEP-th fine-tuning page from START only
+(``0:4``: 8 of the 32 pages), validated on the same set-aside pages: how the result grows with
+the pages of the hand.
 ``--device cuda`` fine-tunes on a GPU (the members one after another) and reads the CERs
 there too; ``--no-lm-adapt`` leaves out the decoder choice after training.
 kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&
@@ -127,6 +130,20 @@ def subset_lineset(src: Path, n: int, out: Path) -> Path:
     s.load_all()
     write_lineset(out, (LineSample(s.image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
                         for j in range(min(n, len(s)))), s.preprocessing, split=s.split)
+    return out
+
+
+def pages_subset(src: Path, pages: list[Path], out: Path) -> Path:
+    """The lines of line dataset ``src`` that come from ``pages`` (ids ``COLLECTION/PAGE/LINE``)
+    as a new dataset: a line's cuts depend on its own page only, so this is what importing
+    those pages alone gives."""
+    from hwr.data.lineset import LineSample, LineSet, write_lineset
+
+    keep = {p.stem for p in pages}
+    s = LineSet(src)
+    s.load_all()
+    write_lineset(out, (LineSample(s.image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
+                        for j in range(len(s)) if s.ids[j].split("/")[1] in keep), s.preprocessing, split=s.split)
     return out
 
 
@@ -267,6 +284,9 @@ def main() -> None:
                     help="data-loader worker processes of both tools (default: hwr train's own choice, none on a "
                          "CPU; none for ketos)")
     ap.add_argument("--pages", type=int, help="only the first N pages (smoke runs)")
+    ap.add_argument("--finetune-subset", metavar="START:STEP",
+                    help="fine-tune on every STEP-th fine-tuning page from START (sorted by name; 0:2 is half of "
+                         "them): how the result grows with the pages of the hand")
     ap.add_argument("--throughput-lines", type=int, help="only the first N fine-tuning lines in the throughput runs")
     ap.add_argument("--ketos-batch", type=int, default=1, help="ketos train's batch size (default 1, its own)")
     ap.add_argument("--cut", choices=["polygon", "band"], default="band",
@@ -329,6 +349,15 @@ def main() -> None:
         variants = args.cut == "band" and not args.one_band  # the fine-tuning lines cut by several bands
         train_h5, val_h5 = (import_pages(ft_pages, aside_pages, tag, args.threads, args.cut, variants=True)[0]
                             if variants else ft), aside
+        if args.finetune_subset:
+            if args.val_on == "finetune":
+                sys.exit("--finetune-subset takes the validation lines from the set-aside pages: not with "
+                         "--val-on finetune")
+            start, step = (int(v) for v in args.finetune_subset.split(":"))
+            chosen = ft_pages[start::step]
+            train_h5 = pages_subset(train_h5, chosen, CACHE / "h5" / f"{train_h5.stem}-pages{start}-{step}.h5")
+            print(f"  --finetune-subset {start}:{step}: {len(chosen)} of the {len(ft_pages)} fine-tuning pages, "
+                  f"{len(LineSet(train_h5))} line images ({' '.join(p.stem for p in chosen)})")
         if args.val_on == "finetune":
             ft2, val2 = split_hooker(ft_pages, 5)
             train_h5, val_h5 = import_pages(ft_pages, [], tag, args.threads, args.cut,
@@ -347,7 +376,8 @@ def main() -> None:
         before = {d: cer(base, aside, d, ev_dev) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
-        out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}-val-{args.val_on}-{args.augment}{members}"
+        subset = f"-pages{args.finetune_subset.replace(':', '-')}" if args.finetune_subset else ""
+        out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}{subset}-val-{args.val_on}-{args.augment}{members}"
                               f"{'-d%g' % args.dropout if drop else ''}"
                               f"{'-' + args.device.replace(':', '') if args.device else ''}.safetensors")
         state = hwr_train(train_h5, val_h5, out, args.threads, args.workers,
