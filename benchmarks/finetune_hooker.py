@@ -133,6 +133,17 @@ def subset_lineset(src: Path, n: int, out: Path) -> Path:
     return out
 
 
+def _start_step(value: str) -> tuple[int, int]:
+    """``START:STEP`` (START >= 0, STEP >= 1) for --finetune-subset."""
+    try:
+        start, step = (int(v) for v in value.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected START:STEP, e.g. 0:2") from None
+    if start < 0 or step < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: START must be 0 or more and STEP 1 or more")
+    return start, step
+
+
 def pages_subset(src: Path, pages: list[Path], out: Path) -> Path:
     """The lines of line dataset ``src`` that come from ``pages`` (ids ``COLLECTION/PAGE/LINE``)
     as a new dataset: a line's cuts depend on its own page only, so this is what importing
@@ -284,7 +295,7 @@ def main() -> None:
                     help="data-loader worker processes of both tools (default: hwr train's own choice, none on a "
                          "CPU; none for ketos)")
     ap.add_argument("--pages", type=int, help="only the first N pages (smoke runs)")
-    ap.add_argument("--finetune-subset", metavar="START:STEP",
+    ap.add_argument("--finetune-subset", metavar="START:STEP", type=_start_step,
                     help="fine-tune on every STEP-th fine-tuning page from START (sorted by name; 0:2 is half of "
                          "them): how the result grows with the pages of the hand")
     ap.add_argument("--throughput-lines", type=int, help="only the first N fine-tuning lines in the throughput runs")
@@ -353,7 +364,7 @@ def main() -> None:
             if args.val_on == "finetune":
                 sys.exit("--finetune-subset takes the validation lines from the set-aside pages: not with "
                          "--val-on finetune")
-            start, step = (int(v) for v in args.finetune_subset.split(":"))
+            start, step = args.finetune_subset
             chosen = ft_pages[start::step]
             train_h5 = pages_subset(train_h5, chosen, CACHE / "h5" / f"{train_h5.stem}-pages{start}-{step}.h5")
             print(f"  --finetune-subset {start}:{step}: {len(chosen)} of the {len(ft_pages)} fine-tuning pages, "
@@ -376,7 +387,7 @@ def main() -> None:
         before = {d: cer(base, aside, d, ev_dev) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
-        subset = f"-pages{args.finetune_subset.replace(':', '-')}" if args.finetune_subset else ""
+        subset = "-pages{}-{}".format(*args.finetune_subset) if args.finetune_subset else ""
         out = args.out_dir / (f"hooker{tag}{'v' if variants else ''}{subset}-val-{args.val_on}-{args.augment}{members}"
                               f"{'-d%g' % args.dropout if drop else ''}"
                               f"{'-' + args.device.replace(':', '') if args.device else ''}.safetensors")
