@@ -6,9 +6,11 @@ only: its last messages are shown in the dialog. ``--progress-json`` makes it pr
 object per epoch on stdout, which feeds the live curves; its stderr (human progress, errors)
 goes to the log. Cancel terminates the process; the run folder ``OUT.run/`` keeps the last
 finished epoch and Resume runs the same command again, which continues from there. At the
-end the new model is compared with its base on the same validation lines (the model's
-``training.base_val_cer`` / ``best_val_cer``), and "Use the new model" puts it in the
-Settings, with a warning when it validates worse than its base.
+end the new model is compared with its base on the same validation lines, each read with its
+own decoder where ``hwr train`` measured that (``training.base_read_val_cer`` /
+``read_val_cer``), else greedily (``base_val_cer`` / ``best_val_cer``:
+:func:`hwr.training.card.comparison`), and "Use the new model" puts it in the Settings, with a
+warning when it validates worse than its base.
 """
 
 from __future__ import annotations
@@ -760,14 +762,15 @@ class TrainingDialog(QDialog):
     def _show_result(self) -> None:
         """Old vs new validation CER, from the written model's own figures."""
         from hwr.models.checkpoint import read_info
-        from hwr.training.card import verdict
+        from hwr.training.card import comparison, verdict
 
         res = dict(self.result or {})
         try:
             info = read_info(res["model"])
             tr = info.training
+            # judged: the figures that decide (each model read with its own decoder where measured)
             res.update(kind=info.kind, base_val_cer=tr.get("base_val_cer"), best_val_cer=tr.get("best_val_cer"),
-                       verdict=verdict(info))
+                       verdict=verdict(info), judged=comparison(info))
         except Exception as e:  # the model file went away or is unreadable
             self.result = None
             self._show_error(f"the training finished but its model cannot be read: {e}")
@@ -778,7 +781,7 @@ class TrainingDialog(QDialog):
         name = Path(res["model"]).name
         self.status.setStyleSheet("")
         self.status.setText(f"Done: {name} (its model card: {Path(res['card']).name}).")
-        if base is not None and new is not None:
+        if res.get("judged"):
             text = f"The new model is {res['verdict']}."  # the verdict gives both figures
             self.comparison.setStyleSheet("color: #1b5e20;" if self.is_better() else "color: #b00020;")
         elif new is not None:
@@ -804,10 +807,13 @@ class TrainingDialog(QDialog):
                                    label.fontMetrics().lineSpacing() * (label.text().count("\n") + 1)))
 
     def is_better(self) -> bool | None:
-        """Whether the new model validates better than its base (None: no base, or no result)."""
-        if not self.result or self.result.get("base_val_cer") is None or self.result.get("best_val_cer") is None:
+        """Whether the new model validates better than its base, each read with its own decoder
+        where hwr train measured that, else greedily (None: no base, or no result)."""
+        judged = (self.result or {}).get("judged")
+        if not judged:
             return None
-        return float(self.result["best_val_cer"]) < float(self.result["base_val_cer"])
+        base, new, _how = judged
+        return new < base
 
     # ------------------------------------------------------------------ the result
     def use_new_model(self) -> bool:
@@ -817,11 +823,12 @@ class TrainingDialog(QDialog):
             return False
         kind, path = self.result.get("kind", "ink"), str(self.result["model"])
         if self.is_better() is False:
-            base, new = 100 * float(self.result["base_val_cer"]), 100 * float(self.result["best_val_cer"])
+            base, new, how = self.result["judged"]
+            read = " read as each reads by default" if how == "read" else ""
             answer = QMessageBox.warning(
                 self, "The new model is not better",
-                f"The new model validates worse than its base on the same lines (CER {base:.2f} % → {new:.2f} %). "
-                "Keeping the base model is advised.\n\nUse the new model anyway?",
+                f"The new model validates worse than its base on the same lines{read} (CER {100 * base:.2f} % → "
+                f"{100 * new:.2f} %). Keeping the base model is advised.\n\nUse the new model anyway?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return False

@@ -310,7 +310,8 @@ def _resolve_device(device: str) -> str:
 @click.option("--amp/--no-amp", default=True, show_default=True, help="bfloat16 mixed precision on CUDA.")
 @click.option("--progress-json", is_flag=True,
               help="Also print one JSON object per line on stdout: {\"event\": \"epoch\", ...} after each epoch, "
-                   "{\"event\": \"done\", \"model\": ..., \"base_val_cer\": ..., \"best_val_cer\": ...} at the end "
+                   "{\"event\": \"done\", \"model\": ..., \"base_val_cer\": ..., \"best_val_cer\": ..., "
+                   "\"base_read_val_cer\": ..., \"read_val_cer\": ..., \"verdict\": ...} at the end "
                    "(for programs such as the desktop app).")
 @click.option("--freeze-norm/--update-norm", default=None,
               help="Keep the batch-norm running statistics (default: kept when fine-tuning with --base, "
@@ -480,6 +481,7 @@ def _report_written(path, progress_json: bool = False) -> None:
         tr = info.training
         _emit_json({"event": "done", "model": str(path), "card": str(Path(path).with_suffix(".md")),
                     "kind": info.kind, "base_val_cer": tr.get("base_val_cer"), "best_val_cer": tr.get("best_val_cer"),
+                    "base_read_val_cer": tr.get("base_read_val_cer"), "read_val_cer": tr.get("read_val_cer"),
                     "epochs": tr.get("epochs"), "verdict": v,
                     "decoder": tuning["chosen"] if tuning else None})
 

@@ -11,16 +11,37 @@ from pathlib import Path
 from hwr.models.checkpoint import ModelInfo
 
 
-def verdict(info: ModelInfo) -> str | None:
-    """One sentence comparing a fine-tuned model with its base, or None (not fine-tuned)."""
+def comparison(info: ModelInfo) -> tuple[float, float, str] | None:
+    """``(base CER, new CER, how)`` that decide whether a fine-tuned model is better than its
+    base: each read with the decoder it reads with by default, when ``hwr train`` measured that
+    (``how`` = "read"; what a user will see), else the greedy validation CERs training watched
+    ("greedy"); None when the model was not fine-tuned."""
     tr = info.training
+    if tr.get("read_val_cer") is not None and tr.get("base_read_val_cer") is not None:
+        return float(tr["base_read_val_cer"]), float(tr["read_val_cer"]), "read"
     base, new = tr.get("base_val_cer"), tr.get("best_val_cer")
     if base is None or new is None:
         return None
+    return float(base), float(new), "greedy"
+
+
+def verdict(info: ModelInfo) -> str | None:
+    """One sentence comparing a fine-tuned model with its base, or None (not fine-tuned)."""
+    c = comparison(info)
+    if c is None:
+        return None
+    base, new, how = c
+    tr = info.training
+    on, also = "the same validation lines", ""
+    if how == "read":
+        on = (f"the same {tr.get('read_val_lines', '')} validation lines, each read with its own decoder "
+              f"(the base: {tr.get('base_read_by', '?')}; the new model: {tr.get('read_by', '?')})")
+        if tr.get("base_val_cer") is not None and tr.get("best_val_cer") is not None:
+            also = f"; greedy: {100 * tr['base_val_cer']:.2f} % → {100 * tr['best_val_cer']:.2f} %"
     if new < base:
-        return (f"better than its base on the same validation lines: CER {100 * base:.2f} % → {100 * new:.2f} % "
-                f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors)")
-    return (f"NOT better than its base on the same validation lines (CER {100 * base:.2f} % → {100 * new:.2f} %): "
+        return (f"better than its base on {on}: CER {100 * base:.2f} % → {100 * new:.2f} % "
+                f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors){also}")
+    return (f"NOT better than its base on {on} (CER {100 * base:.2f} % → {100 * new:.2f} %{also}): "
             "keep using the base model")
 
 

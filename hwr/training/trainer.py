@@ -448,9 +448,40 @@ def fit_and_write(net, info: ModelInfo, train, val, cfg: TrainConfig, out: str |
         except Exception as e:  # an optional last step: the trained model is kept whatever happens here
             log.warning("the decoder choice failed (%s: %s); the model keeps the decoder it inherited",
                         type(e).__name__, e)
+    if info.training.get("base"):
+        read = _judge_as_read(trainer, path, final, final_info, base_net)
+        if read:  # the figures go into the model's own metadata, where the verdict reads them
+            final_info.training.update(read)
+            path = save_model(final, final_info, out)
     write_card(final_info, path.with_suffix(".md"), decoding)
     distributed.barrier()
     return path
+
+
+def _judge_as_read(trainer: Trainer, path: Path, final, final_info, base_net) -> dict:
+    """:func:`hwr.training.lm_adapt.as_read` for the model written at ``path`` and its base
+    (``base_net`` where the network was resized from it, else the base model's file); empty
+    when it cannot be measured (the model is kept all the same)."""
+    from hwr.training.lm_adapt import as_read
+
+    base = final_info.training["base"]
+    try:
+        if base_net is None:
+            base_net, base_info = load_model(base, trainer.device)
+            base_alphabet = Alphabet(base_info.alphabet)
+        else:  # grown from it: its output layer took the training alphabet before the resize
+            base_alphabet = trainer.alphabet
+        final.to(trainer.device)
+        read = as_read(path, final, Alphabet(final_info.alphabet), base, base_net.to(trainer.device),
+                       base_alphabet, trainer._val_loader(shard=False), trainer.device)
+    except Exception as e:  # an optional last step, as the decoder choice
+        log.warning("the comparison with the base read by their decoders failed (%s: %s)", type(e).__name__, e)
+        return {}
+    if read:
+        log.info("read by their decoders, on %d validation lines: base (%s) %.2f %%, new (%s) %.2f %%",
+                 read["read_val_lines"], read["base_read_by"], 100 * read["base_read_val_cer"], read["read_by"],
+                 100 * read["read_val_cer"])
+    return read
 
 
 def _fit_members(trainer: Trainer, base_net, restart: bool, callbacks) -> tuple:

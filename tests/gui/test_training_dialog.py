@@ -119,7 +119,7 @@ def test_fine_tune_on_ink_corrections(qtbot, tmp_path, corrections, base_model, 
 def test_use_warns_when_worse(qtbot, tmp_path, monkeypatch):
     d = make_dialog(qtbot, tmp_path, tmp_path / "none", "")
     d.state, d.result = "done", {"kind": "image", "model": str(tmp_path / "m.safetensors"),
-                                 "base_val_cer": 0.10, "best_val_cer": 0.20}
+                                 "base_val_cer": 0.10, "best_val_cer": 0.20, "judged": (0.10, 0.20, "greedy")}
     answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     asked = []
 
@@ -418,3 +418,17 @@ def test_several_fine_tunings_read_together(qtbot, tmp_path, corrections, base_m
     with pytest.raises(ValueError, match="ensemble of 2 models, which cannot be fine-tuned"):
         d.command(restart=True)
     assert not d.start() and "ensemble" in d.status.text()
+
+
+def test_use_warns_when_worse_as_read_though_better_greedily(qtbot, tmp_path, monkeypatch):
+    """A fine-tuning on a few pages of a hard hand read them better greedily and worse with
+    beam search + LM, the way the app reads: the dialog judges by the latter and warns."""
+    d = make_dialog(qtbot, tmp_path, tmp_path / "none", "")
+    d.state, d.result = "done", {"kind": "image", "model": str(tmp_path / "m.safetensors"),
+                                 "base_val_cer": 0.2904, "best_val_cer": 0.2873, "judged": (0.2225, 0.2393, "read")}
+    asked = []
+    monkeypatch.setattr(training_dialog.QMessageBox, "warning",
+                        lambda parent, title, text, *rest: asked.append(text) or QMessageBox.StandardButton.No)
+    assert d.is_better() is False
+    assert not d.use_new_model() and Settings.load(d.store).image_model == ""
+    assert len(asked) == 1 and "read as each reads by default" in asked[0] and "22.25 % → 23.93 %" in asked[0]

@@ -187,6 +187,11 @@ def test_train_image_chooses_the_decoder_and_the_card_says_so(image_data, tmp_pa
     assert "## Decoder" in card and tuning["chosen"] in card
     assert lm_adapt.lm_path(out).exists() == (not tuning["chosen"].startswith("inherited"))
     Decoder(Alphabet(json.loads(out.with_suffix(".json").read_text())["alphabet"]), load_model_defaults(out))
+    # the verdict reads both models with their own decoders, on the same lines (the base: its general LM)
+    tr = json.loads(out.with_suffix(".json").read_text())["training"]
+    assert tr["read_val_lines"] == 16 and tr["base_read_by"].startswith("beam + general.arpa.gz (weight 0.5")
+    assert 0 <= tr["read_val_cer"] and 0 <= tr["base_read_val_cer"]
+    assert "each read with its own decoder" in card and f"{100 * tr['base_read_val_cer']:.2f} %" in card
 
 
 def test_summary_says_what_was_chosen_and_why():
@@ -217,3 +222,59 @@ def test_a_failing_decoder_choice_keeps_the_trained_model(image_data, tmp_path, 
                           net_config=net)
     assert out.exists() and out.with_suffix(".md").exists()
     assert "decoder choice failed (OSError: disk full)" in caplog.text
+
+
+def test_as_read_reads_each_model_with_its_own_decoder(tmp_path):
+    """The comparison a user sees: the base read greedily confuses every 'a' with 'o'; the new
+    model (the same posteriors here) reads with beam search and an LM of the text, which mends it."""
+    lps = [_posteriors(r, 0.6) for r in REFS]
+    net, loader = _loader(REFS, lps)
+    base, new = tmp_path / "base.safetensors", tmp_path / "new.safetensors"
+    assert lm_adapt.as_read(new, net, ALPHABET, base, net, ALPHABET, loader, "cpu") == {}  # both greedy
+    CharNgramLM.train(TEXT * 3, order=3).save(tmp_path / "text.arpa.gz")
+    save_model_defaults(new, DecoderSettings(decoder="beam", beam_width=8, lm=str(tmp_path / "text.arpa.gz"),
+                                             lm_weight=1.0, insertion_bonus=0.0), default="beam")
+    read = lm_adapt.as_read(new, net, ALPHABET, base, net, ALPHABET, loader, "cpu")
+    assert read["read_val_lines"] == len(REFS)
+    assert read["base_read_by"] == "greedy" and read["read_by"].startswith("beam + text.arpa.gz (weight 1")
+    greedy = lm_adapt._score(lps, REFS, ALPHABET, None, 0.0, 0.0, 0).cer
+    assert read["base_read_val_cer"] == pytest.approx(greedy, abs=1e-6) and greedy > 0.2
+    assert read["read_val_cer"] < read["base_read_val_cer"] / 2
+
+
+def test_the_verdict_goes_by_the_decoders_when_they_were_measured():
+    from hwr.training.card import comparison, verdict
+
+    greedy_only = ModelInfo(arch="crnn", kind="image", config={}, alphabet=list("ab"),
+                            training={"base": "b.safetensors", "base_val_cer": 0.2904, "best_val_cer": 0.2873})
+    assert comparison(greedy_only) == (0.2904, 0.2873, "greedy")
+    assert verdict(greedy_only).startswith("better than its base on the same validation lines: CER 29.04 % → 28.73 %")
+    read = ModelInfo(arch="crnn", kind="image", config={}, alphabet=list("ab"),
+                     training={**greedy_only.training, "read_val_cer": 0.2393, "base_read_val_cer": 0.2225,
+                               "read_val_lines": 173, "read_by": "beam + lm_en.arpa.gz (weight 0.8, bonus 2)",
+                               "base_read_by": "beam + lm_en.arpa.gz (weight 0.8, bonus 2)"})
+    assert comparison(read) == (0.2225, 0.2393, "read")
+    v = verdict(read)
+    assert v.startswith("NOT better than its base on the same 173 validation lines, each read with its own decoder")
+    assert "CER 22.25 % → 23.93 %; greedy: 29.04 % → 28.73 %" in v and v.endswith("keep using the base model")
+    assert "NOT better" in card_text(read)
+
+
+def test_a_resized_network_is_read_against_its_base_too(image_data, tmp_path):
+    """--hidden with --base grows a new network from the base's lower layers: the yardstick is
+    the base network itself, read with its own decoder."""
+    from hwr.models.checkpoint import read_info
+    from hwr.training.image import train_image
+    from hwr.training.trainer import TrainConfig
+
+    net = {"channels": [8, 16, 16], "hidden": 16, "layers": 1, "subsample": 4, "dropout": 0.0}
+    cfg = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=5, seed=0, device="cpu", adapt_lm=False)
+    base = train_image([image_data / "ink.h5"], [image_data / "lines.h5"], tmp_path / "base.safetensors", cfg,
+                       net_config=net)
+    save_model_defaults(base, DecoderSettings(decoder="beam", beam_width=4), default="beam")
+    out = train_image([image_data / "ink.h5"], [image_data / "lines.h5"], tmp_path / "big.safetensors", cfg,
+                      base=base, net_config={"hidden": 24})
+    tr = read_info(out).training
+    assert tr["resized_from_base"]["fresh"] and tr["read_val_lines"] == 16
+    assert tr["base_read_by"] == tr["read_by"] == "beam, no LM"  # inherited
+    assert 0 <= tr["read_val_cer"] and 0 <= tr["base_read_val_cer"]

@@ -41,6 +41,8 @@ def test_progress_json_lines(tmp_path):
     assert done["best_val_cer"] == min(e["val_cer"] for e in epochs) or abs(
         done["best_val_cer"] - min(e["val_cer"] for e in epochs)) < 1e-6
     assert done["base_val_cer"] > 0.5 and done["verdict"]
+    # both read greedily (no decoder file beside the base): the greedy figures decide, none read otherwise
+    assert done["base_read_val_cer"] is None and done["read_val_cer"] is None
     # an ink fine-tuning keeps the from-scratch learning rate (only image fine-tuning's was measured higher)
     assert read_info(out).training["train_config"]["lr"] == TrainConfig.lr
     # without the flag, stdout stays empty (the human progress is on stderr)
