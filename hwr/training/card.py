@@ -32,17 +32,20 @@ def verdict(info: ModelInfo) -> str | None:
         return None
     base, new, how = c
     tr = info.training
-    on, also = "the same validation lines", ""
+    cer = f"CER {100 * base:.2f} % → {100 * new:.2f} %"
     if how == "read":
-        on = (f"the same {tr.get('read_val_lines', '')} validation lines, each read with its own decoder "
-              f"(the base: {tr.get('base_read_by', '?')}; the new model: {tr.get('read_by', '?')})")
+        by, base_by = tr.get("read_by", "?"), tr.get("base_read_by", "?")
+        how_read = f"both: {by}" if by == base_by else f"the base: {base_by}; the new model: {by}"
         if tr.get("base_val_cer") is not None and tr.get("best_val_cer") is not None:
-            also = f"; greedy: {100 * tr['base_val_cer']:.2f} % → {100 * tr['best_val_cer']:.2f} %"
+            how_read += f"; greedy: {100 * tr['base_val_cer']:.2f} % → {100 * tr['best_val_cer']:.2f} %"
+        on = f"on the same {tr.get('read_val_lines', '')} validation lines, each read with its own decoder ({how_read})"
+        if new < base:
+            return f"better than its base: {cer} ({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors) {on}"
+        return f"NOT better than its base: {cer} {on}. Keep using the base model"
     if new < base:
-        return (f"better than its base on {on}: CER {100 * base:.2f} % → {100 * new:.2f} % "
-                f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors){also}")
-    return (f"NOT better than its base on {on} (CER {100 * base:.2f} % → {100 * new:.2f} %{also}): "
-            "keep using the base model")
+        return (f"better than its base on the same validation lines: {cer} "
+                f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors)")
+    return f"NOT better than its base on the same validation lines ({cer}): keep using the base model"
 
 
 def members_sentence(info: ModelInfo) -> str | None:

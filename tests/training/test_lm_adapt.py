@@ -255,8 +255,16 @@ def test_the_verdict_goes_by_the_decoders_when_they_were_measured():
                                "base_read_by": "beam + lm_en.arpa.gz (weight 0.8, bonus 2)"})
     assert comparison(read) == (0.2225, 0.2393, "read")
     v = verdict(read)
-    assert v.startswith("NOT better than its base on the same 173 validation lines, each read with its own decoder")
-    assert "CER 22.25 % → 23.93 %; greedy: 29.04 % → 28.73 %" in v and v.endswith("keep using the base model")
+    assert v == ("NOT better than its base: CER 22.25 % → 23.93 % on the same 173 validation lines, each read with "
+                 "its own decoder (both: beam + lm_en.arpa.gz (weight 0.8, bonus 2); greedy: 29.04 % → 28.73 %). "
+                 "Keep using the base model")
+    other = ModelInfo(arch="crnn", kind="image", config={}, alphabet=list("ab"),
+                      training={**read.training, "read_val_cer": 0.21, "read_by": "beam + hand.lm.arpa.gz (weight 1, "
+                                "bonus 2.5)"})
+    assert verdict(other) == ("better than its base: CER 22.25 % → 21.00 % (6 % fewer errors) on the same 173 "
+                              "validation lines, each read with its own decoder (the base: beam + lm_en.arpa.gz "
+                              "(weight 0.8, bonus 2); the new model: beam + hand.lm.arpa.gz (weight 1, bonus 2.5); "
+                              "greedy: 29.04 % → 28.73 %)")
     assert "NOT better" in card_text(read)
 
 
