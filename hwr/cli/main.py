@@ -381,7 +381,7 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
         raise click.BadParameter("write the new model next to its base, not over it: the base stays the "
                                  "one in use until you choose the new one", param_hint="--out")
 
-    if lm_adapt and not quiet:  # say what the decoder choice after training does, even without -v
+    if (lm_adapt or base) and not quiet:  # say what the decoder choice and the comparison as read do, even without -v
         import logging
 
         lg = logging.getLogger("hwr.training.lm_adapt")

@@ -226,12 +226,17 @@ def as_read(model_path: str | os.PathLike, net, alphabet: Alphabet, base: str | 
             lm = lms[st.lm]
         return _score(lps, refs, alph, lm, st.lm_weight, st.insertion_bonus, st.beam_width).cer
 
+    t0 = time.perf_counter()
     lps, refs = validation_posteriors(net, loader, device)
     if not refs:
         return {}
+    log.info("comparing the new model with its base on %d validation lines, each read with its own decoder ...",
+             len(refs))
     new_cer = cer(lps, refs, alphabet, new_st)
     lps, base_refs = validation_posteriors(base_net, loader, device)
     base_cer = cer(lps, base_refs, base_alphabet, base_st)
+    log.info("read with its own decoder: the base (%s) %.2f %%, the new model (%s) %.2f %% (%.0f s)",
+             _describe(base_st), 100 * base_cer, _describe(new_st), 100 * new_cer, time.perf_counter() - t0)
     return {"read_val_cer": round(new_cer, 6), "base_read_val_cer": round(base_cer, 6), "read_val_lines": len(refs),
             "read_by": _describe(new_st), "base_read_by": _describe(base_st)}
 

@@ -477,10 +477,6 @@ def _judge_as_read(trainer: Trainer, path: Path, final, final_info, base_net) ->
     except Exception as e:  # an optional last step, as the decoder choice
         log.warning("the comparison with the base read by their decoders failed (%s: %s)", type(e).__name__, e)
         return {}
-    if read:
-        log.info("read by their decoders, on %d validation lines: base (%s) %.2f %%, new (%s) %.2f %%",
-                 read["read_val_lines"], read["base_read_by"], 100 * read["base_read_val_cer"], read["read_by"],
-                 100 * read["read_val_cer"])
     return read
 
 
