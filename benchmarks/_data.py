@@ -26,16 +26,21 @@ def _extract(archive: Path, dest: Path, marker: str) -> Path:
     return dest
 
 
+def _iam_ondb() -> tuple[Path, Path]:
+    """(../shared/data/iam-ondb, the extracted archive's root)."""
+    src = SHARED / "iam-ondb"
+    archive = src / "iam-ondb-train-val.tar.xz"
+    if not archive.exists():
+        sys.exit(f"IAM-OnDB not found at {archive}: set HWR_SHARED to the folder holding data/")
+    return src, _extract(archive, CACHE / "iam-ondb", "lineStrokes")
+
+
 def iam_ondb_validation() -> list[Path]:
     """HDF5 files of the IAM-OnDB validation lines (testset_t + forms in no listed split)."""
     from hwr.data.importers import iam_ondb_forms, iter_iam_ondb, read_split_file
     from hwr.data.inkset import write_inkset
 
-    src = SHARED / "iam-ondb"
-    archive = src / "iam-ondb-train-val.tar.xz"
-    if not archive.exists():
-        sys.exit(f"IAM-OnDB not found at {archive}: set HWR_SHARED to the folder holding data/")
-    root = _extract(archive, CACHE / "iam-ondb", "lineStrokes")
+    src, root = _iam_ondb()
     out = CACHE / "h5"
     out.mkdir(parents=True, exist_ok=True)
     train = read_split_file(src / "trainset.txt")
@@ -55,11 +60,7 @@ def iam_ondb_train() -> Path:
     from hwr.data.importers import iter_iam_ondb, read_split_file
     from hwr.data.inkset import write_inkset
 
-    src = SHARED / "iam-ondb"
-    archive = src / "iam-ondb-train-val.tar.xz"
-    if not archive.exists():
-        sys.exit(f"IAM-OnDB not found at {archive}: set HWR_SHARED to the folder holding data/")
-    root = _extract(archive, CACHE / "iam-ondb", "lineStrokes")
+    src, root = _iam_ondb()
     p = CACHE / "h5" / "iam-train.h5"
     if not p.exists():
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -122,14 +122,23 @@ def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut:
     return out, val
 
 
+def write_lines(s, out: Path, idx, image=None, preprocessing: dict | None = None) -> int:
+    """Lines ``idx`` of the loaded line dataset ``s`` as a new dataset at ``out``, their images
+    by ``image(j)`` (default: as stored) normalised with ``preprocessing`` (default: ``s``'s)."""
+    from hwr.data.lineset import LineSample, write_lineset
+
+    image = image or s.image
+    return write_lineset(out, (LineSample(image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
+                               for j in idx), preprocessing or s.preprocessing, split=s.split)
+
+
 def subset_lineset(src: Path, n: int, out: Path) -> Path:
     """The first ``n`` lines of line dataset ``src`` as a new dataset."""
-    from hwr.data.lineset import LineSample, LineSet, write_lineset
+    from hwr.data.lineset import LineSet
 
     s = LineSet(src)
     s.load_all()
-    write_lineset(out, (LineSample(s.image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
-                        for j in range(min(n, len(s)))), s.preprocessing, split=s.split)
+    write_lines(s, out, range(min(n, len(s))))
     return out
 
 
@@ -148,13 +157,12 @@ def pages_subset(src: Path, pages: list[Path], out: Path) -> Path:
     """The lines of line dataset ``src`` that come from ``pages`` (ids ``COLLECTION/PAGE/LINE``)
     as a new dataset: a line's cuts depend on its own page only, so this is what importing
     those pages alone gives."""
-    from hwr.data.lineset import LineSample, LineSet, write_lineset
+    from hwr.data.lineset import LineSet
 
     keep = {p.stem for p in pages}
     s = LineSet(src)
     s.load_all()
-    write_lineset(out, (LineSample(s.image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
-                        for j in range(len(s)) if s.ids[j].split("/")[1] in keep), s.preprocessing, split=s.split)
+    write_lines(s, out, [j for j in range(len(s)) if s.ids[j].split("/")[1] in keep])
     return out
 
 

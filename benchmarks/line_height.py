@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _data import CACHE, SHARED, iam_ondb_train  # noqa: E402
+from finetune_hooker import cer as dataset_cer, hwr_cmd, write_lines  # noqa: E402
 
 HOOKER = "joseph-hooker-htr"
 
@@ -63,7 +64,7 @@ def derive(src: Path, dst: Path, height: int, collection: str | None = None, lim
     """The lines of ``src`` (of ``collection`` only, the first ``limit`` only) resized to ``height``."""
     import cv2
 
-    from hwr.data.lineset import LineSample, LineSet, write_lineset
+    from hwr.data.lineset import LineSet
 
     s = LineSet(src)
     s.load_all()
@@ -76,8 +77,7 @@ def derive(src: Path, dst: Path, height: int, collection: str | None = None, lim
         return cv2.resize(im, (max(1, round(im.shape[1] * height / im.shape[0])), height),
                           interpolation=cv2.INTER_AREA)
 
-    return write_lineset(dst, (LineSample(image(j), s.texts[j], s.writers[j], s.sources[j], s.collections[j], s.ids[j])
-                               for j in idx), {**s.preprocessing, "height": height}, split=s.split)
+    return write_lines(s, dst, idx, image, {**s.preprocessing, "height": height})
 
 
 def warm_model(height: int, out: Path, seed: int = 1) -> Path:
@@ -103,10 +103,6 @@ def warm_model(height: int, out: Path, seed: int = 1) -> Path:
                                      name=out.stem), out)
 
 
-def hwr_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hwr.cli.main", *args]
-
-
 def _env() -> dict:
     repo = str(Path(__file__).resolve().parents[1])
     return {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]),
@@ -128,10 +124,9 @@ def train_side_by_side(jobs: dict[int, list[str]], logs: Path, tag: str) -> None
 
 
 def cer(model: Path, data: Path, decoder: str, device: str) -> float:
-    from hwr.evaluation import evaluate_image_model
-
+    """CER of ``model`` on ``data``: greedy, or with image_default's decoder ("beam")."""
     kw = {} if decoder == "greedy" else {"lm": str(_lm()), "lm_weight": 0.8, "insertion_bonus": 2.0, "beam_width": 32}
-    return evaluate_image_model(str(model), [data], device=device, decoder=decoder, **kw).rates.cer
+    return dataset_cer(model, data, decoder, device, **kw)[1]
 
 
 def _lm() -> Path:

@@ -33,6 +33,7 @@ def verdict(info: ModelInfo) -> str | None:
     base, new, how = c
     tr = info.training
     cer = f"CER {100 * base:.2f} % → {100 * new:.2f} %"
+    fewer = f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors)"
     if how == "read":
         by, base_by = tr.get("read_by", "?"), tr.get("base_read_by", "?")
         how_read = f"both: {by}" if by == base_by else f"the base: {base_by}; the new model: {by}"
@@ -40,11 +41,10 @@ def verdict(info: ModelInfo) -> str | None:
             how_read += f"; greedy: {100 * tr['base_val_cer']:.2f} % → {100 * tr['best_val_cer']:.2f} %"
         on = f"on the same {tr.get('read_val_lines', '')} validation lines, each read with its own decoder ({how_read})"
         if new < base:
-            return f"better than its base: {cer} ({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors) {on}"
+            return f"better than its base: {cer} {fewer} {on}"
         return f"NOT better than its base: {cer} {on}. Keep using the base model"
     if new < base:
-        return (f"better than its base on the same validation lines: {cer} "
-                f"({100 * (base - new) / max(base, 1e-9):.0f} % fewer errors)")
+        return f"better than its base on the same validation lines: {cer} {fewer}"
     return f"NOT better than its base on the same validation lines ({cer}): keep using the base model"
 
 

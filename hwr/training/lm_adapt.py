@@ -100,19 +100,30 @@ def _score(lps, refs, alphabet: Alphabet, lm, lm_weight: float, bonus: float, be
     return er
 
 
+def _scorer(st, alphabet: Alphabet, lms: dict | None = None):
+    """``score(lps, refs)``: the CER of decoder settings ``st`` (greedy when None or not beam
+    search); ``lms`` caches the LMs loaded, by path."""
+    from hwr.decoding.lm import CharNgramLM
+
+    if st is None or st.decoder != "beam":
+        return lambda lps, refs: _score(lps, refs, alphabet, None, 0.0, 0.0, 0).cer
+    lm = None
+    if st.lm and st.lm_weight > 0:
+        lms = {} if lms is None else lms
+        if st.lm not in lms:
+            lms[st.lm] = CharNgramLM.load(st.lm)
+        lm = lms[st.lm]
+    return lambda lps, refs: _score(lps, refs, alphabet, lm, st.lm_weight, st.insertion_bonus, st.beam_width).cer
+
+
 def inherited_judge(base: str | os.PathLike | None, alphabet: Alphabet, new_characters: bool = False):
     """``(description, score)``: ``score(lps, refs)`` is the CER of the decoder a model
     fine-tuned from ``base`` starts out with (:func:`hwr.training.trainer.inherited_settings`),
     or of greedy decoding when the base has none."""
-    from hwr.decoding.lm import CharNgramLM
     from hwr.training.trainer import inherited_settings
 
     st = inherited_settings(base, new_characters)
-    if st is None or st.decoder != "beam":
-        return "greedy", lambda lps, refs: _score(lps, refs, alphabet, None, 0.0, 0.0, 0).cer
-    lm = CharNgramLM.load(st.lm) if st.lm and st.lm_weight > 0 else None
-    return _describe(st), lambda lps, refs: _score(lps, refs, alphabet, lm, st.lm_weight, st.insertion_bonus,
-                                                   st.beam_width).cer
+    return ("greedy" if st is None or st.decoder != "beam" else _describe(st)), _scorer(st, alphabet)
 
 
 def adapt_decoder(model_path: str | os.PathLike, net, alphabet: Alphabet, loader, device: str,
@@ -209,22 +220,11 @@ def as_read(model_path: str | os.PathLike, net, alphabet: Alphabet, base: str | 
     ``base_read_val_cer``, ``read_val_lines``, ``read_by`` and ``base_read_by``; empty when
     both read greedily (the greedy figures are then the same comparison) or there is no line."""
     from hwr.decoding.decoder import load_model_defaults
-    from hwr.decoding.lm import CharNgramLM
 
     new_st, base_st = load_model_defaults(model_path), load_model_defaults(base)
     if new_st.decoder != "beam" and base_st.decoder != "beam":
         return {}
-    lms: dict[str, object] = {}
-
-    def cer(lps, refs, alph: Alphabet, st) -> float:
-        if st.decoder != "beam":
-            return _score(lps, refs, alph, None, 0.0, 0.0, 0).cer
-        lm = None
-        if st.lm and st.lm_weight > 0:
-            if st.lm not in lms:
-                lms[st.lm] = CharNgramLM.load(st.lm)
-            lm = lms[st.lm]
-        return _score(lps, refs, alph, lm, st.lm_weight, st.insertion_bonus, st.beam_width).cer
+    lms: dict = {}  # both decoders often use the same LM: loaded once
 
     t0 = time.perf_counter()
     lps, refs = validation_posteriors(net, loader, device)
@@ -232,9 +232,9 @@ def as_read(model_path: str | os.PathLike, net, alphabet: Alphabet, base: str | 
         return {}
     log.info("comparing the new model with its base on %d validation lines, each read with its own decoder ...",
              len(refs))
-    new_cer = cer(lps, refs, alphabet, new_st)
+    new_cer = _scorer(new_st, alphabet, lms)(lps, refs)
     lps, base_refs = validation_posteriors(base_net, loader, device)
-    base_cer = cer(lps, base_refs, base_alphabet, base_st)
+    base_cer = _scorer(base_st, base_alphabet, lms)(lps, base_refs)
     log.info("read with its own decoder: the base (%s) %.2f %%, the new model (%s) %.2f %% (%.0f s)",
              _describe(base_st), 100 * base_cer, _describe(new_st), 100 * new_cer, time.perf_counter() - t0)
     return {"read_val_cer": round(new_cer, 6), "base_read_val_cer": round(base_cer, 6), "read_val_lines": len(refs),
