@@ -9,11 +9,12 @@ network sees each letter shape beside other neighbours.  This script measures it
    fine-tuning line cut by three bands, and ``hooker-setaside-band2.h5``, the 173 set-aside
    lines).
 2. Words: a model (``--align-model``, default image_default) reads each training line, and a
-   CTC forced alignment (Viterbi over the transcription's labels with blanks between them)
-   gives each character its frames.  Between two words, the cut is the middle of the frames
-   from the last frame of one word's last character to the first of the next word's first
-   (frames are ``subsample`` pixels wide).  Lines whose transcription does not align (longer
-   than the frames, or characters outside the model's alphabet) are left out.
+   CTC forced alignment (``hwr.decoding.align.char_spans``, with which ``hwr recognize`` links
+   characters to image columns) gives each character its frames.  Between two words, the cut
+   is the middle of the frames from the last frame of one word's last character to the first
+   of the next word's first (frames are ``subsample`` pixels wide).  Lines whose transcription
+   does not align (longer than the frames, or characters outside the model's alphabet) are
+   left out.
 3. New lines: for each count of ``--new-lines``, that many lines, each of ``k`` words (70 % of
    the time ``k`` is a real line's word count, else 3-9) drawn at random from the words of the
    lines of one band cut, side by side, the text their words joined by spaces; the real lines
@@ -54,33 +55,21 @@ WORDS_PER_LINE = (3, 9)  # the uniform draw's range; 70 % of new lines take a re
 REAL_COUNT_SHARE = 0.7
 
 
-def forced_alignment(logp: np.ndarray, labels: list[int]) -> list[int] | None:
-    """The label position (index into ``labels``) of each frame of the best CTC path of
-    ``labels`` through ``logp`` (T, C), -1 for a blank frame; None where no path exists."""
-    ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)  # blank, l1, blank, l2, ..., blank
-    ext[1::2] = labels
-    n, t_max = len(ext), logp.shape[0]
-    if len(labels) > t_max:
+def word_columns(spans: list, text: str, subsample: int, width: int) -> list[int] | None:
+    """Pixel columns that cut ``text``'s line into its words: 0, one column between each two
+    words, ``width``.  ``spans``: each character's frames (``hwr.decoding.align.char_spans``,
+    one per character of ``text``, spaces included); a cut is the middle of the frames from the
+    end of one word's last character to the start of the next word's first.  None where a space
+    is not between two characters."""
+    if len(spans) != len(text):
         return None
-    skip = np.zeros(n, dtype=bool)  # a label may follow the previous label directly unless they repeat
-    skip[3::2] = ext[3::2] != ext[1:-2:2]
-    score = np.full(n, -np.inf)
-    score[:2] = logp[0, ext[:2]]
-    back = np.zeros((t_max, n), dtype=np.int8)
-    for t in range(1, t_max):
-        stay, step = score, np.concatenate([[-np.inf], score[:-1]])
-        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], score[:-2]]), -np.inf)
-        moves = np.stack([stay, step, jump])
-        back[t] = moves.argmax(0)
-        score = moves.max(0) + logp[t, ext]
-    s = n - 1 if n == 1 or score[-1] >= score[-2] else n - 2
-    if not np.isfinite(score[s]):
-        return None
-    path = [s]
-    for t in range(t_max - 1, 0, -1):
-        s -= int(back[t, s])
-        path.append(s)
-    return [(p - 1) // 2 if p % 2 else -1 for p in reversed(path)]
+    columns = [0]
+    for k, ch in enumerate(text):
+        if ch == " ":
+            if k == 0 or k + 1 == len(text) or " " in (text[k - 1], text[k + 1]):
+                return None
+            columns.append(int((spans[k - 1].end + spans[k + 1].start + 1) / 2 * subsample))
+    return columns + [width]
 
 
 def word_cuts(model: str | Path, lines: Path, limit: int | None = None) -> tuple[list[dict], list[int]]:
@@ -91,6 +80,7 @@ def word_cuts(model: str | Path, lines: Path, limit: int | None = None) -> tuple
 
     from hwr.alphabet import Alphabet
     from hwr.data.lineset import LineSet
+    from hwr.decoding.align import char_spans
     from hwr.models.checkpoint import load_model
     from hwr.pipeline import resolve_model
 
@@ -111,25 +101,12 @@ def word_cuts(model: str | Path, lines: Path, limit: int | None = None) -> tuple
             continue
         with torch.no_grad():
             logp, frames = net(torch.from_numpy(image).float().div(255)[None, None], torch.tensor([image.shape[1]]))
-        path = forced_alignment(logp[: int(frames[0]), 0].numpy(), labels)
-        if path is None:
+        spans, _ = char_spans(logp[: int(frames[0]), 0].numpy(), labels, alphabet.chars)
+        columns = word_columns(spans, text, sub, image.shape[1])
+        if columns is None:
             skipped += 1
             continue
-        first, last = {}, {}
-        for t, k in enumerate(path):
-            if k >= 0:
-                first.setdefault(k, t)
-                last[k] = t
-        columns = [0]
-        for k, ch in enumerate(text):
-            if ch == " ":
-                if k - 1 not in last or k + 1 not in first:
-                    break
-                columns.append(int((last[k - 1] + first[k + 1] + 1) / 2 * sub))
-        else:
-            out.append({"i": i, "cut": cut, "columns": columns + [image.shape[1]]})
-            continue
-        skipped += 1
+        out.append({"i": i, "cut": cut, "columns": columns})
     print(f"aligned {len(out)} of {len(out) + skipped} lines with {model}", file=sys.stderr)
     return out, counts
 

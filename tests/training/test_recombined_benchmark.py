@@ -22,46 +22,21 @@ def bench():
     mp.undo()
 
 
-def _collapse(frames):
-    """The label positions a frame-wise path visits, in order (CTC's many-to-one map)."""
-    out, prev = [], -1
-    for k in frames:
-        if k >= 0 and k != prev:
-            out.append(k)
-        prev = k
-    return out
+def test_words_are_cut_midway_between_their_letters(bench):
+    from hwr.decoding.align import char_spans
 
-
-def _best_by_enumeration(logp, labels):
-    """The best valid alignment, found by trying every frame-wise sequence of positions."""
-    best, best_score = None, -np.inf
-    for frames in itertools.product(range(-1, len(labels)), repeat=logp.shape[0]):
-        if _collapse(frames) != list(range(len(labels))):
-            continue
-        # a repeated label needs a blank between its two occurrences
-        if any(a >= 0 and b == a + 1 and labels[a] == labels[b] for a, b in zip(frames, frames[1:])):
-            continue
-        score = sum(logp[t, 0 if k < 0 else labels[k]] for t, k in enumerate(frames))
-        if score > best_score:
-            best, best_score = list(frames), score
-    return best
-
-
-@pytest.mark.parametrize("labels", [[1, 2], [2, 2], [1, 3, 1], [3, 3, 2]])
-def test_forced_alignment_is_the_best_valid_path(bench, labels):
-    rng = np.random.default_rng(len(labels) * 10 + labels[0])
-    for _ in range(5):
-        logp = np.log(rng.dirichlet(np.ones(4), size=6))
-        path = bench.forced_alignment(logp, labels)
-        assert path == _best_by_enumeration(logp, labels)
-        assert _collapse(path) == list(range(len(labels)))
-
-
-def test_forced_alignment_refuses_text_longer_than_its_frames(bench):
-    logp = np.log(np.full((3, 4), 0.25))
-    assert bench.forced_alignment(logp, [1, 2, 3, 1]) is None
-    assert bench.forced_alignment(logp, [1, 1, 1]) is None  # repeats need blanks between them: 5 frames
-    assert bench.forced_alignment(logp, [1, 2, 3]) == [0, 1, 2]
+    # "ab cd" over 12 frames: a at 1, b at 3, the space at 5-6, c at 8, d at 10
+    frames = {1: 1, 3: 2, 5: 5, 6: 5, 8: 3, 10: 4}
+    logp = np.full((12, 6), np.log(0.02))
+    for t in range(12):
+        logp[t, frames.get(t, 0)] = np.log(0.9)
+    spans, _ = char_spans(logp, [1, 2, 5, 3, 4], "abcd ")
+    # at 4 px a frame, b's last frame (3) ends at pixel 16 and c's first (8) starts at 32: cut at 24
+    assert bench.word_columns(spans, "ab cd", 4, 48) == [0, 24, 48]
+    assert bench.word_columns(spans[:4], "ab cd", 4, 48) is None  # a character without its span
+    assert bench.word_columns(spans, " bcd ", 4, 48) is None  # a space with no word before it
+    one = char_spans(logp[:4], [1, 2], "abcd ")[0]
+    assert bench.word_columns(one, "ab", 4, 16) == [0, 16]
 
 
 def test_new_lines_are_words_of_the_real_ones(bench, tmp_path):
