@@ -18,7 +18,10 @@ the same page, per collection (CER/WER summed over the pages):
 Lines the ground truth leaves out (stamps, clerks' notes, signatures on the wills) count as
 insertions when hwr reads them.
 
-    python benchmarks/page_text.py [--model PATH] [--decoder greedy|beam] [--all] [--show N]
+    python benchmarks/page_text.py [--model PATH] [--decoder greedy|beam] [--bands 1|3] [--all] [--show N]
+
+``--bands 3``: ``hwr`` and ``hwr, GT order`` read each found line cut by three bands
+(``hwr recognize --bands 3``); the other two readings are unchanged.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="image model (default: the embedded one)")
     ap.add_argument("--decoder", choices=["greedy", "beam"], help="default: the model's default decoder")
+    ap.add_argument("--bands", type=int, default=1, help="hwr recognize --bands (1 to 3)")
     ap.add_argument("--all", action="store_true", help="all pages, not only the held-back ones")
     ap.add_argument("--train", action="store_true", help="only the training pages (the ones tuned on)")
     ap.add_argument("--show", type=int, default=0, help="print the texts of the first N pages")
@@ -72,9 +76,10 @@ def main() -> None:
     folder = SHARED / "pages"
     if not folder.is_dir():
         sys.exit(f"pages not found at {folder}: set HWR_SHARED to the folder holding data/")
-    rec = Recognizer(args.model, kind="image", decoder=args.decoder)
+    rec = Recognizer(args.model, kind="image", decoder=args.decoder, bands=args.bands)
     print(f"model: {rec.model_path}\ndecoder: {rec.decoder.settings.decoder}"
-          f"{' + LM' if rec.decoder.settings.lm and rec.decoder.settings.lm_weight > 0 else ''}")
+          f"{' + LM' if rec.decoder.settings.lm and rec.decoder.settings.lm_weight > 0 else ''}, "
+          f"found lines read by {args.bands} band(s)")
     split = split_pages(find_pages(folder))
     rates: dict[tuple[str, str], ErrorRates] = {}
     per_page: dict[tuple[str, str], list[float]] = {}

@@ -139,7 +139,7 @@ class Recognizer:
                  *, kind: str | None = None, beam_width: int | None = None, lm: str | os.PathLike | None = None,
                  lm_weight: float | None = None, insertion_bonus: float | None = None,
                  lexicon: str | os.PathLike | None = None, lexicon_penalty: float | None = None,
-                 backend: str = "auto", nbest: int = 5):
+                 backend: str = "auto", nbest: int = 5, bands: int = 1):
         """Load ``model`` and its decoder defaults.
 
         ``kind`` ("ink" or "image") picks the default model and is checked against the
@@ -147,13 +147,21 @@ class Recognizer:
         ``decoder`` is ``"greedy"`` or ``"beam"`` (default: what the model's
         ``.decoder.json`` says, else greedy).  ``lm`` is an ARPA character LM
         path, or ``"none"`` for no LM (default: the model's tuned LM).
-        ``lm_weight``/``insertion_bonus`` override the tuned values.
+        ``lm_weight``/``insertion_bonus`` override the tuned values.  ``bands``: each line
+        found on a page is read cut by this many bands about its baseline (1 to 3: the reading
+        band, then a narrower and a wider one, :data:`hwr.segmentation.crops.BANDS`), the
+        texts combined by :meth:`hwr.decoding.decoder.Decoder.decode_views`; 3 reads about a
+        point better on difficult hands, in three times the network time.
         """
         from hwr.decoding.decoder import Decoder, load_model_defaults
+        from hwr.segmentation.crops import BANDS
         from hwr.device import resolve_device
         from hwr.models.checkpoint import load_model
 
         self.device = resolve_device(device)
+        if not 1 <= int(bands) <= len(BANDS):
+            raise ModelError(f"bands must be 1 to {len(BANDS)}, not {bands}")
+        self.bands = int(bands)
         self.model_path = resolve_model(model, kind or "ink")
         self.net, self.info = load_model(self.model_path, device=self.device)
         if self.info.kind not in ("ink", "image") or (kind is not None and self.info.kind != kind):
@@ -376,9 +384,9 @@ class Recognizer:
         the original 8-bit page one at a time (only each crop becomes float), each by its
         reading band (:func:`hwr.segmentation.crops.cut_line`: the polygon held near the baseline).
         """
-        page, index, lps = self.page_log_probs(image, name, color)
-        dec = self.page_decoder(lps)
-        for i, res in zip(index, (dec.decode(lp) for lp in lps)):
+        page, index, views = self.page_views(image, name, color)
+        dec = self.page_decoder([v[0] for v in views])
+        for i, res in zip(index, (dec.decode_views(v) for v in views)):
             res.polygon, res.baseline = page.lines[i].polygon, page.lines[i].baseline
             page.lines[i] = res
         return page
@@ -386,9 +394,18 @@ class Recognizer:
     def page_log_probs(self, image, name: str | None = None, color: np.ndarray | None = None
                        ) -> tuple[Page, list[int], list[np.ndarray]]:
         """The first half of :meth:`recognize_page`: the segmented page, the indices of its lines
-        that hold ink, and those lines' CTC log-probabilities (not yet decoded)."""
+        that hold ink, and those lines' CTC log-probabilities (not yet decoded), each line cut
+        by its reading band alone."""
+        page, index, views = self.page_views(image, name, color, bands=1)
+        return page, index, [v[0] for v in views]
+
+    def page_views(self, image, name: str | None = None, color: np.ndarray | None = None,
+                   bands: int | None = None) -> tuple[Page, list[int], list[list[np.ndarray]]]:
+        """As :meth:`page_log_probs`, but each line cut by ``bands`` (default: the recogniser's)
+        bands of :data:`hwr.segmentation.crops.BANDS`, the reading band first: per line, the
+        log-probabilities of each cut that holds ink."""
         from hwr.segmentation import segment_page
-        from hwr.segmentation.crops import cut_line, line_spacings
+        from hwr.segmentation.crops import BANDS, cut_line, line_spacings
         from hwr.segmentation.preprocess import load_gray
 
         if self.info.kind != "image":
@@ -402,6 +419,7 @@ class Recognizer:
         page = segment_page(gray, name=label, color=color)
         inputs: list[np.ndarray] = []
         index: list[int] = []
+        more: list[tuple[int, np.ndarray]] = []  # (line's place in index, a crop by another band)
         spacings = line_spacings(page.lines)
         for i, ln in enumerate(page.lines):
             try:
@@ -409,8 +427,18 @@ class Recognizer:
                 inputs.append(self.line_input(crop, f"line {i + 1}"))
                 index.append(i)
             except InputError:
-                pass  # nothing to read in this crop: the line stays empty
-        return page, index, self.line_log_probs(inputs)
+                continue  # nothing to read in this crop: the line stays empty
+            for up, down in BANDS[1:self.bands if bands is None else bands]:
+                try:
+                    more.append((len(index) - 1, self.line_input(cut_line(gray, ln, spacings[i], f"l{i}", up, down),
+                                                                 f"line {i + 1}")))
+                except InputError:
+                    pass  # the line is read by the bands that hold ink
+        lps = self.line_log_probs(inputs + [x for _, x in more])
+        views = [[lp] for lp in lps[:len(inputs)]]
+        for (k, _), lp in zip(more, lps[len(inputs):]):
+            views[k].append(lp)
+        return page, index, views
 
     def recognize_line_images(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:
         """Recognise grayscale line images (uint8, dark ink on light paper); raises InputError for a blank one."""

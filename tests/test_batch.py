@@ -488,3 +488,20 @@ def test_other_model_or_decoder_redoes_finished_inputs(tmp_path):
         x.pop("recognition")
     (out / REPORT).write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     assert transcribe(d, out, greedy).skipped == 1
+
+
+def test_cli_bands_reads_the_folder_again(tmp_path):
+    """`hwr transcribe --bands 3` reads each page's lines by three bands; the setting is kept in
+    the report, so a run with the other setting reads the page again instead of skipping it."""
+    good = tmp_path / "good"
+    good.mkdir()
+    cv2.imwrite(str(good / "p.png"), _page(5, 2))
+    out = tmp_path / "out"
+    args = ["transcribe", str(good), "--out", str(out), "--workers", "1", "--decoder", "greedy", "--formats", "txt"]
+    r = CliRunner().invoke(cli, [*args, "--bands", "3"])
+    assert r.exit_code == 0, r.output
+    rec = [json.loads(x) for x in (out / REPORT).read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert [x["recognition"]["bands"] for x in rec if x.get("input", "").endswith("p.png")] == [3]
+    assert "1 transcribed" in CliRunner().invoke(cli, args).output  # bands 1: read again
+    assert "1 already done" in CliRunner().invoke(cli, args).output
+    assert CliRunner().invoke(cli, [*args, "--bands", "0"]).exit_code == 2

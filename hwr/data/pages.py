@@ -13,6 +13,7 @@ import numpy as np
 from hwr.errors import InputError
 from hwr.imaging import IMAGE_SUFFIXES
 from hwr.paths import find_files
+from hwr.segmentation.crops import BANDS
 
 #: image suffixes looked for beside an XML that names no image: the usual scan formats
 #: first, then the rest of what hwr reads (:data:`hwr.imaging.IMAGE_SUFFIXES`)
@@ -149,7 +150,7 @@ BAND_CUT_VERSION = 2
 #: train`` on a folder of pages): the reading band that ``hwr recognize`` reads, a narrower
 #: and a wider one, so the network learns to read a line whatever part of its neighbours'
 #: ascenders and descenders, or of its own, the band of a found line takes in.
-TRAIN_BANDS = ((0.6, 0.25), (0.5, 0.2), (0.75, 0.35))
+TRAIN_BANDS = BANDS
 
 
 def iter_page_lines(xml: Path, collection: str, on_error: Callable[[str], None] = lambda m: None,

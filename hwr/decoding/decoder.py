@@ -18,6 +18,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -234,5 +235,66 @@ class Decoder:
         conf = self.calibration(raw) if self.calibration is not None else raw
         return LineResult(text=text, confidence=conf, chars=chars, alternatives=alts, raw_confidence=raw)
 
+    def decode_views(self, views: Sequence[np.ndarray]) -> LineResult:
+        """One line read from several images of it (``views``: their ``(T, C)`` CTC
+        log-probabilities, the first the one the result's character spans refer to; e.g. the
+        line cut by several bands, :meth:`hwr.pipeline.Recognizer.page_views`).
 
-__all__ = ["Decoder", "DecoderSettings", "load_model_defaults", "save_model_defaults", "defaults_path"]
+        Each view is searched as :meth:`decode` does (greedy: its best path; beam: its n best),
+        and every text found is scored by the mean over the views of ``log p(text | view)``
+        (CTC, all alignments) plus what the search added to it (the LM and the insertion bonus,
+        weighted as tuned, and lexicon penalties); the best is aligned to the first view.
+        Reading Hooker's set-aside lines by three bands this way took the CER from 18.43 to
+        17.16 % (README, *Reading a line three times*).  One view: :meth:`decode`."""
+        if len(views) <= 1:
+            return self.decode(views[0]) if views else LineResult(text="", confidence=0.0)
+        lps = [check_log_probs(v, len(self.alphabet)) for v in views]
+        first = self.decode(lps[0])
+        if lps[0].shape[0] == 0:
+            return first
+        rest: dict[str, float] = {}  # text -> its score less its acoustic part
+        labels: dict[str, list[int]] = {}
+        for lp in lps:
+            if lp.shape[0] == 0:
+                continue
+            if self.backend == "greedy":
+                g = greedy_decode(lp, self.alphabet)
+                found = [(g.text, self.alphabet.encode(g.text), 0.0)]
+            else:
+                found = [(h.text, list(h.labels), h.score - h.am_score) for h in self.search(lp)]
+            for text, labs, extra in found:
+                if text not in rest or extra > rest[text]:
+                    rest[text], labels[text] = extra, labs
+        if not rest:
+            return first
+        texts = list(rest)
+        am = np.mean([ctc_log_likelihoods(lp, [labels[t] for t in texts]) for lp in lps if lp.shape[0]], axis=0)
+        scores = am + np.array([rest[t] for t in texts])
+        order = [i for i in np.argsort(-scores, kind="stable") if np.isfinite(scores[i])]
+        if not order:
+            return first
+        best = texts[order[0]]
+        chars, raw = char_spans(lps[0], labels[best], self.alphabet.chars)
+        probs = _softmax_scores([float(scores[i]) for i in order[:max(1, self.settings.nbest)]])
+        alts = [Alternative(texts[i], p) for i, p in zip(order, probs)] if self.backend != "greedy" else []
+        conf = self.calibration(raw) if self.calibration is not None else raw
+        return LineResult(text=best, confidence=conf, chars=chars, alternatives=alts, raw_confidence=raw)
+
+
+def ctc_log_likelihoods(log_probs: np.ndarray, label_seqs: Sequence[Sequence[int]]) -> np.ndarray:
+    """``log p(labels | log_probs)`` under CTC (the sum over all alignments) of each label
+    sequence, for one line's ``(T, C)`` log-probabilities; ``-inf`` where no alignment fits."""
+    import torch
+
+    if not label_seqs:
+        return np.zeros(0)
+    lp = torch.from_numpy(np.ascontiguousarray(log_probs, dtype=np.float32))
+    n = len(label_seqs)
+    targets = torch.tensor([c for seq in label_seqs for c in seq], dtype=torch.long)
+    lengths = torch.tensor([len(seq) for seq in label_seqs], dtype=torch.long)
+    nll = torch.nn.functional.ctc_loss(lp[:, None, :].expand(-1, n, -1), targets, torch.full((n,), lp.shape[0]),
+                                       lengths, blank=0, reduction="none", zero_infinity=False)
+    return -nll.double().numpy()
+
+
+__all__ = ["Decoder", "DecoderSettings", "ctc_log_likelihoods", "load_model_defaults", "save_model_defaults", "defaults_path"]

@@ -24,6 +24,10 @@ import numpy as np
 #: Reading band above / below the baseline, in line spacings.
 READ_UP = 0.6
 READ_DOWN = 0.25
+#: The reading band and a narrower and a wider one: the training pages' lines are cut by all
+#: three (hwr.data.pages.TRAIN_BANDS), and ``hwr recognize --bands 3`` reads each found line
+#: by all three (:meth:`hwr.pipeline.Recognizer.page_views`).
+BANDS = ((READ_UP, READ_DOWN), (0.5, 0.2), (0.75, 0.35))
 #: An interlinear insertion: both neighbours nearer than INSERT_GAP page spacings and the line
 #: narrower than INSERT_WIDTH of the page's median line; its band is measured in INSERT_SCALE
 #: times its distance to the nearer neighbour (see :func:`line_spacings`).
@@ -146,12 +150,14 @@ def band_polygon(polygon, baseline, spacing: float | None, up: float = READ_UP,
     return top + bottom
 
 
-def cut_line(gray: np.ndarray, line, spacing: float | None, name: str = "line") -> np.ndarray:
+def cut_line(gray: np.ndarray, line, spacing: float | None, name: str = "line", up: float = READ_UP,
+             down: float = READ_DOWN) -> np.ndarray:
     """The image of a found ``line`` (polygon and baseline in ``gray``'s pixels) that the
-    recogniser reads: its reading band cut out by :func:`hwr.data.pages.crop_line`
-    (straightened by the baseline, outside the band set to the paper's grey).  Raises
-    :class:`hwr.errors.InputError` when nothing is left to cut."""
+    recogniser reads: its reading band (or the band ``up``, ``down`` line spacings about the
+    baseline) cut out by :func:`hwr.data.pages.crop_line` (straightened by the baseline,
+    outside the band set to the paper's grey).  Raises :class:`hwr.errors.InputError` when
+    nothing is left to cut."""
     from hwr.data.pages import PageLine, crop_line
 
-    poly = reading_polygon(line.polygon, line.baseline, spacing)
+    poly = reading_polygon(line.polygon, line.baseline, spacing, up, down)
     return crop_line(gray, PageLine(id=name, polygon=poly, baseline=list(line.baseline or [])))

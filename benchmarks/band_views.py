@@ -1,0 +1,98 @@
+"""Reading a line three times: does each held-back line cut by three bands, read as one
+(``Decoder.decode_views``, as ``hwr recognize --bands 3`` reads found lines), beat its reading
+band alone?
+
+The held-back pages of ../shared/data/pages (every 5th page of each collection, by name: the
+set-aside pages of ``finetune_hooker.py`` for the Hooker letters) are cut by the three bands of
+``hwr.segmentation.crops.BANDS`` around their ground-truth baselines (``hwr import pages
+--holdout-every 0 --band-variants`` on a folder of links to them: the reading band, 0.6 / 0.25
+line spacings above / below the baseline, then 0.5 / 0.2 and 0.75 / 0.35).  Each MODEL reads
+every cut once; the script prints, per collection, the CER of each band read alone and of the
+three read as one, with the model's decoder (or ``--decoder greedy``).
+
+    python benchmarks/band_views.py [MODEL ...] [--decoder greedy|beam] [--collection NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _data import CACHE, SHARED  # noqa: E402
+from finetune_hooker import _env, hwr_cmd  # noqa: E402
+
+
+def held_back_cuts(collection: Path) -> Path:
+    """The held-back pages' lines of ``collection``, each cut by the three bands (cached)."""
+    from hwr.data.pages import BAND_CUT_VERSION, find_pages, split_pages
+
+    out = CACHE / "h5" / f"{collection.name}-heldback-bands{BAND_CUT_VERSION}.h5"
+    if out.exists():
+        return out
+    _, val = split_pages(find_pages(collection.parent))[collection.name]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / collection.name
+        folder.mkdir()
+        for xml in val:
+            for f in xml.parent.glob(xml.stem + ".*"):
+                (folder / f.name).symlink_to(f.resolve())
+        subprocess.run(hwr_cmd("import", "pages", str(folder), "-o", str(out), "--holdout-every", "0", "--cut",
+                               "band", "--band-variants"), check=True, env=_env(1))
+    return out
+
+
+def read_views(model: str, data: Path, decoder: str | None) -> dict[str, float]:
+    """CER of ``model`` on the lines of ``data`` (consecutive cuts of one line share its id):
+    each band alone (``band 1`` ...) and all of a line's cuts read as one (``together``)."""
+    from hwr.evaluation import image_line_posteriors
+    from hwr.data.lineset import LineSet
+    from hwr.pipeline import Recognizer
+    from hwr.training.metrics import ErrorRates
+
+    rec = Recognizer(model, kind="image", decoder=decoder)
+    ids = LineSet(data).ids
+    lines: dict[str, list] = collections.OrderedDict()
+    for (_, ref, lp), i in zip(image_line_posteriors(rec, data), ids):
+        lines.setdefault(i, []).append((ref, lp))
+    rates = collections.defaultdict(ErrorRates)
+    for views in lines.values():
+        ref = views[0][0]
+        for k, (_, lp) in enumerate(views):
+            rates[f"band {k + 1}"].add(ref, rec.decoder.decode(lp).text)
+        rates["together"].add(ref, rec.decoder.decode_views([lp for _, lp in views]).text)
+    return {k: r.cer for k, r in rates.items()} | {"lines": len(lines), "decoder": rec.decoder.describe()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("models", nargs="*", default=["image_default"], help="image models (default: image_default)")
+    ap.add_argument("--decoder", choices=["greedy", "beam"], help="default: each model's own")
+    ap.add_argument("--collection", action="append", help="only these collections of ../shared/data/pages")
+    args = ap.parse_args()
+    pages = SHARED / "pages"
+    if not pages.is_dir():
+        sys.exit(f"{pages} not found: set HWR_SHARED to the folder holding data/")
+    colls = [p for p in sorted(pages.iterdir()) if p.is_dir() and (not args.collection or p.name in args.collection)]
+    print("| model | collection | lines | decoder | CER % band 1 (reading) / 2 (narrower) / 3 (wider) | "
+          "the three read as one | s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for coll in colls:
+        data = held_back_cuts(coll)
+        for m in args.models:
+            t = time.perf_counter()
+            r = read_views(m, data, args.decoder)
+            bands = " / ".join(f"{100 * r[f'band {k}']:.2f}" for k in (1, 2, 3) if f"band {k}" in r)
+            print(f"| {Path(m).name} | {coll.name} | {r['lines']} | {r['decoder']} | {bands} | "
+                  f"**{100 * r['together']:.2f}** | {time.perf_counter() - t:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
