@@ -25,10 +25,14 @@ class Settings:
     decoder: str = "beam"
     beam_width: int = 0
     lm: bool = True
+    #: read each line of a page cut by three bands (``hwr recognize --bands 3``)
+    three_bands: bool = False
 
     def recognizer_options(self) -> dict:
         """Keyword arguments for :class:`hwr.pipeline.Recognizer` (besides model and device)."""
         opts: dict = {"decoder": self.decoder}
+        if self.three_bands:
+            opts["bands"] = 3
         if self.decoder == "beam":
             if self.beam_width > 0:
                 opts["beam_width"] = self.beam_width
@@ -127,6 +131,11 @@ class SettingsDialog(QDialog):
         self.beam_width.setValue(settings.beam_width)
         self.lm = QCheckBox("Use the model's language model")
         self.lm.setChecked(settings.lm)
+        self.three_bands = QCheckBox("Read each page line three times (slower)")
+        self.three_bands.setToolTip("Cut each line found on a page by three bands about its baseline and keep the "
+                                    "text that fits all three: about a point better on a difficult hand, "
+                                    "for three times the reading time")
+        self.three_bands.setChecked(settings.three_bands)
         self.decoder.currentIndexChanged.connect(self._update)
         form = QFormLayout(self)
         form.addRow("Ink model", self.ink_model)
@@ -135,6 +144,7 @@ class SettingsDialog(QDialog):
         form.addRow("Decoder", self.decoder)
         form.addRow("Beam width", self.beam_width)
         form.addRow("", self.lm)
+        form.addRow("Pages", self.three_bands)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -149,4 +159,5 @@ class SettingsDialog(QDialog):
     def settings(self) -> Settings:
         return Settings(ink_model=self.ink_model.value(), image_model=self.image_model.value(),
                         device=self.device.currentData(), decoder=self.decoder.currentData(),
-                        beam_width=self.beam_width.value(), lm=self.lm.isChecked())
+                        beam_width=self.beam_width.value(), lm=self.lm.isChecked(),
+                        three_bands=self.three_bands.isChecked())

@@ -391,6 +391,10 @@ def test_settings_round_trip(qsettings):
     assert s2.recognizer_options() == {"decoder": "beam", "beam_width": 4, "lm": "none"}
     qsettings.setValue("beam_width", "lots")
     assert Settings.load(qsettings).beam_width == 0  # a damaged value falls back to the default
+    s3 = Settings(decoder="greedy", three_bands=True)
+    s3.save(qsettings)
+    assert Settings.load(qsettings).three_bands is True
+    assert s3.recognizer_options() == {"decoder": "greedy", "bands": 3}
 
 
 def test_old_saved_default_beam_width_gives_way_to_the_models_own(qsettings):
@@ -417,8 +421,11 @@ def test_settings_dialog(qtbot):
     assert d.beam_width.isEnabled()
     d.lm.setChecked(False)
     d.image_model.edit.setText("/x/img.safetensors")
+    assert not d.three_bands.isChecked()
+    d.three_bands.setChecked(True)
     got = d.settings()
     assert (got.decoder, got.beam_width, got.lm, got.image_model) == ("beam", 9, False, "/x/img.safetensors")
+    assert got.three_bands and got.recognizer_options()["bands"] == 3
     d2 = SettingsDialog(Settings(device="cuda"), has_cuda=True)
     qtbot.addWidget(d2)
     assert d2.device.currentData() == "cuda"
