@@ -1,24 +1,19 @@
 """The corpus readers of benchmarks/build_lm.py (the text of the shipped LM), on tiny files
 made here: an R lazy-load database, WordNet data files, a tagged OANC sample in a tarball."""
 
-import importlib.util
 import io
 import struct
 import tarfile
 import zlib
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def build_lm():
-    spec = importlib.util.spec_from_file_location("bench_build_lm", BENCH / "build_lm.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("build_lm")
 
 
 def _charsxp(text: str | None, gp: int = 64) -> bytes:

@@ -1,23 +1,17 @@
 """benchmarks/ensemble.py: image models' outputs averaged frame by frame, on a small dataset
 made here (no ../shared data)."""
 
-import importlib.util
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
+from conftest import load_benchmark
 from tests.synth import synth_line_image
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_ensemble", BENCH / "ensemble.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("ensemble")
 
 
 @pytest.fixture(scope="module")

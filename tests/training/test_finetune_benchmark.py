@@ -1,25 +1,16 @@
 """Logic of benchmarks/finetune_hooker.py that needs no ../shared data: the page split, the
 parsing of ketos train's progress output, and what it reads of an hwr train run."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from conftest import typed_page
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from conftest import load_benchmark, typed_page
 
 
 @pytest.fixture(scope="module")
 def bench():
-    mp = pytest.MonkeyPatch()
-    mp.syspath_prepend(str(BENCH))  # for its `from _data import ...`
-    spec = importlib.util.spec_from_file_location("bench_finetune_hooker", BENCH / "finetune_hooker.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    yield mod
-    mp.undo()
+    return load_benchmark("finetune_hooker")
 
 
 def test_split_sets_aside_every_fifth_page_in_name_order(bench):

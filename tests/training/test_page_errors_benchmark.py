@@ -1,14 +1,11 @@
 """benchmarks/page_errors.py: CER per page of a line dataset, greedy and with one beam search +
 LM for every model, on a small dataset made here (no ../shared data)."""
 
-import importlib.util
 import re
 import sys
-from pathlib import Path
 
+from conftest import load_benchmark
 from tests.synth import synth_line_image
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def test_page_errors_prints_each_page_and_the_character_weighted_total(tmp_path, monkeypatch, capsys):
@@ -22,9 +19,7 @@ def test_page_errors_prints_each_page_and_the_character_weighted_total(tmp_path,
                for src, ts in texts.items() for t in ts]
     data = tmp_path / "lines.h5"
     write_lineset(data, samples, prep)
-    spec = importlib.util.spec_from_file_location("bench_page_errors", BENCH / "page_errors.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("page_errors")
     monkeypatch.setattr(sys, "argv", ["page_errors.py", "--data", str(data), "image_default"])
     mod.main()
     out = capsys.readouterr().out

@@ -1,25 +1,17 @@
 """Logic of benchmarks/recombined_lines.py that needs no ../shared data: the CTC forced
 alignment that cuts lines into words, and the new lines put together from those words."""
 
-import importlib.util
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    mp = pytest.MonkeyPatch()
-    mp.syspath_prepend(str(BENCH))  # for its `from finetune_hooker import ...`
-    spec = importlib.util.spec_from_file_location("bench_recombined_lines", BENCH / "recombined_lines.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    yield mod
-    mp.undo()
+    return load_benchmark("recombined_lines")
 
 
 def test_words_are_cut_midway_between_their_letters(bench):
