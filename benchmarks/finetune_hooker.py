@@ -27,7 +27,9 @@ the French wills); fine-tuning specialises it on this one hand.
    ``hwr train`` also chooses the new model's decoder on VAL (an LM of the training text,
    alone or mixed with the base's LM, or the base's decoder: ``hwr.training.lm_adapt``).
    The result's CER on the set-aside lines: greedy, with image_default's decoder, and with
-   its own.
+   its own; with the band cut and all pages, also with its own decoder and each set-aside line
+   read by three bands, as ``hwr recognize --bands 3`` reads (``band_views.py``), for both
+   models.
 3. Throughput: the same fine-tuning lines, exported as ``LINE.png`` + ``LINE.gt.txt`` pairs
    (hwr's raw line crops, before normalisation), are trained on for ``--epochs`` epochs by
    ``ketos train -f path`` (kraken's default VGSL network from scratch, batch 1 or --ketos-batch, its
@@ -409,6 +411,12 @@ def main() -> None:
         after = {"greedy": cer(out, aside, "greedy", ev_dev), "own": cer(out, aside, None, ev_dev),
                  "base": cer(out, aside, b.decoder, ev_dev, lm=b.lm or "none", lm_weight=b.lm_weight,
                              insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
+        three = {}  # the model's own decoder, each set-aside line read by three bands (hwr recognize --bands 3)
+        if args.cut == "band" and not args.pages:
+            from band_views import held_back_cuts, read_views
+
+            cuts = held_back_cuts(HOOKER)
+            three = {m: read_views(str(m), cuts, None)["together"] for m in (base, out)}
         secs = state["train_seconds"]  # finished epochs, of all members
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}"
@@ -416,14 +424,15 @@ def main() -> None:
                  if args.members > 1 else
                  f", {args.threads} thread(s)") + f", {workers_text}"
               + (f", --device {args.device}" if args.device else "") + (", --no-lm-adapt" if args.no_lm_adapt else "") + "):")
+        pct3 = lambda m: f"{100 * three[m]:.2f}" if m in three else "-"  # noqa: E731
         print("| model | set-aside lines | CER % greedy | CER % beam + LM (image_default's decoder) "
-              "| CER % the model's own decoder | training minutes | lines/s |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+              "| CER % the model's own decoder | the same, three bands (--bands 3) | training minutes | lines/s |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         print(f"| image_default (embedded) | {before['greedy'][0]} | {100 * before['greedy'][1]:.2f} | "
-              f"{100 * before[None][1]:.2f} | {100 * before[None][1]:.2f} | | |")
+              f"{100 * before[None][1]:.2f} | {100 * before[None][1]:.2f} | {pct3(base)} | | |")
         print(f"| fine-tuned | {after['greedy'][0]} | {100 * after['greedy'][1]:.2f} | {100 * after['base'][1]:.2f} | "
-              f"{100 * after['own'][1]:.2f} | {secs / 60:.1f} ({state['wall_seconds'] / 60:.1f} wall, validation "
-              f"and decoder choice included) | {state['lines_per_s']:.1f} |")
+              f"{100 * after['own'][1]:.2f} | {pct3(out)} | {secs / 60:.1f} ({state['wall_seconds'] / 60:.1f} wall, "
+              f"validation and decoder choice included) | {state['lines_per_s']:.1f} |")
         print(f"the fine-tuned model's own decoder, chosen by hwr train on its validation lines: {chosen}"
               + (f" (weight {own.lm_weight:g}, bonus {own.insertion_bonus:g})"
                  if own.lm_weight and not chosen.startswith("inherited") else ""))
