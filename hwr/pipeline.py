@@ -154,9 +154,9 @@ class Recognizer:
         point better on difficult hands, in three times the network time.
         """
         from hwr.decoding.decoder import Decoder, load_model_defaults
-        from hwr.segmentation.crops import BANDS
         from hwr.device import resolve_device
         from hwr.models.checkpoint import load_model
+        from hwr.segmentation.crops import BANDS
 
         self.device = resolve_device(device)
         if not 1 <= int(bands) <= len(BANDS):
@@ -382,7 +382,8 @@ class Recognizer:
         small colour copy of the page (:func:`hwr.imaging.load.load_color`; read from the
         file when ``image`` is a path) lets the segmenter drop stamps by their colour.  Lines are cut from
         the original 8-bit page one at a time (only each crop becomes float), each by its
-        reading band (:func:`hwr.segmentation.crops.cut_line`: the polygon held near the baseline).
+        reading band (:func:`hwr.segmentation.crops.cut_line`: the polygon held near the baseline),
+        or by as many bands as the recogniser's ``bands``, read as one (:meth:`page_views`).
         """
         page, index, views = self.page_views(image, name, color)
         dec = self.page_decoder([v[0] for v in views])
