@@ -134,7 +134,7 @@ class SettingsDialog(QDialog):
         self.three_bands = QCheckBox("Read each page line three times (slower)")
         self.three_bands.setToolTip("Cut each line found on a page by three bands about its baseline and keep the "
                                     "text that fits all three: about a point better on a difficult hand, "
-                                    "for three times the reading time")
+                                    "for about twice the time a page takes")
         self.three_bands.setChecked(settings.three_bands)
         self.decoder.currentIndexChanged.connect(self._update)
         form = QFormLayout(self)
