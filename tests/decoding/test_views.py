@@ -133,3 +133,15 @@ def test_cli_recognize_bands(tmp_path):
     assert len(r3.output.splitlines()) == len(r1.output.splitlines()) > 0
     bad = CliRunner().invoke(cli, ["recognize", "--bands", "4", str(page)])
     assert bad.exit_code == 2 and "--bands" in bad.output
+
+
+def test_views_keep_the_lexicons_choices_and_its_fallback(tmp_path):
+    """With a lexicon the views' searches keep to it, and where no text fits it in any view the
+    line is read as decode reads the first view (without the lexicon)."""
+    words = tmp_path / "words.txt"
+    words.write_text("ba\n", encoding="utf-8")
+    dec = Decoder(ALPHA, DecoderSettings(decoder="beam", lexicon=str(words)))
+    fits = [_peaked("-b-a-", 0.6), _peaked("-b-a-", 0.6)]
+    assert dec.decode_views(fits).text == "ba"
+    off = [_peaked("-a-b-", 0.99), _peaked("-a-b-", 0.99)]  # "ab" alone is possible, and not a word
+    assert dec.decode_views(off).text == dec.decode(off[0]).text
