@@ -135,7 +135,7 @@ def test_cli_recognize_bands(tmp_path):
     assert bad.exit_code == 2 and "--bands" in bad.output
 
 
-def test_views_keep_the_lexicons_choices_and_its_fallback(tmp_path):
+def test_views_keep_to_the_lexicon(tmp_path):
     """With a lexicon the views' searches keep to it."""
     words = tmp_path / "words.txt"
     words.write_text("ba\n", encoding="utf-8")
