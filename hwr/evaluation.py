@@ -83,14 +83,18 @@ def image_line_posteriors(rec, path: str | Path, limit: int | None = None, batch
 
 def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "cpu", limit: int | None = None,
                          batch_size: int = 16, decoder: str | None = None, greedy_too: bool = False,
-                         **decoder_options) -> Evaluation:
+                         views: bool = False, **decoder_options) -> Evaluation:
     """Recognise every line of line datasets (or ink datasets, rendered with one fixed seeded
     variation per line, as in training validation) and compare with the transcriptions.
     Figures are also kept per collection (line datasets) or per dataset file (ink).
     ``decoder_options`` (``lm``, ``lm_weight``, ``insertion_bonus``, ``beam_width`` ...)
     override the model's decoder defaults as :class:`hwr.pipeline.Recognizer` takes them.
     ``greedy_too`` also reads the same network outputs greedily (``greedy``, ``greedy_pairs``),
-    so comparing the decoders costs no second pass of the network."""
+    so comparing the decoders costs no second pass of the network.  ``views``: consecutive lines
+    of a line dataset that share an id (one line cut several ways, ``hwr import pages
+    --band-variants``) are one line, read by :meth:`hwr.decoding.decoder.Decoder.decode_views`
+    as ``hwr recognize --bands 3`` reads a found line (the first cut, the reading band, gives
+    the reference); ``greedy_too`` then reads the first cut alone."""
     from hwr.decoding.greedy import greedy_decode
     from hwr.pipeline import Recognizer
 
@@ -101,8 +105,12 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
     greedy = ErrorRates() if greedy_too else None
     greedy_pairs: list[tuple[str, str]] = []
     for path in datasets:
-        for group, ref, lp in image_line_posteriors(rec, path, limit, batch_size):
-            hyp = rec.decoder.decode(lp).text
+        lines = image_line_posteriors(rec, path, limit, batch_size)
+        if views:
+            lines = _views_by_id(lines, path)
+        for group, ref, lp in lines:
+            hyp = rec.decoder.decode_views(lp).text if views else rec.decoder.decode(lp).text
+            lp = lp[0] if views else lp
             er.add(ref, hyp)
             groups.setdefault(group, ErrorRates()).add(ref, hyp)
             pairs.append((ref, hyp))
@@ -112,3 +120,21 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
                 greedy_pairs.append((ref, g))
     return Evaluation(model=rec.model_path, rates=er, pairs=pairs, groups=groups, decoder=rec.decoder.describe(),
                       greedy=greedy, greedy_pairs=greedy_pairs)
+
+
+def _views_by_id(lines, path: str | Path):
+    """``(group, ref, [log_probs, ...])`` per run of consecutive lines of ``path`` that share an id."""
+    from hwr.data.lineset import LineSet, dataset_format
+
+    if dataset_format(path) != "hwr-lineset":
+        raise ValueError(f"{path}: reading several cuts of a line as one needs a line dataset (hwr import pages "
+                         "--band-variants), not an ink dataset")
+    ids = LineSet(path).ids
+    run: list = []
+    for (group, ref, lp), line_id in zip(lines, ids):
+        if run and line_id != run[0][0]:
+            yield run[0][1], run[0][2], [x[3] for x in run]
+            run = []
+        run.append((line_id, group, ref, lp))
+    if run:
+        yield run[0][1], run[0][2], [x[3] for x in run]

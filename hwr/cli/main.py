@@ -602,7 +602,10 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]),
               help="CTC decoder (default: the model's default, e.g. beam search with its tuned LM).")
-def evaluate(datasets, model, device, threads, limit, show_errors, as_json, decoder) -> None:
+@click.option("--views", is_flag=True,
+              help="Read consecutive lines that share an id (one line cut by several bands: `hwr import pages "
+                   "--band-variants`) as one line, as `hwr recognize --bands 3` reads a found line.")
+def evaluate(datasets, model, device, threads, limit, show_errors, as_json, decoder, views) -> None:
     """Print CER and WER of a model on HDF5 datasets made by `hwr import`.  An image model reads
     line datasets, or ink datasets rendered to images (one fixed seeded rendering per line);
     its figures are also printed per collection."""
@@ -625,9 +628,12 @@ def evaluate(datasets, model, device, threads, limit, show_errors, as_json, deco
             is_image = read_info(resolve_model(model)).kind == "image"
     except Exception as e:
         raise click.ClickException(str(e)) from e
+    if views and not is_image:
+        raise click.UsageError("--views reads line datasets with an image model")
     evaluate_fn = evaluate_image_model if is_image else evaluate_ink_model
     try:
-        res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit, decoder=decoder)
+        res = evaluate_fn(model, datasets, device=_resolve_device(device), limit=limit, decoder=decoder,
+                          **({"views": True} if views else {}))
     except (ValueError, HwrError) as e:  # HwrError: e.g. the LM named by the model's decoder file is missing
         raise click.ClickException(str(e)) from e
     secs = time.perf_counter() - t0

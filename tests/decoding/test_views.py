@@ -146,3 +146,46 @@ def test_views_keep_to_the_lexicon(tmp_path):
     # token_min_logp): the views agree with decode on the first view
     off = [_peaked("-a-b-", 0.9999), _peaked("a--b-", 0.9999)]
     assert dec.decode_views(off).text == dec.decode(off[0]).text != "ab"
+
+
+def test_evaluate_reads_the_cuts_of_a_line_as_one(tmp_path, monkeypatch):
+    """hwr evaluate --views: consecutive lines sharing an id are one line, read by decode_views."""
+    from hwr.cli.main import cli
+    from hwr.data.lineset import LineSample, write_lineset
+    from hwr.evaluation import evaluate_image_model
+    from hwr.imaging.line import normalize_line, to_uint8
+    from hwr.pipeline import Recognizer
+    from tests.synth import synth_line_image
+
+    prep = Recognizer("image_default", kind="image").preprocessing
+    samples = []
+    for k, text in enumerate(["love", "vole zoo"]):
+        im = synth_line_image(text)
+        for pad in (0, 6, 12):  # three cuts of one line: more or less paper above and below
+            cut = np.pad(im, ((pad, pad), (0, 0)), constant_values=255)
+            samples.append(LineSample(to_uint8(normalize_line(cut, prep)), text, source="p.xml", collection="c",
+                                      id=f"c/p/l{k}"))
+    data = tmp_path / "cuts.h5"
+    write_lineset(data, samples, prep)
+    seen = []
+    real = Decoder.decode_views
+    monkeypatch.setattr(Decoder, "decode_views", lambda self, views: (seen.append(len(views)), real(self, views))[1])
+    ev = evaluate_image_model("image_default", [data], decoder="greedy", views=True)
+    assert seen == [3, 3] and [ref for ref, _ in ev.pairs] == ["love", "vole zoo"] and ev.rates.lines == 2
+    assert evaluate_image_model("image_default", [data], decoder="greedy").rates.lines == 6
+    r = CliRunner().invoke(cli, ["evaluate", "--views", "--decoder", "greedy", str(data)])
+    assert r.exit_code == 0 and "lines    2" in r.output, r.output
+
+
+def test_evaluate_views_needs_line_images(tmp_path):
+    from hwr.cli.main import cli
+    from hwr.data.inkset import write_inkset
+    from hwr.evaluation import evaluate_image_model
+    from tests.synth import synth_ink
+
+    ink = tmp_path / "ink.h5"
+    write_inkset(ink, [("a", synth_ink("olv"))])
+    r = CliRunner().invoke(cli, ["evaluate", "--views", str(ink)])
+    assert r.exit_code == 2 and "--views" in r.output
+    with pytest.raises(ValueError, match="needs a line dataset"):
+        evaluate_image_model("image_default", [ink], decoder="greedy", views=True)
