@@ -123,7 +123,8 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
 
 
 def _views_by_id(lines, path: str | Path):
-    """``(group, ref, [log_probs, ...])`` per run of consecutive lines of ``path`` that share an id."""
+    """``(group, ref, [log_probs, ...])`` per run of consecutive lines of ``path`` that share an
+    id (a line without an id is a line of its own)."""
     from hwr.data.lineset import LineSet, dataset_format
 
     if dataset_format(path) != "hwr-lineset":
@@ -132,7 +133,7 @@ def _views_by_id(lines, path: str | Path):
     ids = LineSet(path).ids
     run: list = []
     for (group, ref, lp), line_id in zip(lines, ids):
-        if run and line_id != run[0][0]:
+        if run and (line_id != run[0][0] or not line_id):
             yield run[0][1], run[0][2], [x[3] for x in run]
             run = []
         run.append((line_id, group, ref, lp))

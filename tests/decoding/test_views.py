@@ -175,6 +175,11 @@ def test_evaluate_reads_the_cuts_of_a_line_as_one(tmp_path, monkeypatch):
     assert evaluate_image_model("image_default", [data], decoder="greedy").rates.lines == 6
     r = CliRunner().invoke(cli, ["evaluate", "--views", "--decoder", "greedy", str(data)])
     assert r.exit_code == 0 and "lines    2" in r.output, r.output
+    nameless = tmp_path / "nameless.h5"  # lines without ids are never read together
+    write_lineset(nameless, [LineSample(x.image, x.text, source="p.xml", collection="c") for x in samples], prep)
+    seen.clear()
+    assert evaluate_image_model("image_default", [nameless], decoder="greedy", views=True).rates.lines == 6
+    assert seen == [1] * 6
 
 
 def test_evaluate_views_needs_line_images(tmp_path):
