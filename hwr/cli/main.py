@@ -531,6 +531,8 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
     Errors are reported per input (and page); the exit status is 1 if any input failed."""
     import json
 
+    if line and bands > 1:
+        raise click.UsageError("--bands cuts the lines found on a page; with --line each input is a line already cut")
     _set_threads(threads)
     from hwr.errors import HwrError
     from hwr.ink.io import detect_kind

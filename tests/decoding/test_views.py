@@ -133,6 +133,8 @@ def test_cli_recognize_bands(tmp_path):
     assert len(r3.output.splitlines()) == len(r1.output.splitlines()) > 0
     bad = CliRunner().invoke(cli, ["recognize", "--bands", "4", str(page)])
     assert bad.exit_code == 2 and "--bands" in bad.output
+    cut = CliRunner().invoke(cli, ["recognize", "--line", "--bands", "3", str(page)])
+    assert cut.exit_code == 2 and "already cut" in cut.output
 
 
 def test_views_keep_to_the_lexicon(tmp_path):
