@@ -52,23 +52,17 @@ def held_back_cuts(collection: Path) -> Path:
 def read_views(model: str, data: Path, decoder: str | None) -> dict[str, float]:
     """CER of ``model`` on the lines of ``data`` (consecutive cuts of one line share its id):
     each band alone (``band 1`` ...) and all of a line's cuts read as one (``together``)."""
-    from hwr.evaluation import image_line_posteriors
-    from hwr.data.lineset import LineSet
+    from hwr.evaluation import image_line_posteriors, views_by_id
     from hwr.pipeline import Recognizer
     from hwr.training.metrics import ErrorRates
 
     rec = Recognizer(model, kind="image", decoder=decoder)
-    ids = LineSet(data).ids
-    lines: dict[str, list] = collections.OrderedDict()
-    for (_, ref, lp), i in zip(image_line_posteriors(rec, data), ids):
-        lines.setdefault(i, []).append((ref, lp))
     rates = collections.defaultdict(ErrorRates)
-    for views in lines.values():
-        ref = views[0][0]
-        for k, (_, lp) in enumerate(views):
+    for _, ref, views in views_by_id(image_line_posteriors(rec, data), data):
+        for k, lp in enumerate(views):
             rates[f"band {k + 1}"].add(ref, rec.decoder.decode(lp).text)
-        rates["together"].add(ref, rec.decoder.decode_views([lp for _, lp in views]).text)
-    return {k: r.cer for k, r in rates.items()} | {"lines": len(lines), "decoder": rec.decoder.describe()}
+        rates["together"].add(ref, rec.decoder.decode_views(views).text)
+    return {k: r.cer for k, r in rates.items()} | {"lines": rates["together"].lines, "decoder": rec.decoder.describe()}
 
 
 def main() -> None:

@@ -413,10 +413,10 @@ def main() -> None:
                              insertion_bonus=b.insertion_bonus, beam_width=b.beam_width)}
         three = {}  # the model's own decoder, each set-aside line read by three bands (hwr recognize --bands 3)
         if args.cut == "band" and not args.pages:
-            from band_views import held_back_cuts, read_views
+            from band_views import held_back_cuts
 
             cuts = held_back_cuts(HOOKER)
-            three = {m: read_views(str(m), cuts, None)["together"] for m in (base, out)}
+            three = {m: cer(m, cuts, None, ev_dev, views=True)[1] for m in (base, out)}
         secs = state["train_seconds"]  # finished epochs, of all members
         print(f"\n{smoke}fine-tuning image_default on the fine-tuning lines ({state['epoch']} epochs, "
               f"--max-minutes {args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}"

@@ -72,37 +72,32 @@ def word_columns(spans: list, text: str, subsample: int, width: int) -> list[int
     return columns + [width]
 
 
-def word_cuts(model: str | Path, lines: Path, limit: int | None = None) -> tuple[list[dict], list[int]]:
+def word_cuts(model: str | Path, lines: Path) -> tuple[list[dict], list[int]]:
     """The pixel columns between the words of each line of ``lines`` (``{"i", "cut", "columns"}``,
     ``cut``: which of the line id's band cuts it is) by forced alignment with ``model``, and the
     word count of every line."""
-    import torch
-
-    from hwr.alphabet import Alphabet
     from hwr.data.lineset import LineSet
     from hwr.decoding.align import char_spans
-    from hwr.models.checkpoint import load_model
-    from hwr.pipeline import resolve_model
+    from hwr.evaluation import image_line_posteriors
+    from hwr.pipeline import Recognizer
 
-    net, info = load_model(resolve_model(str(model), "image"))
-    alphabet, sub = Alphabet(info.alphabet), int(info.config.get("subsample", 4))
-    s = LineSet(lines)
-    s.load_all()
+    rec = Recognizer(str(model), kind="image", decoder="greedy")
+    sub = int(rec.info.config.get("subsample", 4))
+    s = LineSet(lines)  # the texts, ids and widths (the images come through image_line_posteriors)
     seen: collections.Counter = collections.Counter()
     out, counts, skipped = [], [], 0
-    for i in range(min(len(s), limit or len(s))):
-        text, image = s.texts[i], s.image(i)
+    # one line at a time: in a padded batch the backward LSTM also reads the padding, which moved
+    # 1 % of the cuts by a frame
+    for i, (_, _, logp) in enumerate(image_line_posteriors(rec, lines, batch_size=1)):
+        text = s.texts[i]
         cut = seen[s.ids[i]]
         seen[s.ids[i]] += 1
         counts.append(len(text.split(" ")))
-        labels = alphabet.encode(text)
+        labels = rec.alphabet.encode(text)
         if not labels or len(labels) != len(text):  # every character, spaces included, must be a label
             skipped += 1
             continue
-        with torch.no_grad():
-            logp, frames = net(torch.from_numpy(image).float().div(255)[None, None], torch.tensor([image.shape[1]]))
-        spans, _ = char_spans(logp[: int(frames[0]), 0].numpy(), labels, alphabet.chars)
-        columns = word_columns(spans, text, sub, image.shape[1])
+        columns = word_columns(char_spans(logp, labels, rec.alphabet.chars)[0], text, sub, s.widths[i])
         if columns is None:
             skipped += 1
             continue

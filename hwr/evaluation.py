@@ -107,7 +107,7 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
     for path in datasets:
         lines = image_line_posteriors(rec, path, limit, batch_size)
         if views:
-            lines = _views_by_id(lines, path)
+            lines = views_by_id(lines, path)
         for group, ref, lp in lines:
             hyp = rec.decoder.decode_views(lp).text if views else rec.decoder.decode(lp).text
             lp = lp[0] if views else lp
@@ -122,9 +122,10 @@ def evaluate_image_model(model, datasets: Sequence[str | Path], device: str = "c
                       greedy=greedy, greedy_pairs=greedy_pairs)
 
 
-def _views_by_id(lines, path: str | Path):
+def views_by_id(lines, path: str | Path):
     """``(group, ref, [log_probs, ...])`` per run of consecutive lines of ``path`` that share an
-    id (a line without an id is a line of its own)."""
+    id (a line without an id is a line of its own); ``lines``: :func:`image_line_posteriors`
+    of ``path``."""
     from hwr.data.lineset import LineSet, dataset_format
 
     if dataset_format(path) != "hwr-lineset":
