@@ -39,7 +39,8 @@ the French wills); fine-tuning specialises it on this one hand.
 
     python benchmarks/finetune_hooker.py [--minutes 30] [--epochs 2] [--threads 1] [--workers N] [--ketos-batch 1]
         [--cut band|polygon] [--one-band] [--val-on set-aside|finetune] [--augment warp|page|mild|off] [--dropout P]
-        [--members N [--ensemble]] [--pages N] [--finetune-subset START:STEP] [--device cuda] [--no-lm-adapt]
+        [--members N [--ensemble]] [--pages N] [--finetune-subset START:STEP] [--split pages|lines]
+        [--device cuda] [--no-lm-adapt]
         [--throughput-lines N]
         [--no-finetune] [--no-kraken]
 
@@ -47,6 +48,10 @@ the French wills); fine-tuning specialises it on this one hand.
 ``--finetune-subset START:STEP`` fine-tunes on every STEP-th fine-tuning page from START only
 (``0:4``: 8 of the 32 pages), validated on the same set-aside pages: how the result grows with
 the pages of the hand.
+``--split lines`` measures as a random split of the lines does (``ketos train``'s validation,
+and so likely the published figure): the set-aside lines are dealt into two folds, every page
+in both, and each fold is read by a fine-tuning that also trained on the other fold, so on
+half of the other lines of its page (:func:`line_split_run`).
 ``--device cuda`` fine-tunes on a GPU (the members one after another) and reads the CERs
 there too; ``--no-lm-adapt`` leaves out the decoder choice after training.
 kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&
@@ -155,16 +160,43 @@ def _start_step(value: str) -> tuple[int, int]:
     return start, step
 
 
+def lines_subset(src: Path, keep, out: Path) -> Path:
+    """The lines of line dataset ``src`` whose id passes ``keep(id)`` (all the cuts of a line
+    share its id), in their order, as a new dataset."""
+    from hwr.data.lineset import LineSet
+
+    s = LineSet(src)
+    s.load_all()
+    write_lines(s, out, [j for j in range(len(s)) if keep(s.ids[j])])
+    return out
+
+
 def pages_subset(src: Path, pages: list[Path], out: Path) -> Path:
     """The lines of line dataset ``src`` that come from ``pages`` (ids ``COLLECTION/PAGE/LINE``)
     as a new dataset: a line's cuts depend on its own page only, so this is what importing
     those pages alone gives."""
-    from hwr.data.lineset import LineSet
-
     keep = {p.stem for p in pages}
-    s = LineSet(src)
-    s.load_all()
-    write_lines(s, out, [j for j in range(len(s)) if s.ids[j].split("/")[1] in keep])
+    return lines_subset(src, lambda line_id: line_id.split("/")[1] in keep, out)
+
+
+def line_folds(ids: list[str], folds: int = 2, seed: int = 0) -> list[set[str]]:
+    """The distinct line ids ``ids`` (``COLLECTION/PAGE/LINE``) dealt into ``folds`` sets,
+    page by page: each page's lines are shuffled (seeded) and dealt in turn, so every fold
+    holds a share of every page (at most one line more than another fold), and a page's
+    first fold is the one after the previous page's last, so no fold is always the fuller."""
+    import random
+
+    pages: dict[str, list[str]] = {}
+    for line_id in dict.fromkeys(ids):
+        pages.setdefault(line_id.split("/")[1], []).append(line_id)
+    out: list[set[str]] = [set() for _ in range(folds)]
+    turn = 0
+    for page in sorted(pages):
+        lines = sorted(pages[page])
+        random.Random(f"{seed}/{page}").shuffle(lines)
+        for line_id in lines:
+            out[turn % folds].add(line_id)
+            turn += 1
     return out
 
 
@@ -220,32 +252,34 @@ def combined_seconds(seconds: list[float], one_after_another: bool) -> float:
     return sum(seconds) if one_after_another else max(seconds)
 
 
-def hwr_train(data: Path, val: Path, out: Path, threads: int, workers: int | None, extra: list[str],
+def hwr_train(data: Path | list[Path], val: Path, out: Path, threads: int, workers: int | None, extra: list[str],
               members: int = 1, ensemble: bool = False, device: str | None = None) -> dict:
     """Run ``hwr train --kind image --base image_default`` (its messages pass through to
     stderr), with ``members`` fine-tunings side by side of ``threads`` threads each; returns
     the run's ``state.json`` (the first member's with several: per-epoch history with
     lines/s), the lines trained per second of training (by all members together on a CPU,
     where they train side by side; by one on a GPU, where they train one after another), and
-    the wall seconds.  ``device``: ``hwr train --device`` (default: its own choice)."""
+    the wall seconds.  ``data``: one dataset or several (``--data`` each).  ``device``: ``hwr
+    train --device`` (default: its own choice)."""
     from hwr.data.lineset import LineSet
     from hwr.device import resolve_device
     from hwr.training.members import member_dir
 
+    datas = [data] if isinstance(data, Path) else list(data)
     run_dir = out.with_suffix(".run")
-    cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default", "--data", str(data), "--val", str(val),
-                  "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
+    cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default",
+                  *(x for d in datas for x in ("--data", str(d))), "--val", str(val), "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
                   *([] if workers is None else ["--workers", str(workers)]),
                   *([] if device is None else ["--device", device]), *extra,
                   *(["--members", str(members)] if members > 1 else []),
                   *(["--ensemble"] if ensemble and members > 1 else []))
-    print("$ hwr " + " ".join(cmd[3:]), file=sys.stderr)
+    sys.stderr.write("$ hwr " + " ".join(cmd[3:]) + "\n")  # one write: --split lines starts two side by side
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=_env(threads))
     files = [run_dir / "state.json"] if members == 1 else [member_dir(run_dir, i) / "state.json"
                                                            for i in range(1, members + 1)]
     states = [json.loads(f.read_text()) for f in files]
-    n = len(LineSet(data))
+    n = sum(len(LineSet(d)) for d in datas)
     state = states[0]
     finished = [(len(st["history"]), st["history"][-1]["seconds"]) for st in states if st["history"]]
     gpu = resolve_device(device or "auto").startswith("cuda")  # members train one after another there
@@ -296,6 +330,73 @@ def ketos_train(venv: Path, images: list[Path], val_images: list[Path], epochs: 
     return {"epochs": eps, "wall_seconds": wall, "params": params[1] if params else "?"}
 
 
+def line_split_run(args, train_h5: Path, aside: Path, base: Path, ev_dev: str) -> None:
+    """``--split lines``: the set-aside pages' lines dealt into two folds (:func:`line_folds`,
+    every page in both); for each fold, image_default is fine-tuned on the fine-tuning pages
+    and the other fold's lines (each cut by the three bands), validated on this fold's lines,
+    the two side by side (``--threads`` each).  Every set-aside line is so read once, by a model
+    that trained on the other lines of its page, as a random split of the lines measures
+    (``ketos train``'s own validation).  Prints the CERs over both folds beside image_default's
+    on the same lines."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from band_views import held_back_cuts
+    from hwr.data.lineset import LineSet
+    from hwr.evaluation import evaluate_image_model
+    from hwr.training.metrics import ErrorRates
+
+    cuts = held_back_cuts(HOOKER)  # the set-aside lines, each cut by the three bands
+    folds = line_folds(LineSet(aside).ids, 2)
+    drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]
+    extra = ["--max-minutes", str(args.minutes), "--anneal", "--augment", args.augment, *drop,
+             *(["--no-lm-adapt"] if args.no_lm_adapt else [])]
+    jobs = []
+    for k, held in enumerate(folds, 1):
+        name = f"hooker-split-lines-fold{k}of{len(folds)}"
+        jobs.append({"held": held,
+                     "train": lines_subset(cuts, lambda i, held=held: i not in held, args.out_dir / f"{name}-train.h5"),
+                     "val": lines_subset(aside, lambda i, held=held: i in held, args.out_dir / f"{name}-val.h5"),
+                     "cuts": lines_subset(cuts, lambda i, held=held: i in held, args.out_dir / f"{name}-val-bands.h5"),
+                     "out": args.out_dir / f"{name}-{args.augment}{'-d%g' % args.dropout if drop else ''}.safetensors"})
+    print(f"  --split lines: the {len(LineSet(aside))} set-aside lines dealt into {len(folds)} folds, every page in "
+          f"each ({' / '.join(str(len(j['held'])) for j in jobs)} lines); per fold, hwr train fine-tunes on the "
+          f"{len(LineSet(train_h5))} fine-tuning line images and the other fold's lines (three bands each) and "
+          f"validates on the fold; the folds train side by side")
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        states = list(pool.map(lambda j: hwr_train([train_h5, j["train"]], j["val"], j["out"], args.threads,
+                                                   args.workers, extra, device=args.device), jobs))
+
+    def rates(model, data: Path, decoder: str | None = None, views: bool = False) -> ErrorRates:
+        return evaluate_image_model(str(model), [data], device=ev_dev, decoder=decoder, views=views).rates
+
+    total = {m: ErrorRates() for m in ("greedy", "own", "three")}
+    rows = []
+    for j, state in zip(jobs, states):
+        got = {"greedy": rates(j["out"], j["val"], "greedy"), "own": rates(j["out"], j["val"]),
+               "three": rates(j["out"], j["cuts"], views=True)}
+        for m, r in got.items():
+            for f in ("char_errors", "chars", "word_errors", "words", "lines"):
+                setattr(total[m], f, getattr(total[m], f) + getattr(r, f))
+        rows.append((j["out"].stem, got, state))
+    ref = {"greedy": rates(base, aside, "greedy"), "own": rates(base, aside), "three": rates(base, cuts, views=True)}
+    print(f"\nfine-tuning image_default with half of each set-aside page's lines (--split lines; --max-minutes "
+          f"{args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}, "
+          f"{args.threads} thread(s) each{', --no-lm-adapt' if args.no_lm_adapt else ''}):")
+    print("| model | set-aside lines read | CER % greedy | CER % beam + LM (its decoder) | the same, three bands | "
+          "epochs | training minutes |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    pct = lambda r: f"{100 * r.cer:.2f}"  # noqa: E731
+    print(f"| image_default (embedded) | {ref['own'].lines} | {pct(ref['greedy'])} | {pct(ref['own'])} | "
+          f"{pct(ref['three'])} | | |")
+    for name, got, state in rows:
+        print(f"| {name} | {got['own'].lines} | {pct(got['greedy'])} | {pct(got['own'])} | {pct(got['three'])} | "
+              f"{state['epoch']} | {state['train_seconds'] / 60:.1f} |")
+    print(f"| both folds | {total['own'].lines} | **{pct(total['greedy'])}** | **{pct(total['own'])}** | "
+          f"**{pct(total['three'])}** | | |")
+    print(f"reference: {KRAKEN_REFERENCE}; `ketos train` measures on a random share of the lines it is given, "
+          "so its validation lines come from pages it trains on, as here, and it reads them greedily")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=30, help="fine-tuning budget (hwr train --max-minutes)")
@@ -320,6 +421,10 @@ def main() -> None:
                          "set-aside pages (default), or every 5th fine-tuning page, so that the set-aside pages "
                          "only measure (but image_default was trained on those pages: it reads them at 8 %% "
                          "greedy, and validation then keeps the first epoch)")
+    ap.add_argument("--split", choices=["pages", "lines"], default="pages",
+                    help="pages (default): no line of a set-aside page is trained on; lines: each set-aside line "
+                         "is read by a fine-tuning that also trained on half of its page's other lines (two folds "
+                         "side by side), as a random split of the lines (ketos train's) measures")
     ap.add_argument("--augment", choices=["warp", "page", "mild", "off"], default="warp",
                     help="hwr train --augment of the fine-tuning (default warp, hwr train's own default)")
     ap.add_argument("--members", type=int, default=1,
@@ -379,6 +484,10 @@ def main() -> None:
             train_h5 = pages_subset(train_h5, chosen, CACHE / "h5" / f"{train_h5.stem}-pages{start}-{step}.h5")
             print(f"  --finetune-subset {start}:{step}: {len(chosen)} of the {len(ft_pages)} fine-tuning pages, "
                   f"{len(LineSet(train_h5))} line images ({' '.join(p.stem for p in chosen)})")
+        if args.split == "lines" and (args.val_on != "set-aside" or args.finetune_subset or not variants
+                                      or args.members > 1 or args.pages):
+            sys.exit("--split lines takes the fine-tuning pages whole and the set-aside lines cut by three bands: "
+                     "not with --val-on finetune, --finetune-subset, --cut polygon, --one-band, --members or --pages")
         if args.val_on == "finetune":
             ft2, val2 = split_hooker(ft_pages, 5)
             train_h5, val_h5 = import_pages(ft_pages, [], tag, args.threads, args.cut,
@@ -386,7 +495,7 @@ def main() -> None:
             print(f"  hwr train validates on every 5th fine-tuning page: {len(val2)} pages, {len(LineSet(val_h5))} "
                   f"lines ({' '.join(p.stem for p in val2)}); it trains on the other {len(ft2)} pages, "
                   f"{len(LineSet(train_h5))} line images; the set-aside pages only measure")
-        else:
+        elif args.split == "pages":
             print("  hwr train validates on the set-aside pages (early stopping, checkpoint and decoder choice): "
                   "the figures after fine-tuning are tuned on the lines they are measured on")
         if variants:
@@ -394,6 +503,9 @@ def main() -> None:
                   f"--band-variants: {', '.join(f'{u:g}/{d:g}' for u, d in TRAIN_BANDS)} line spacings above/below "
                   f"the baseline): {len(LineSet(train_h5))} line images")
         ev_dev = args.device or "cpu"
+        if args.split == "lines":
+            line_split_run(args, train_h5, aside, base, ev_dev)
+    if not args.no_finetune and args.split == "pages":
         before = {d: cer(base, aside, d, ev_dev) for d in ("greedy", None)}
         members = (f"-members{args.members}" + ("-ensemble" if args.ensemble else "")) if args.members > 1 else ""
         drop = [] if args.dropout is None else ["--dropout", f"{args.dropout:g}"]

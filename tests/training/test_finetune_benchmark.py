@@ -1,6 +1,7 @@
 """Logic of benchmarks/finetune_hooker.py that needs no ../shared data: the page split, the
 parsing of ketos train's progress output, and what it reads of an hwr train run."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,61 @@ def test_import_pages_cuts_the_fine_tuning_lines_by_several_bands(bench, tmp_pat
     assert [p.name for p in several] == ["hooker-finetune-band2v.h5", "hooker-setaside-band2v.h5"]
     assert len(LineSet(one[0])) == 4 * 3 and len(LineSet(several[0])) == len(TRAIN_BANDS) * 4 * 3
     assert LineSet(one[1]).ids == LineSet(several[1]).ids  # the set-aside lines are cut once either way
+
+
+def test_line_folds_deal_every_page_into_every_fold(bench):
+    ids = [f"c/p{p}/l{i}" for p in range(4) for i in range(7) for _ in range(3)]  # three cuts of each line
+    folds = bench.line_folds(ids, 2)
+    lines = set(ids)
+    assert sum(len(f) for f in folds) == len(lines) and set().union(*folds) == lines  # each line in one fold
+    for p in range(4):
+        sizes = sorted(len([i for i in f if i.split("/")[1] == f"p{p}"]) for f in folds)
+        assert sizes == [3, 4]  # every page in both folds, its 7 lines split 3 / 4
+    assert abs(len(folds[0]) - len(folds[1])) <= 1  # the fuller fold alternates from page to page
+    assert bench.line_folds(list(reversed(ids)), 2) == folds  # seeded, whatever the order
+    assert bench.line_folds(ids, 2, seed=1) != folds
+    assert [len(f) for f in bench.line_folds(ids, 3)] == [10, 9, 9]
+
+
+def test_line_split_run_reads_each_set_aside_line_once(bench, tmp_path, monkeypatch, capsys):
+    """With a 'fine-tuning' that is image_default itself, the two folds together read the
+    set-aside lines exactly as image_default does; each fold trains on the other's lines."""
+    import shutil
+    import types
+
+    from hwr.data.lineset import LineSet
+    from hwr.pipeline import resolve_model
+
+    monkeypatch.setattr(bench, "CACHE", tmp_path / "cache")
+    pages = tmp_path / "joseph-hooker-htr"
+    pages.mkdir()
+    ft, aside = bench.split_hooker([typed_page(pages, f"p{i}", above=40, below=12) for i in range(10)])
+    train_h5, aside_h5 = bench.import_pages(ft, aside, "-band2", 1, "band", variants=True)
+    cuts = bench.import_pages(aside, [], "-band2", 1, "band", names=("cuts", "none"), variants=True)[0]
+    assert len(LineSet(cuts)) == 3 * len(LineSet(aside_h5)) == 18
+    monkeypatch.setitem(sys.modules, "band_views", types.SimpleNamespace(held_back_cuts=lambda c: cuts))
+    base = resolve_model("image_default", "image")
+    calls = []
+
+    def fake_train(datas, val, out, threads, workers, extra, device=None):
+        calls.append((datas, val, extra))
+        for f in base.parent.glob(base.stem + ".*"):
+            shutil.copy(f, out.parent / (out.stem + f.name[len(base.stem):]))
+        if not (out.parent / "lm_en.arpa.gz").exists():  # the LM its decoder file names
+            (out.parent / "lm_en.arpa.gz").symlink_to(base.parent / "lm_en.arpa.gz")
+        return {"epoch": 1, "train_seconds": 6.0}
+
+    monkeypatch.setattr(bench, "hwr_train", fake_train)
+    args = types.SimpleNamespace(out_dir=tmp_path / "out", minutes=1.0, augment="page", dropout=0.5,
+                                 no_lm_adapt=True, threads=1, workers=None, device=None)
+    args.out_dir.mkdir()
+    bench.line_split_run(args, train_h5, aside_h5, base, "cpu")
+    assert len(calls) == 2
+    held = [set(LineSet(val).ids) for _, val, _ in calls]
+    assert held[0] | held[1] == set(LineSet(aside_h5).ids) and not held[0] & held[1]
+    for (datas, _, extra), mine, other in zip(calls, held, reversed(held)):
+        assert datas[0] == train_h5 and set(LineSet(datas[1]).ids) == other and len(LineSet(datas[1])) == 3 * len(other)
+        assert "--no-lm-adapt" in extra and extra[extra.index("--dropout") + 1] == "0.5"
+    rows = {r.split("|")[1].strip(): [c.strip(" *") for c in r.split("|")[2:6]]
+            for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "---" not in r}
+    assert rows["both folds"][0] == "6" and rows["both folds"] == rows["image_default (embedded)"]
