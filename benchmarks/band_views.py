@@ -8,9 +8,10 @@ set-aside pages of ``finetune_hooker.py`` for the Hooker letters) are cut by the
 --holdout-every 0 --band-variants`` on a folder of links to them: the reading band, 0.6 / 0.25
 line spacings above / below the baseline, then 0.5 / 0.2 and 0.75 / 0.35).  Each MODEL reads
 every cut once; the script prints, per collection, the CER of each band read alone and of the
-three read as one, with the model's decoder (or ``--decoder greedy``).
+three read as one, with the model's decoder (or ``--decoder greedy``); ``--per-page``: also the
+three read as one, page by page.
 
-    python benchmarks/band_views.py [MODEL ...] [--decoder greedy|beam] [--collection NAME]
+    python benchmarks/band_views.py [MODEL ...] [--decoder greedy|beam] [--collection NAME] [--per-page]
 """
 
 from __future__ import annotations
@@ -50,18 +51,25 @@ def held_back_cuts(collection: Path) -> Path:
 
 
 def read_views(model: str, data: Path, decoder: str | None) -> dict[str, float]:
-    """CER of ``model`` on the lines of ``data`` (consecutive cuts of one line share its id):
-    each band alone (``band 1`` ...) and all of a line's cuts read as one (``together``)."""
+    """CER of ``model`` on the lines of ``data`` (consecutive cuts of one line share its id,
+    ``COLLECTION/PAGE/LINE``): each band alone (``band 1`` ...), all of a line's cuts read as
+    one (``together``), and so per page (``page NAME``)."""
+    import itertools
+
+    from hwr.data.lineset import LineSet
     from hwr.evaluation import image_line_posteriors, views_by_id
     from hwr.pipeline import Recognizer
     from hwr.training.metrics import ErrorRates
 
     rec = Recognizer(model, kind="image", decoder=decoder)
     rates = collections.defaultdict(ErrorRates)
-    for _, ref, views in views_by_id(image_line_posteriors(rec, data), data):
+    line_ids = [k for k, _ in itertools.groupby(LineSet(data).ids)]  # every held-back cut has its line's id
+    for line_id, (_, ref, views) in zip(line_ids, views_by_id(image_line_posteriors(rec, data), data), strict=True):
         for k, lp in enumerate(views):
             rates[f"band {k + 1}"].add(ref, rec.decoder.decode(lp).text)
-        rates["together"].add(ref, rec.decoder.decode_views(views).text)
+        hyp = rec.decoder.decode_views(views).text
+        rates["together"].add(ref, hyp)
+        rates[f"page {line_id.split('/')[1]}"].add(ref, hyp)
     return {k: r.cer for k, r in rates.items()} | {"lines": rates["together"].lines, "decoder": rec.decoder.describe()}
 
 
@@ -70,6 +78,7 @@ def main() -> None:
     ap.add_argument("models", nargs="*", default=["image_default"], help="image models (default: image_default)")
     ap.add_argument("--decoder", choices=["greedy", "beam"], help="default: each model's own")
     ap.add_argument("--collection", action="append", help="only these collections of ../shared/data/pages")
+    ap.add_argument("--per-page", action="store_true", help="also the three read as one, page by page")
     args = ap.parse_args()
     pages = SHARED / "pages"
     if not pages.is_dir():
@@ -86,6 +95,9 @@ def main() -> None:
             bands = " / ".join(f"{100 * r[f'band {k}']:.2f}" for k in (1, 2, 3) if f"band {k}" in r)
             print(f"| {Path(m).name} | {coll.name} | {r['lines']} | {r['decoder']} | {bands} | "
                   f"**{100 * r['together']:.2f}** | {time.perf_counter() - t:.0f} |", flush=True)
+            if args.per_page:
+                print("  three as one, per page: " + ", ".join(
+                    f"{k[5:]} {100 * v:.1f} %" for k, v in sorted(r.items()) if k.startswith("page ")), flush=True)
 
 
 if __name__ == "__main__":

@@ -188,3 +188,16 @@ def test_line_split_run_reads_each_set_aside_line_once(bench, tmp_path, monkeypa
     rows = {r.split("|")[1].strip(): [c.strip(" *") for c in r.split("|")[2:6]]
             for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "---" not in r}
     assert rows["both folds"][0] == "6" and rows["both folds"] == rows["image_default (embedded)"]
+
+
+def test_band_views_reads_each_line_once_and_per_page(bench, tmp_path, monkeypatch):
+    from hwr.data.lineset import LineSet
+
+    views = load_benchmark("band_views")
+    monkeypatch.setattr(bench, "CACHE", tmp_path / "cache")
+    pages = [typed_page(tmp_path, f"p{i}", above=40, below=12) for i in range(2)]
+    cuts = bench.import_pages(pages, [], "-band2", 1, "band", names=("cuts", "none"), variants=True)[0]
+    r = views.read_views("image_default", cuts, "greedy")
+    assert r["lines"] == len(LineSet(cuts)) // 3 == 6
+    assert {k for k in r if k.startswith("page ")} == {"page p0", "page p1"}
+    assert r["together"] == pytest.approx((r["page p0"] + r["page p1"]) / 2)  # pages of equal lines
