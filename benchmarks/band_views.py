@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _data import CACHE, SHARED  # noqa: E402
-from finetune_hooker import _env, hwr_cmd  # noqa: E402
+from finetune_hooker import _env, hwr_cmd, link_pages  # noqa: E402
 
 
 def held_back_cuts(collection: Path) -> Path:
@@ -40,11 +40,7 @@ def held_back_cuts(collection: Path) -> Path:
     _, val = split_pages(find_pages(collection.parent))[collection.name]
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
-        folder = Path(d) / collection.name
-        folder.mkdir()
-        for xml in val:
-            for f in xml.parent.glob(xml.stem + ".*"):
-                (folder / f.name).symlink_to(f.resolve())
+        folder = link_pages(val, Path(d) / collection.name)
         subprocess.run(hwr_cmd("import", "pages", str(folder), "-o", str(out), "--holdout-every", "0", "--cut",
                                "band", "--band-variants"), check=True, env=_env(1))
     return out

@@ -103,6 +103,16 @@ def _env(threads: int) -> dict:
             "OMP_NUM_THREADS": str(threads)}
 
 
+def link_pages(xmls: list[Path], folder: Path) -> Path:
+    """``folder`` (made) with links to the pages ``xmls``, each XML beside its image as in the
+    original folder: what ``hwr import pages`` reads for those pages alone."""
+    folder.mkdir()
+    for xml in xmls:
+        for f in xml.parent.glob(xml.stem + ".*"):
+            (folder / f.name).symlink_to(f.resolve())
+    return folder
+
+
 def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut: str = "polygon",
                  names: tuple[str, str] = ("hooker-finetune", "hooker-setaside"),
                  variants: bool = False) -> tuple[Path, Path]:
@@ -118,11 +128,7 @@ def import_pages(ft: list[Path], aside: list[Path], tag: str, threads: int, cut:
         return out, val
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
-        folder = Path(d) / HOOKER.name  # the collection's name, as under ../shared/data/pages
-        folder.mkdir()
-        for xml in ft + aside:  # the XML and its image side by side, as in the original folder
-            for f in xml.parent.glob(xml.stem + ".*"):
-                (folder / f.name).symlink_to(f.resolve())
+        folder = link_pages(ft + aside, Path(d) / HOOKER.name)  # the collection's name, as under ../shared/data/pages
         subprocess.run(hwr_cmd("import", "pages", str(folder), "-o", str(out), "--val-out", str(val),
                                "--holdout-every", "5", "--cut", cut, *(["--band-variants"] if variants else [])),
                        check=True, env=_env(threads))
@@ -268,7 +274,8 @@ def hwr_train(data: Path | list[Path], val: Path, out: Path, threads: int, worke
     datas = [data] if isinstance(data, Path) else list(data)
     run_dir = out.with_suffix(".run")
     cmd = hwr_cmd("train", "--kind", "image", "--base", "image_default",
-                  *(x for d in datas for x in ("--data", str(d))), "--val", str(val), "--out", str(out), "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
+                  *(x for d in datas for x in ("--data", str(d))), "--val", str(val), "--out", str(out),
+                  "--run-dir", str(run_dir), "--restart", "--threads", str(threads * members),
                   *([] if workers is None else ["--workers", str(workers)]),
                   *([] if device is None else ["--device", device]), *extra,
                   *(["--members", str(members)] if members > 1 else []),
