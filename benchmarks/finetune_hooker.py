@@ -350,7 +350,7 @@ def line_split_run(args, train_h5: Path, aside: Path, base: Path, ev_dev: str) -
     from band_views import held_back_cuts
     from hwr.data.lineset import LineSet
     from hwr.evaluation import evaluate_image_model
-    from hwr.training.metrics import ErrorRates
+    from hwr.training.metrics import error_rates
 
     cuts = held_back_cuts(HOOKER)  # the set-aside lines, each cut by the three bands
     folds = line_folds(LineSet(aside).ids, 2)
@@ -373,19 +373,22 @@ def line_split_run(args, train_h5: Path, aside: Path, base: Path, ev_dev: str) -
         states = list(pool.map(lambda j: hwr_train([train_h5, j["train"]], j["val"], j["out"], args.threads,
                                                    args.workers, extra, device=args.device), jobs))
 
-    def rates(model, data: Path, decoder: str | None = None, views: bool = False) -> ErrorRates:
-        return evaluate_image_model(str(model), [data], device=ev_dev, decoder=decoder, views=views).rates
+    def read(model, lines: Path, cuts_of_lines: Path) -> dict[str, list[tuple[str, str]]]:
+        """(reference, reading) pairs: greedy and with the model's decoder from one pass over
+        ``lines``, and the three bands of ``cuts_of_lines`` read as one."""
+        one = evaluate_image_model(str(model), [lines], device=ev_dev, greedy_too=True)
+        three = evaluate_image_model(str(model), [cuts_of_lines], device=ev_dev, views=True)
+        return {"greedy": one.greedy_pairs, "own": one.pairs, "three": three.pairs}
 
-    total = {m: ErrorRates() for m in ("greedy", "own", "three")}
+    pairs: dict[str, list[tuple[str, str]]] = {"greedy": [], "own": [], "three": []}
     rows = []
     for j, state in zip(jobs, states):
-        got = {"greedy": rates(j["out"], j["val"], "greedy"), "own": rates(j["out"], j["val"]),
-               "three": rates(j["out"], j["cuts"], views=True)}
-        for m, r in got.items():
-            for f in ("char_errors", "chars", "word_errors", "words", "lines"):
-                setattr(total[m], f, getattr(total[m], f) + getattr(r, f))
-        rows.append((j["out"].stem, got, state))
-    ref = {"greedy": rates(base, aside, "greedy"), "own": rates(base, aside), "three": rates(base, cuts, views=True)}
+        got = read(j["out"], j["val"], j["cuts"])
+        for m, p in got.items():
+            pairs[m] += p
+        rows.append((j["out"].stem, {m: error_rates(p) for m, p in got.items()}, state))
+    total = {m: error_rates(p) for m, p in pairs.items()}
+    ref = {m: error_rates(p) for m, p in read(base, aside, cuts).items()}
     print(f"\nfine-tuning image_default with half of each set-aside page's lines (--split lines; --max-minutes "
           f"{args.minutes:g} --anneal --augment {args.augment}{' ' + ' '.join(drop) if drop else ''}, "
           f"{args.threads} thread(s) each{', --no-lm-adapt' if args.no_lm_adapt else ''}):")
