@@ -54,9 +54,10 @@ in both, and each fold is read by a fine-tuning that also trained on the other f
 half of the other lines of its page (:func:`line_split_run`).
 ``--device cuda`` fine-tunes on a GPU (the members one after another) and reads the CERs
 there too; ``--no-lm-adapt`` leaves out the decoder choice after training.
-kraken is not a dependency of hwr: install it in its own venv, e.g. ``python3 -m venv kv &&
-kv/bin/pip install kraken==7.1.1`` (several GB: it pulls a CUDA build of torch), and point
-``$HWR_KRAKEN_VENV`` at it; without it the kraken column is skipped.
+kraken is not a dependency of hwr: the script installs it on first use into a venv of its own
+(``$HWR_BENCH_CACHE/kraken-7.1.1``, :mod:`_kraken`), or uses the venv ``$HWR_KRAKEN_VENV`` names;
+``--no-kraken`` leaves it out, and when it cannot be installed the kraken row is skipped with the
+reason.
 """
 
 from __future__ import annotations
@@ -580,16 +581,21 @@ def main() -> None:
     n_params = sum(p.numel() for p in load_model(base)[0].parameters())
     rows = [(f"hwr train (image_default's CRNN, {n_params / 1e6:.1f} M parameters, batch 24, augmentation)", hwr_ls,
              f"{st['wall_seconds']:.0f}")]
-    venv = os.environ.get("HWR_KRAKEN_VENV")
-    if args.no_kraken or not venv:
-        print("kraken skipped" + ("" if args.no_kraken else ": $HWR_KRAKEN_VENV is not set"), file=sys.stderr)
-    else:
+    venv = None
+    if not args.no_kraken:
+        from _kraken import KrakenUnavailable, kraken_venv
+
+        try:
+            venv = kraken_venv()
+        except KrakenUnavailable as e:
+            print(f"kraken skipped: {e}", file=sys.stderr)
+    if venv is not None:
         with tempfile.TemporaryDirectory() as d:
             ids = LineSet(data).ids
             images = export_pairs(ft_pages, ids, Path(d) / "train", args.cut)
             aside_ids = LineSet(aside).ids[:16]  # validation is not timed; a few lines keep it short
             val_images = export_pairs(aside_pages, aside_ids, Path(d) / "val", args.cut)
-            k = ketos_train(Path(venv), images, val_images, args.epochs, args.threads, args.workers or 0, Path(d),
+            k = ketos_train(venv, images, val_images, args.epochs, args.threads, args.workers or 0, Path(d),
                             args.ketos_batch)
         last = k["epochs"][-1]  # every line once per epoch, in batches of --ketos-batch
         rows.append((f"ketos train -f path (kraken's default VGSL network, {k['params']} parameters, "

@@ -11,11 +11,11 @@ time of ``segment_page`` (loading included) on one thread.
 ``--rules`` also scores each method without the line verifier (``hwr.segmentation.verify``),
 with the scrap rules alone, in the same run.
 
-``--kraken`` scores kraken's ``blla`` segmenter when ``$HWR_KRAKEN_VENV`` names a venv
-with kraken installed (``kraken -i IMG OUT.json segment -bl``, one thread; its outputs and
-times are cached); it is skipped otherwise.  kraken is not a dependency of hwr: install it
-in its own venv, e.g. ``python3 -m venv kv && kv/bin/pip install kraken==7.1.1`` (several
-GB: it pulls a CUDA build of torch).
+``--kraken`` also scores kraken's ``blla`` segmenter (``kraken -i IMG OUT.json segment -bl``,
+one thread; its outputs and times are cached).  kraken is not a dependency of hwr: the script
+installs it on first use into a venv of its own (``$HWR_BENCH_CACHE/kraken-7.1.1``,
+:mod:`_kraken`), or uses the venv ``$HWR_KRAKEN_VENV`` names; when it cannot be installed,
+kraken is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -111,7 +111,9 @@ def kraken_lines(img: Path, key: str) -> tuple[list, float]:
             if len(parts) == 3:
                 recorded[f"{parts[0]}--{parts[1]}"] = float(parts[2])
     if not (out.exists() and key in recorded):
-        venv = os.environ["HWR_KRAKEN_VENV"]
+        from _kraken import kraken_venv
+
+        venv = kraken_venv()
         KRAKEN_CACHE.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as d:
@@ -146,7 +148,8 @@ def main() -> None:
     ap.add_argument("--pages", type=Path, default=DEFAULT_PAGES)
     ap.add_argument("--methods", default="smear,strips")
     ap.add_argument("--overlays", type=Path, help="write downscaled overlay PNGs here (green: predicted, red: truth)")
-    ap.add_argument("--kraken", action="store_true", help="also score kraken blla via $HWR_KRAKEN_VENV")
+    ap.add_argument("--kraken", action="store_true",
+                    help="also score kraken blla (installed into its own venv on first use)")
     ap.add_argument("--exclude", default="", help="comma-separated page stems to leave out of the scores "
                     "(the held-back split is still computed on the full listing)")
     ap.add_argument("--limit", type=int, default=0, help="at most N pages per collection (0 = all)")
@@ -174,10 +177,13 @@ def main() -> None:
     if args.rules:
         methods = [v for m in methods for v in (m, f"{m}-rules")]
     if args.kraken:
-        if os.environ.get("HWR_KRAKEN_VENV"):
+        from _kraken import KrakenUnavailable, kraken_venv
+
+        try:
+            kraken_venv()
             methods.append("kraken")
-        else:
-            print("--kraken: $HWR_KRAKEN_VENV is not set; kraken skipped", file=sys.stderr)
+        except KrakenUnavailable as e:
+            print(f"--kraken: kraken skipped: {e}", file=sys.stderr)
     if args.overlays:
         args.overlays.mkdir(parents=True, exist_ok=True)
     # results[method][(coll, held)] = [tp, npred, ngt, times...]
