@@ -3,10 +3,12 @@
 kraken is never a dependency of hwr.  :func:`kraken_venv` gives the venv to run its ``ketos``
 and ``kraken`` commands from: ``$HWR_KRAKEN_VENV`` when set (used as it is), else
 ``$HWR_BENCH_CACHE/kraken-VERSION``, which it makes on first use with ``python -m venv`` and
-``pip install torch==TORCH kraken==VERSION`` (one resolution: torch pinned to the CPU build
-that hwr's README installs, so that torchvision does not pull a CUDA torch of several GB).
-A venv is used only once its install has finished (a marker file written last), so an install
-that was killed or failed is started again from scratch next time.
+``pip install kraken==VERSION``, then checks that its torch and torchvision work together.
+kraken's torchvision comes with the torch it was built for: from PyPI, a CUDA build (about
+6 GB in all; it runs on a CPU too).  The CPU build of torch alone beside PyPI's torchvision
+fails (``operator torchvision::nms does not exist``), which the check catches.  A venv is
+used only once its install has finished (a marker file written last), so an install that was
+killed or failed is started again from scratch next time.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from pathlib import Path
 from _data import CACHE
 
 KRAKEN_VERSION = "7.1.1"
-#: kraken 7.1.1 takes torch 2.9-2.14; 2.13.0 is the build hwr's README installs (CPU on this machine)
-KRAKEN_TORCH = "2.13.0"
+#: run by the venv's python after the install: its torch and torchvision must work together
+CHECK = "import torch, torchvision; torchvision.ops.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)"
 MARKER = ".hwr-kraken-installed"
 
 
@@ -54,11 +56,12 @@ def kraken_venv(install: bool = True, python: str = sys.executable) -> Path:
     if venv.exists():  # an earlier install that did not finish
         shutil.rmtree(venv)
     venv.parent.mkdir(parents=True, exist_ok=True)
-    print(f"installing kraken {KRAKEN_VERSION} (with torch {KRAKEN_TORCH}) into its own venv {venv}; "
+    print(f"installing kraken {KRAKEN_VERSION} into its own venv {venv} (about 6 GB with its torch); "
           "this takes a few minutes, once ...", file=sys.stderr, flush=True)
     steps = [[python, "-m", "venv", str(venv)],
              [str(_bin(venv, "python")), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-              f"torch=={KRAKEN_TORCH}", f"kraken=={KRAKEN_VERSION}"],
+              f"kraken=={KRAKEN_VERSION}"],
+             [str(_bin(venv, "python")), "-c", CHECK],
              [str(_bin(venv, "ketos")), "--version"]]
     try:
         for cmd in steps:
@@ -70,5 +73,5 @@ def kraken_venv(install: bool = True, python: str = sys.executable) -> Path:
     except (OSError, KrakenUnavailable) as e:
         shutil.rmtree(venv, ignore_errors=True)
         raise e if isinstance(e, KrakenUnavailable) else KrakenUnavailable(f"installing kraken failed: {e}") from e
-    (venv / MARKER).write_text(f"kraken=={KRAKEN_VERSION} torch=={KRAKEN_TORCH}\n")
+    (venv / MARKER).write_text(f"kraken=={KRAKEN_VERSION}\n")
     return venv

@@ -44,18 +44,19 @@ def test_installs_once_into_the_cache_with_torch_pinned(kr, monkeypatch):
     venv = kr.kraken_venv()
     assert venv == kr.CACHE / f"kraken-{kr.KRAKEN_VERSION}"
     assert [c[1:3] for c in fake.cmds[:1]] == [["-m", "venv"]]
-    pip = fake.cmds[1]
-    # one resolution: torch pinned beside kraken, so torchvision cannot pull another torch
-    assert f"torch=={kr.KRAKEN_TORCH}" in pip and f"kraken=={kr.KRAKEN_VERSION}" in pip
-    assert fake.cmds[2][-1] == "--version" and fake.cmds[2][0].endswith("ketos")
+    assert fake.cmds[1][-1] == f"kraken=={kr.KRAKEN_VERSION}" and "pip" in fake.cmds[1]
+    # torch and torchvision must work together (a CPU torch beside PyPI's torchvision does not)
+    assert fake.cmds[2][1:] == ["-c", kr.CHECK] and fake.cmds[2][0] == str(fake.cmds[1][0])
+    assert fake.cmds[3][-1] == "--version" and fake.cmds[3][0].endswith("ketos")
     assert (venv / kr.MARKER).exists()
     n = len(fake.cmds)
     assert kr.kraken_venv() == venv
     assert len(fake.cmds) == n  # installed: nothing runs again
 
 
-def test_a_failed_install_says_why_and_leaves_nothing_behind(kr, monkeypatch):
-    monkeypatch.setattr(kr.subprocess, "run", FakeInstall(fail="pip"))
+@pytest.mark.parametrize("step", ["pip", "torchvision.ops.nms"])
+def test_a_failed_install_says_why_and_leaves_nothing_behind(kr, monkeypatch, step):
+    monkeypatch.setattr(kr.subprocess, "run", FakeInstall(fail=step))
     with pytest.raises(kr.KrakenUnavailable, match="No matching distribution"):
         kr.kraken_venv()
     assert not (kr.CACHE / f"kraken-{kr.KRAKEN_VERSION}").exists()
@@ -74,7 +75,7 @@ def test_an_unfinished_install_is_started_again(kr, monkeypatch):
     fake = FakeInstall()
     monkeypatch.setattr(kr.subprocess, "run", fake)
     assert kr.kraken_venv() == venv
-    assert len(fake.cmds) == 3 and not (venv / "stale").exists() and (venv / kr.MARKER).exists()
+    assert len(fake.cmds) == 4 and not (venv / "stale").exists() and (venv / kr.MARKER).exists()
 
 
 def test_a_missing_python_is_a_clear_error(kr):
