@@ -70,8 +70,11 @@ def kraken_venv(install: bool = True, python: str = sys.executable) -> Path:
                 tail = "\n".join((r.stdout + r.stderr).strip().splitlines()[-5:])
                 raise KrakenUnavailable(f"installing kraken failed at `{' '.join(cmd)}` (exit status "
                                         f"{r.returncode}):\n{tail}")
-    except (OSError, KrakenUnavailable) as e:
+    except KrakenUnavailable:
         shutil.rmtree(venv, ignore_errors=True)
-        raise e if isinstance(e, KrakenUnavailable) else KrakenUnavailable(f"installing kraken failed: {e}") from e
+        raise
+    except OSError as e:  # e.g. no such python
+        shutil.rmtree(venv, ignore_errors=True)
+        raise KrakenUnavailable(f"installing kraken failed: {e}") from e
     (venv / MARKER).write_text(f"kraken=={KRAKEN_VERSION}\n")
     return venv
