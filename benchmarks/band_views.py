@@ -46,10 +46,11 @@ def held_back_cuts(collection: Path) -> Path:
     return out
 
 
-def read_views(model: str, data: Path, decoder: str | None) -> dict[str, float]:
+def read_views(model: str, data: Path, decoder: str | None) -> dict:
     """CER of ``model`` on the lines of ``data`` (consecutive cuts of one line share its id,
     ``COLLECTION/PAGE/LINE``): each band alone (``band 1`` ...), all of a line's cuts read as
-    one (``together``), and so per page (``page NAME``)."""
+    one (``together``), and so per page (``page NAME``); ``readings``: per line id, its ground
+    truth and the :class:`~hwr.types.LineResult` of its cuts read as one."""
     import itertools
 
     from hwr.data.lineset import LineSet
@@ -59,14 +60,17 @@ def read_views(model: str, data: Path, decoder: str | None) -> dict[str, float]:
 
     rec = Recognizer(model, kind="image", decoder=decoder)
     rates = collections.defaultdict(ErrorRates)
+    readings = {}
     line_ids = [k for k, _ in itertools.groupby(LineSet(data).ids)]  # every held-back cut has its line's id
     for line_id, (_, ref, views) in zip(line_ids, views_by_id(image_line_posteriors(rec, data), data), strict=True):
         for k, lp in enumerate(views):
             rates[f"band {k + 1}"].add(ref, rec.decoder.decode(lp).text)
-        hyp = rec.decoder.decode_views(views).text
-        rates["together"].add(ref, hyp)
-        rates[f"page {line_id.split('/')[1]}"].add(ref, hyp)
-    return {k: r.cer for k, r in rates.items()} | {"lines": rates["together"].lines, "decoder": rec.decoder.describe()}
+        res = rec.decoder.decode_views(views)
+        readings[line_id] = (ref, res)
+        rates["together"].add(ref, res.text)
+        rates[f"page {line_id.split('/')[1]}"].add(ref, res.text)
+    return {k: r.cer for k, r in rates.items()} | {"lines": rates["together"].lines, "decoder": rec.decoder.describe(),
+                                                   "readings": readings}
 
 
 def main() -> None:

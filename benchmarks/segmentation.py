@@ -96,8 +96,9 @@ def prf(tp: int, np_: int, ng: int) -> tuple[float, float, float]:
 KRAKEN_CACHE = Path(os.environ.get("HWR_BENCH_CACHE", Path.home() / ".cache" / "hwr-bench")) / "kraken"
 
 
-def kraken_lines(img: Path, key: str) -> tuple[list, float]:
-    """kraken blla's line polygons for ``img`` and its wall seconds (one thread).
+def kraken_lines(venv: Path, img: Path, key: str) -> tuple[list, float]:
+    """kraken blla's line polygons for ``img`` and its wall seconds (one thread; ``venv``:
+    :func:`_kraken.kraken_venv`).
 
     kraken takes about a minute per page here, so its JSON and time are kept in
     ``$HWR_BENCH_CACHE/kraken/KEY.json`` and ``times.txt`` and reused.
@@ -111,14 +112,11 @@ def kraken_lines(img: Path, key: str) -> tuple[list, float]:
             if len(parts) == 3:
                 recorded[f"{parts[0]}--{parts[1]}"] = float(parts[2])
     if not (out.exists() and key in recorded):
-        from _kraken import kraken_venv
-
-        venv = kraken_venv()
         KRAKEN_CACHE.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d) / "seg.json"
-            subprocess.run([str(Path(venv) / "bin" / "kraken"), "-i", str(img), str(tmp), "segment", "-bl"],
+            subprocess.run([str(venv / "bin" / "kraken"), "-i", str(img), str(tmp), "segment", "-bl"],
                            check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
             out.write_text(tmp.read_text())
         recorded[key] = time.perf_counter() - t
@@ -180,7 +178,7 @@ def main() -> None:
         from _kraken import KrakenUnavailable, kraken_venv
 
         try:
-            kraken_venv()
+            venv = kraken_venv()
             methods.append("kraken")
         except KrakenUnavailable as e:
             print(f"--kraken: kraken skipped: {e}", file=sys.stderr)
@@ -198,7 +196,7 @@ def main() -> None:
                 gt = [ln.polygon for ln in doc.lines if len(ln.polygon) >= 3]
                 t = time.perf_counter()
                 if method == "kraken":
-                    pred, dt = kraken_lines(img, f"{coll}--{xml.stem}")
+                    pred, dt = kraken_lines(venv, img, f"{coll}--{xml.stem}")
                     preds = [{"polygon": p} for p in pred]
                 else:
                     page = segment_page(img, method=method.removesuffix("-rules"),

@@ -23,7 +23,6 @@ wrong (the ground truth used only to measure).
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,27 +38,20 @@ def pseudo_labels(teacher: str, cuts: Path, out: Path, min_confidence: float = 0
     """Write ``out``: the cuts of ``cuts`` (consecutive cuts of a line share its id) labelled
     with ``teacher``'s reading of the line, its cuts read as one; lines read with a confidence
     below ``min_confidence``, or read as nothing, are left out.  Returns ``kept`` and ``lines``
-    (counts of lines) and ``label_cer`` (the kept labels against the ground truth, which is
-    read only for that figure)."""
+    (counts of lines), ``label_cer`` (the kept labels against the ground truth, which is read
+    only for that figure) and ``teacher``: :func:`band_views.read_views` of the teacher."""
     from hwr.data.lineset import LineSample, LineSet, write_lineset
-    from hwr.evaluation import image_line_posteriors, views_by_id
-    from hwr.pipeline import Recognizer
-    from hwr.training.metrics import ErrorRates
+    from hwr.training.metrics import error_rates
 
-    rec = Recognizer(teacher, kind="image")
+    read = read_views(teacher, cuts, None)
+    kept = {i: (ref, r.text) for i, (ref, r) in read["readings"].items()
+            if r.text.strip() and r.confidence >= min_confidence}
     src = LineSet(cuts)
-    line_ids = [k for k, _ in itertools.groupby(src.ids)]
-    labels: dict[str, str] = {}
-    wrong = ErrorRates()
-    for line_id, (_, ref, views) in zip(line_ids, views_by_id(image_line_posteriors(rec, cuts), cuts), strict=True):
-        r = rec.decoder.decode_views(views)
-        if r.text.strip() and r.confidence >= min_confidence:
-            labels[line_id] = r.text
-            wrong.add(ref, r.text)
-    samples = (LineSample(s.image, labels[s.id], s.writer, s.source, s.collection, s.id)
-               for s in (src[i] for i in range(len(src))) if s.id in labels)
+    samples = (LineSample(s.image, kept[s.id][1], s.writer, s.source, s.collection, s.id)
+               for s in (src[i] for i in range(len(src))) if s.id in kept)
     write_lineset(out, samples, src.preprocessing, split="train")
-    return {"kept": len(labels), "lines": len(line_ids), "label_cer": wrong.cer}
+    return {"kept": len(kept), "lines": len(read["readings"]), "label_cer": error_rates(list(kept.values())).cer,
+            "teacher": read}
 
 
 def main() -> None:
@@ -84,7 +76,8 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     tag = f"{Path(args.teacher).stem}-c{args.min_confidence:g}-s{args.seed}-e{args.epochs}"
     pseudo = args.out_dir / f"labels-{tag}.h5"
-    got = pseudo_labels(args.teacher, held_back_cuts(HOOKER), pseudo, args.min_confidence)
+    cuts = held_back_cuts(HOOKER)
+    got = pseudo_labels(args.teacher, cuts, pseudo, args.min_confidence)
     print(f"the teacher's labels: {got['kept']} of the {got['lines']} set-aside lines (confidence >= "
           f"{args.min_confidence:g}), {100 * got['label_cer']:.2f} % of their characters wrong", flush=True)
     if not got["kept"]:
@@ -104,7 +97,7 @@ def main() -> None:
     print("| arm | model | CER % reading band | CER % three bands as one | training |")
     print("| --- | --- | --- | --- | --- |")
     for arm, name, train in rows:
-        r = read_views(args.teacher if arm == "teacher" else str(arms[arm][1]), held_back_cuts(HOOKER), None)
+        r = got["teacher"] if arm == "teacher" else read_views(str(arms[arm][1]), cuts, None)
         print(f"| {arm} | {name} | {100 * r['band 1']:.2f} | **{100 * r['together']:.2f}** | {train} |", flush=True)
 
 
