@@ -7,7 +7,15 @@ whether the tuning carries over.  Calibrations (raw line confidence ->
 expected character accuracy) are fitted on ``iam-val`` too, and their
 reliability tables printed on ``iam-unlisted``.
 
-    python benchmarks/tune_decoder.py [--model PATH | --kind image] [--lm PATH] [--limit 600] [--write]
+    python benchmarks/tune_decoder.py [--model PATH | --kind image] [--lm PATH] [--limit 600]
+        [--rescore-lm PATH [--rescore-weights 0,0.2,...]] [--write]
+
+``--rescore-lm``: the character LSTM LM that rescores the n best readings
+(:mod:`hwr.decoding.neural_lm`).  After the LM weight and bonus are chosen, the
+search is run once per LM weight of a smaller grid around them, keeping every
+reading in its beam, and the readings are re-ranked for every bonus and rescoring
+weight (the rescoring LM scores each distinct reading once); weight 0 is the
+search without it, so the table shows what rescoring gains at each setting.
 
 ``--write`` stores the result as ``<model>.decoder.json`` beside the model
 (for the embedded model: ``hwr/models_data/ink_default.decoder.json``).
@@ -45,6 +53,40 @@ def run(dec: Decoder, ps, limit: int | None = None):
     return er, np.array(raws), np.array(accs), np.array(lens), ms
 
 
+def rescore_grid(rec, val, args, w: float, b: float) -> tuple[float, float, float]:
+    """The best (LM weight, bonus, rescoring weight) on the first ``--limit`` lines of ``val``,
+    with a table of the CERs: one search per LM weight around ``w`` (every beam reading kept),
+    re-ranked for each bonus around ``b`` and each rescoring weight."""
+    from hwr.decoding.neural_lm import NeuralLM
+
+    nlm = NeuralLM.load(args.rescore_lm)
+    n = min(args.limit, len(val.texts))
+    lm_weights = sorted({round(w * f, 3) for f in (0.5, 0.75, 1.0)})
+    bonuses = sorted({b, b + 0.5, b + 1.0, max(0.0, b - 0.5)})
+    rws = [float(x) for x in args.rescore_weights.split(",")]
+    cache: dict[str, float] = {}
+    print(f"\nrescored by {args.rescore_lm} ({n} lines):")
+    print(f"{'weight':>7}{'bonus':>7}{'rescore':>9}{'CER %':>8}{'WER %':>8}")
+    best = None
+    for lw in lm_weights:
+        dec = Decoder(rec.alphabet, DecoderSettings(decoder="beam", beam_width=args.beam_width, lm=args.lm,
+                                                    lm_weight=lw, insertion_bonus=b, nbest=args.beam_width,
+                                                    backend=args.backend))
+        found = [dec.search(lp) for lp in val.log_probs[:n]]
+        texts = sorted({h.text for hyps in found for h in hyps} - set(cache))
+        cache.update(zip(texts, nlm.score(texts).tolist()))
+        for bb, r in itertools.product(bonuses, rws):
+            er = ErrorRates()
+            for hyps, ref in zip(found, val.texts[:n]):
+                top = max(hyps, key=lambda h: h.am_score + lw * h.lm_score + bb * len(h.labels) + r * cache[h.text],
+                          default=None)
+                er.add(ref, top.text if top else "")
+            print(f"{lw:>7.2f}{bb:>7.2f}{r:>9.2f}{100 * er.cer:>8.2f}{100 * er.wer:>8.2f}", flush=True)
+            if best is None or er.cer < best[0] - 1e-9:
+                best = (er.cer, lw, bb, r)
+    return best[1], best[2], best[3]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="model (default: the embedded ink model)")
@@ -55,6 +97,8 @@ def main() -> None:
     ap.add_argument("--bonuses", default="0,0.5,1,1.5,2,3")
     ap.add_argument("--beam-width", type=int, default=16)
     ap.add_argument("--backend", default="auto", choices=["auto", "python", "flashlight"])
+    ap.add_argument("--rescore-lm", help="character LSTM LM that rescores the n best (.safetensors)")
+    ap.add_argument("--rescore-weights", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.8")
     ap.add_argument("--write", action="store_true", help="write <model>.decoder.json")
     args = ap.parse_args()
 
@@ -74,11 +118,16 @@ def main() -> None:
             best = (er.cer, w, b)
     _, w, b = best
     print(f"best: lm_weight {w}, insertion_bonus {b}")
+    rw = 0.0
+    if args.rescore_lm:
+        w, b, rw = rescore_grid(rec, val, args, w, b)
+        print(f"best with rescoring: lm_weight {w}, insertion_bonus {b}, rescore_weight {rw}")
 
     modes = {"greedy": DecoderSettings(),
              "beam": DecoderSettings(decoder="beam", beam_width=args.beam_width),
              "beam+lm": DecoderSettings(decoder="beam", beam_width=args.beam_width, lm=args.lm, lm_weight=w,
-                                        insertion_bonus=b)}
+                                        insertion_bonus=b, rescore_lm=args.rescore_lm if rw > 0 else None,
+                                        rescore_weight=rw)}
     cals = {}
     rates = {}
     for mode, st in modes.items():

@@ -33,6 +33,8 @@ DEFAULT_IMAGE_MODEL = "image_default"
 # the default ink model with the default LM, rounded; see benchmarks/tune_decoder.py)
 GENERIC_LM_WEIGHT = 0.5
 GENERIC_INSERTION_BONUS = 1.0
+# weight of a rescoring LSTM LM given to a model that was not tuned with one
+GENERIC_RESCORE_WEIGHT = 0.3
 
 
 def default_model_path(kind: str = "ink") -> Path:
@@ -139,7 +141,8 @@ class Recognizer:
                  *, kind: str | None = None, beam_width: int | None = None, lm: str | os.PathLike | None = None,
                  lm_weight: float | None = None, insertion_bonus: float | None = None,
                  lexicon: str | os.PathLike | None = None, lexicon_penalty: float | None = None,
-                 backend: str = "auto", nbest: int = 5, bands: int = 1):
+                 backend: str = "auto", nbest: int = 5, bands: int = 1,
+                 rescore_lm: str | os.PathLike | None = None, rescore_weight: float | None = None):
         """Load ``model`` and its decoder defaults.
 
         ``kind`` ("ink" or "image") picks the default model and is checked against the
@@ -147,7 +150,9 @@ class Recognizer:
         ``decoder`` is ``"greedy"`` or ``"beam"`` (default: what the model's
         ``.decoder.json`` says, else greedy).  ``lm`` is an ARPA character LM
         path, or ``"none"`` for no LM (default: the model's tuned LM).
-        ``lm_weight``/``insertion_bonus`` override the tuned values.  ``bands``: each line
+        ``lm_weight``/``insertion_bonus`` override the tuned values.  ``rescore_lm``: a
+        character LSTM LM that re-ranks the beam's readings (:mod:`hwr.decoding.neural_lm`),
+        or ``"none"``; ``rescore_weight`` overrides its tuned weight (0: off).  ``bands``: each line
         found on a page is read cut by this many bands about its baseline (1 to 3: the reading
         band, then a narrower and a wider one, :data:`hwr.segmentation.crops.BANDS`), the
         texts combined by :meth:`hwr.decoding.decoder.Decoder.decode_views`; 3 reads about a
@@ -171,14 +176,22 @@ class Recognizer:
         if decoder is not None:
             st.decoder = decoder
         if lm is not None:
-            if str(lm).lower() == "none":
-                st.lm = None
+            if str(lm).lower() == "none":  # no language model at all: the rescoring one neither
+                st.lm, st.rescore_weight = None, 0.0
             else:
                 if not st.lm_weight:  # an LM the model was never tuned with: middle-of-the-road values
                     st.lm_weight, st.insertion_bonus = GENERIC_LM_WEIGHT, GENERIC_INSERTION_BONUS
                 st.lm = str(lm)
+        if rescore_lm is not None:
+            if str(rescore_lm).lower() == "none":
+                st.rescore_lm, st.rescore_weight = None, 0.0
+            else:
+                if not st.rescore_weight:  # one the model was never tuned with
+                    st.rescore_weight = GENERIC_RESCORE_WEIGHT
+                st.rescore_lm = str(rescore_lm)
         for name, value in (("beam_width", beam_width), ("lm_weight", lm_weight),
-                            ("insertion_bonus", insertion_bonus), ("lexicon_penalty", lexicon_penalty)):
+                            ("insertion_bonus", insertion_bonus), ("lexicon_penalty", lexicon_penalty),
+                            ("rescore_weight", rescore_weight)):
             if value is not None:
                 setattr(st, name, value)
         st.lexicon = str(lexicon) if lexicon is not None else None
@@ -338,7 +351,7 @@ class Recognizer:
         with self._lock:
             if self._no_lm_decoder is None:
                 self._no_lm_decoder = Decoder(self.alphabet, replace(d.settings, lm=None, lm_weight=0.0,
-                                                                     insertion_bonus=0.0))
+                                                                     insertion_bonus=0.0, rescore_weight=0.0))
         return self._no_lm_decoder
 
     def _recognize_pages(self, path: str | os.PathLike) -> Result:

@@ -506,6 +506,10 @@ def _report_written(path, progress_json: bool = False) -> None:
                    "see --lexicon-penalty); numbers and punctuation pass.")
 @click.option("--lexicon-penalty", type=click.FloatRange(max=0), help="Log-score per word outside the "
               "lexicon (default: forbid them).")
+@click.option("--rescore-lm", help="Character LSTM LM (.safetensors, hwr.decoding.neural_lm) that re-ranks "
+              "the beam's readings, or 'none' (default: the model's tuned one, if any).")
+@click.option("--rescore-weight", type=click.FloatRange(0, 10), help="Weight of --rescore-lm (default: the tuned "
+              "value; 0 turns rescoring off).")
 @click.option("--nbest", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Alternatives per line (jsonl output; beam decoder).")
 @click.option("--backend", type=click.Choice(["auto", "python", "flashlight"]), default="auto", show_default=True,
@@ -521,7 +525,7 @@ def _report_written(path, progress_json: bool = False) -> None:
                    "band, a narrower and a wider one) and keep the text that fits them all best: 3 reads "
                    "difficult hands about a point better, in three times the network time.")
 def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
-              lexicon_penalty, nbest, backend, fmt, threads, line, bands) -> None:
+              lexicon_penalty, rescore_lm, rescore_weight, nbest, backend, fmt, threads, line, bands) -> None:
     """Recognise handwriting in INPUT files: ink (InkML, IAM-OnDB line XML, hwr ink JSON) or
     page images (segmented into lines), the kind detected from the content; with --line,
     images of single text lines.  Without --model, ink goes to the embedded ink model and
@@ -546,7 +550,8 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
             recognizers[key] = Recognizer(
                 model, device=device, decoder=decoder, kind=None if model else kind,
                 beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
-                lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest, bands=bands)
+                lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest, bands=bands,
+                rescore_lm=rescore_lm, rescore_weight=rescore_weight)
         return recognizers[key]
 
     device = _resolve_device(device)  # no GPU for --device cuda: one clear error, before any input

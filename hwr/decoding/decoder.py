@@ -12,6 +12,7 @@ data, and the confidence calibrations.  Explicit settings override them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -48,6 +49,8 @@ class DecoderSettings:
     lexicon_penalty: float = float("-inf")
     backend: str = "auto"
     nbest: int = 5
+    rescore_lm: str | None = None  # path of a character LSTM LM (hwr.decoding.neural_lm) for the n best
+    rescore_weight: float = 0.0
     calibrations: dict[str, Calibration] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -56,6 +59,12 @@ class DecoderSettings:
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r} (available: {', '.join(BACKENDS)})")
         self.beam_config()  # validates the numbers
+        if not self.rescore_weight >= 0:
+            raise ValueError("rescore_weight must be >= 0")
+
+    @property
+    def rescoring(self) -> bool:
+        return self.decoder == "beam" and bool(self.rescore_lm) and self.rescore_weight > 0
 
     @property
     def mode(self) -> str:
@@ -65,9 +74,11 @@ class DecoderSettings:
         return "beam+lm" if self.lm and self.lm_weight > 0 else "beam"
 
     def beam_config(self) -> BeamConfig:
+        """The search's settings; when rescoring, it keeps every reading left in its beam."""
+        nbest = max(int(self.nbest), int(self.beam_width)) if self.rescoring else int(self.nbest)
         return BeamConfig(beam_width=int(self.beam_width), lm_weight=float(self.lm_weight),
                           insertion_bonus=float(self.insertion_bonus),
-                          lexicon_penalty=float(self.lexicon_penalty), nbest=int(self.nbest))
+                          lexicon_penalty=float(self.lexicon_penalty), nbest=nbest)
 
 
 def defaults_path(model_path: str | os.PathLike) -> Path:
@@ -103,13 +114,16 @@ def load_model_defaults(model_path: str | os.PathLike) -> DecoderSettings:
         if d.get("format") != DEFAULTS_FORMAT:
             raise ValueError(f"not an {DEFAULTS_FORMAT} file")
         beam = d.get("beam", {})
-        lm = beam.get("lm")
+        lm, rescore = beam.get("lm"), beam.get("rescore_lm")
         if lm:
             lm = str((p.parent / lm).resolve()) if not os.path.isabs(lm) else lm
+        if rescore:
+            rescore = str((p.parent / rescore).resolve()) if not os.path.isabs(rescore) else rescore
         cal = {k: Calibration.from_dict(v) for k, v in d.get("calibration", {}).items()}
         return DecoderSettings(decoder=d.get("default", "greedy"), beam_width=int(beam.get("beam_width", 16)),
                                lm=lm, lm_weight=float(beam.get("lm_weight", 0.0)),
-                               insertion_bonus=float(beam.get("insertion_bonus", 0.0)), calibrations=cal)
+                               insertion_bonus=float(beam.get("insertion_bonus", 0.0)), rescore_lm=rescore,
+                               rescore_weight=float(beam.get("rescore_weight", 0.0)), calibrations=cal)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelError(f"{p}: bad decoder defaults: {e}") from e
 
@@ -118,15 +132,21 @@ def save_model_defaults(model_path: str | os.PathLike, settings: DecoderSettings
                         extra: dict | None = None) -> Path:
     """Write ``<model>.decoder.json`` (LM path stored relative to the model's folder when inside it)."""
     p = defaults_path(model_path)
-    lm = settings.lm
-    if lm:
+
+    def relative(path: str | None) -> str | None:
+        if not path:
+            return path
         try:
-            lm = os.path.relpath(Path(lm).resolve(), p.parent.resolve())
+            return os.path.relpath(Path(path).resolve(), p.parent.resolve())
         except ValueError:
-            lm = str(Path(lm).resolve())
+            return str(Path(path).resolve())
+
+    beam = {"lm": relative(settings.lm), "lm_weight": settings.lm_weight, "insertion_bonus": settings.insertion_bonus,
+            "beam_width": settings.beam_width}
+    if settings.rescore_lm:
+        beam |= {"rescore_lm": relative(settings.rescore_lm), "rescore_weight": settings.rescore_weight}
     d = {"format": DEFAULTS_FORMAT, "version": 1, "default": default,
-         "beam": {"lm": lm, "lm_weight": settings.lm_weight, "insertion_bonus": settings.insertion_bonus,
-                  "beam_width": settings.beam_width},
+         "beam": beam,
          "calibration": {k: v.to_dict() for k, v in settings.calibrations.items()}}
     if extra:
         d.update(extra)
@@ -151,6 +171,7 @@ class Decoder:
         self.settings = settings or DecoderSettings()
         s = self.settings
         self.lm = None
+        self.rescorer = None
         self.lexicon = None
         self._flashlight = None
         if s.decoder == "beam":
@@ -162,6 +183,10 @@ class Decoder:
                     self.lm.check_alphabet(alphabet.chars)
                 except ModelError as e:  # name the file, as the LM's other errors do
                     raise ModelError(f"{s.lm}: {e}") from e
+            if s.rescoring:
+                from hwr.decoding.neural_lm import NeuralLM
+
+                self.rescorer = NeuralLM.load(s.rescore_lm)
             if s.lexicon:
                 from hwr.decoding.lexicon import Lexicon
 
@@ -203,15 +228,30 @@ class Decoder:
         parts = [f"width {s.beam_width}"]
         if self.lm is not None:
             parts += [os.path.basename(s.lm), f"weight {s.lm_weight:g}", f"bonus {s.insertion_bonus:g}"]
+        if self.rescorer is not None:
+            parts.append(f"rescored by {os.path.basename(s.rescore_lm)} ({s.rescore_weight:g})")
         if self.lexicon is not None:
             parts.append(f"lexicon {os.path.basename(s.lexicon)}")
         return f"{s.mode} ({', '.join(parts + [self.backend])})"
 
     def search(self, log_probs: np.ndarray) -> list[Hypothesis]:
-        """The n best hypotheses of the beam search (no alignment, no confidence)."""
+        """The n best hypotheses of the beam search (no alignment, no confidence), rescored
+        by the LSTM LM where there is one."""
         if self._flashlight is not None:
-            return self._flashlight.search(log_probs)
-        return prefix_beam_search(log_probs, self.alphabet, self.settings.beam_config(), self.lm, self.lexicon)
+            hyps = self._flashlight.search(log_probs)
+        else:
+            hyps = prefix_beam_search(log_probs, self.alphabet, self.settings.beam_config(), self.lm, self.lexicon)
+        return self.rescore(hyps)
+
+    def rescore(self, hyps: list[Hypothesis]) -> list[Hypothesis]:
+        """``hyps`` with ``rescore_weight * log P_lstm(text)`` added to each score, best first,
+        the ``nbest`` best kept (unchanged without a rescoring LM)."""
+        if self.rescorer is None or not hyps:
+            return hyps
+        extra = self.settings.rescore_weight * self.rescorer.score([h.text for h in hyps])
+        out = [dataclasses.replace(h, score=h.score + float(e)) for h, e in zip(hyps, extra)]
+        out.sort(key=lambda h: -h.score)
+        return out[:max(1, int(self.settings.nbest))]
 
     def decode(self, log_probs: np.ndarray) -> LineResult:
         lp = check_log_probs(log_probs, len(self.alphabet))
@@ -225,7 +265,7 @@ class Decoder:
             hyps = self.search(lp)
             if not hyps:  # no path fits the lexicon: fall back to the free search
                 log.info("no hypothesis fits the lexicon; decoding without it")
-                hyps = prefix_beam_search(lp, self.alphabet, self.settings.beam_config(), self.lm, None)
+                hyps = self.rescore(prefix_beam_search(lp, self.alphabet, self.settings.beam_config(), self.lm, None))
             if not hyps:  # no frame sequence is possible at all (every posterior -inf)
                 return LineResult(text="", confidence=0.0, raw_confidence=0.0)
             probs = _softmax_scores([h.score for h in hyps])

@@ -538,7 +538,7 @@ def inherited_settings(base: str | os.PathLike | None, new_characters: bool = Fa
         return None
     st = _replace(load_model_defaults(base), calibrations={})
     if new_characters:
-        st = _replace(st, lm=None, lm_weight=0.0)
+        st = _replace(st, lm=None, lm_weight=0.0, rescore_lm=None, rescore_weight=0.0)
     return st
 
 
