@@ -6,8 +6,9 @@ The training text is the n-gram LM's (``build_lm.py``, which prepares it as one 
 source in its work folder: ``python benchmarks/build_lm.py --table`` or ``--final`` with the
 sources' paths); WordNet's glosses, half the text and the least like a letter, are sampled
 down (``--wordnet-share``).  The validation lines (IAM-OnDB ``testset_t`` and the unlisted
-forms) only choose the checkpoint kept.  Training runs for ``--minutes`` and keeps the best
-validation perplexity; a killed run starts again from its last checkpoint (``OUT.run.pt``,
+forms) only choose the checkpoint kept.  Training runs for ``--minutes`` (Adam, the learning
+rate constant for the first ``--decay-from`` of the time, then falling linearly to 0) and
+keeps the best validation perplexity; a killed run starts again from its last checkpoint (``OUT.run.pt``,
 the weights and the optimizer's state, written by torch and read back only with
 ``weights_only=True``).
 
@@ -50,9 +51,14 @@ def corpus_lines(folder: Path, wordnet_share: float, seed: int) -> list[str]:
 
 
 def validation_lines(paths) -> list[str]:
+    """The transcriptions of ink datasets (``.h5``), or the lines of text files."""
     from hwr.data.inkset import InkSet
 
-    return [t for p in paths for t in InkSet(p).texts if t]
+    out = []
+    for p in paths:
+        texts = InkSet(p).texts if Path(p).suffix == ".h5" else Path(p).read_text(encoding="utf-8").splitlines()
+        out += [t for t in texts if t]
+    return out
 
 
 def batches(lines: list[str], batch: int, rng: random.Random):
@@ -67,7 +73,7 @@ def batches(lines: list[str], batch: int, rng: random.Random):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="build_lm.py's work folder (SOURCE.txt files)")
-    ap.add_argument("--val", type=Path, nargs="+", help="ink datasets whose texts validate (default: the IAM-OnDB "
+    ap.add_argument("--val", type=Path, nargs="+", help="ink datasets (.h5) or text files whose lines validate (default: the IAM-OnDB "
                     "testset_t and unlisted datasets in the benchmark cache)")
     ap.add_argument("--ngram", type=Path, default=REPO / "hwr" / "models_data" / "lm_en.arpa.gz",
                     help="the n-gram LM to compare with")
@@ -77,6 +83,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--minutes", type=float, default=45)
+    ap.add_argument("--decay-from", type=float, default=0.5,
+                    help="share of --minutes after which the learning rate falls linearly to 0 at the end")
     ap.add_argument("--eval-every", type=int, default=500, help="steps")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
@@ -116,6 +124,9 @@ def main() -> None:
             net.train()
             lp = line_log_probs(net, texts)
             loss = -lp.sum() / (sum(map(len, texts)) + len(texts))
+            frac = (time.perf_counter() - t0) / (args.minutes * 60)
+            for g in opt.param_groups:
+                g["lr"] = args.lr * min(1.0, max(0.0, (1 - frac) / max(1e-9, 1 - args.decay_from)))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
