@@ -14,6 +14,7 @@ used.  The corpus is prepared in a work folder outside the repository.
 
     python benchmarks/build_lm.py --table            # comparison table (a few minutes)
     python benchmarks/build_lm.py --final            # rebuild the shipped model
+    python benchmarks/build_lm.py --prepare          # only the training text, for build_nlm.py
 
 Paths default to the layout of the development machine; override them with the options.
 """
@@ -270,11 +271,15 @@ def main() -> None:
     ap.add_argument("--work", default=tempfile.gettempdir() + "/hwr-lm-build")
     ap.add_argument("--table", action="store_true", help="Print the comparison table.")
     ap.add_argument("--final", action="store_true", help="Train and write the shipped model.")
+    ap.add_argument("--prepare", action="store_true", help="Only write the training text, one file per source, "
+                    "to --work (for build_nlm.py).")
     ap.add_argument("--out", type=Path, default=REPO / "hwr" / "models_data" / "lm_en.arpa.gz")
     args = ap.parse_args()
-    if not (args.table or args.final):
-        ap.error("give --table and/or --final")
+    if not (args.table or args.final or args.prepare):
+        ap.error("give --table and/or --final, or --prepare")
     src = prepare(args)
+    if not (args.table or args.final):
+        return
     val = validation_lines(args)
     print(f"  validation: {len(val)} lines, {sum(map(len, val))} characters", file=sys.stderr)
     work = Path(args.work)
