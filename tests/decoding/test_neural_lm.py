@@ -1,6 +1,7 @@
 """The character LSTM LM (hwr.decoding.neural_lm) and the decoder's rescoring of its n best."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +146,20 @@ def test_a_fine_tuning_with_new_characters_drops_the_rescoring_lm(tmp_path, tiny
     save_model_defaults(base, DecoderSettings(decoder="beam", rescore_lm=str(tiny_lm), rescore_weight=0.4), "beam")
     assert inherited_settings(base).rescore_weight == 0.4
     assert not inherited_settings(base, new_characters=True).rescoring
+
+
+def test_hwr_recognize_takes_a_rescoring_lm(tiny_lm, tmp_path):
+    from click.testing import CliRunner
+
+    from hwr.cli.main import cli
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "line1.inkml"
+    res = CliRunner().invoke(cli, ["recognize", "--rescore-lm", str(tiny_lm), "--rescore-weight", "0.5",
+                                   "--format", "jsonl", "--nbest", "3", str(sample)])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output.splitlines()[0])
+    assert row["lines"][0]["text"].strip() and len(row["lines"][0]["alternatives"]) <= 3
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    res = CliRunner().invoke(cli, ["recognize", "--rescore-lm", str(bad), str(sample)])
+    assert res.exit_code != 0 and "bad.safetensors" in res.output and "Traceback" not in res.output
