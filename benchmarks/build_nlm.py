@@ -34,20 +34,28 @@ from hwr.decoding.neural_lm import CharLSTM, NeuralLM, line_log_probs  # noqa: E
 SOURCES = ("indomain", "fortunes", "austen", "mobydick", "wordnet", "oanc")
 
 
-def corpus_lines(folder: Path, wordnet_share: float, seed: int) -> list[str]:
+NAMES = {"indomain": "IAM-OnDB trainset transcriptions", "fortunes": "Debian fortunes", "austen": "Jane Austen's "
+         "novels", "mobydick": "Moby-Dick", "wordnet": "WordNet 3.0 glosses", "oanc": "an OANC sample"}
+
+
+def corpus_lines(folder: Path, wordnet_share: float, seed: int) -> tuple[list[str], list[str]]:
+    """The training lines, and what they are (one entry per source found)."""
     rng = random.Random(seed)
-    lines = []
+    lines, found = [], []
     for name in SOURCES:
         p = folder / f"{name}.txt"
         if not p.exists():
             print(f"  {name}: missing ({p})", file=sys.stderr)
             continue
         got = [x for x in p.read_text(encoding="utf-8").splitlines() if x]
+        what = NAMES[name]
         if name == "wordnet":
             got = [x for x in got if rng.random() < wordnet_share]
+            what += f" ({wordnet_share:.0%})"
+        found.append(what)
         print(f"  {name}: {len(got)} lines, {sum(map(len, got)) / 1e6:.2f} M characters", file=sys.stderr)
         lines += got
-    return lines
+    return lines, found
 
 
 def validation_lines(paths) -> list[str]:
@@ -73,8 +81,8 @@ def batches(lines: list[str], batch: int, rng: random.Random):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="build_lm.py's work folder (SOURCE.txt files)")
-    ap.add_argument("--val", type=Path, nargs="+", help="ink datasets (.h5) or text files whose lines validate (default: the IAM-OnDB "
-                    "testset_t and unlisted datasets in the benchmark cache)")
+    ap.add_argument("--val", type=Path, nargs="+", help="ink datasets (.h5) or text files whose lines validate "
+                    "(default: the IAM-OnDB testset_t and unlisted datasets in the benchmark cache)")
     ap.add_argument("--ngram", type=Path, default=REPO / "hwr" / "models_data" / "lm_en.arpa.gz",
                     help="the n-gram LM to compare with")
     ap.add_argument("--wordnet-share", type=float, default=0.33)
@@ -93,7 +101,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
-    lines = corpus_lines(args.corpus, args.wordnet_share, args.seed)
+    lines, sources = corpus_lines(args.corpus, args.wordnet_share, args.seed)
     if not lines:
         sys.exit(f"{args.corpus}: no training text (prepare it with build_lm.py)")
     from _data import CACHE
@@ -142,8 +150,7 @@ def main() -> None:
                 if ppl < best:
                     best = ppl
                     lm.save(args.out, perplexity=round(ppl, 3), steps=step, training_chars=n_chars,
-                            description="IAM-OnDB trainset transcriptions + fortunes + Austen + Moby-Dick "
-                                        f"+ WordNet glosses ({args.wordnet_share:.0%}) + OANC sample")
+                            description=" + ".join(sources))
                 tmp = run.with_name(run.name + ".tmp")
                 torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best,
                             "spent": spent}, tmp)

@@ -29,6 +29,7 @@ def test_trains_a_loadable_model_and_resumes(tmp_path):
     assert "best validation perplexity" in r.stdout and "| 5 |" in r.stdout
     lm = NeuralLM.load(out)
     assert lm.meta["config"]["hidden"] == 16 and lm.meta["perplexity"] > 1
+    assert lm.meta["description"] == "IAM-OnDB trainset transcriptions"
     assert lm.perplexity(["the cat sat on a mat"]) < 20  # 97 tokens: a model that learnt something
     # a second run with a longer budget resumes from the first's checkpoint
     r = _run(tmp_path, out, 0.15)
