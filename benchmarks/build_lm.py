@@ -66,8 +66,15 @@ def wrap_paragraph(text: str) -> list[str]:
 
 
 def indomain_lines(args) -> list[str]:
+    """The in-domain transcriptions; a dataset that is not there is left out, said on stderr
+    and noted in ``args.missing`` (``--final`` then stops: the shipped LM needs both)."""
     lines = []
+    args.missing = []
     for p in (args.iam_train, args.imadocsen):
+        if not Path(p).exists():
+            print(f"  in-domain text: {p} is not there; left out", file=sys.stderr)
+            args.missing.append(str(p))
+            continue
         lines.extend(t for t in (clean(x) for x in InkSet(p).texts) if t)
     return lines
 
@@ -300,6 +307,9 @@ def main() -> None:
                 run(src, val, sources, 7, "witten-bell", prunes[0], work)
     if args.final:
         f = FINAL
+        if args.missing:
+            sys.exit(f"the shipped LM needs the in-domain datasets {', '.join(args.missing)}: give their paths "
+                     "(--iam-train, --imadocsen)")
         missing = [x for x in f["sources"] if x not in src]
         if missing:
             sys.exit(f"the shipped LM needs {', '.join(missing)}: give their paths "

