@@ -107,8 +107,8 @@ def main() -> None:
     from _data import CACHE
 
     val = validation_lines(args.val or [CACHE / "h5" / "iam-val.h5", CACHE / "h5" / "iam-unlisted.h5"])
-    ngram = CharNgramLM.load(args.ngram)
-    print(f"  validation: {len(val)} lines; {args.ngram.name} perplexity {ngram.perplexity(val):.3f}", file=sys.stderr)
+    ngram_ppl = CharNgramLM.load(args.ngram).perplexity(val)
+    print(f"  validation: {len(val)} lines; {args.ngram.name} perplexity {ngram_ppl:.3f}", file=sys.stderr)
 
     net = CharLSTM(hidden=args.hidden, layers=args.layers)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -157,7 +157,7 @@ def main() -> None:
                 tmp.replace(run)
             if done:
                 break
-    print(f"best validation perplexity {best:.3f} (n-gram {ngram.perplexity(val):.3f}); wrote {args.out}")
+    print(f"best validation perplexity {best:.3f} (n-gram {ngram_ppl:.3f}); wrote {args.out}")
 
 
 if __name__ == "__main__":

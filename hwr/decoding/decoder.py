@@ -234,22 +234,27 @@ class Decoder:
             parts.append(f"lexicon {os.path.basename(s.lexicon)}")
         return f"{s.mode} ({', '.join(parts + [self.backend])})"
 
-    def search(self, log_probs: np.ndarray) -> list[Hypothesis]:
+    def search(self, log_probs: np.ndarray, memo: dict[str, float] | None = None) -> list[Hypothesis]:
         """The n best hypotheses of the beam search (no alignment, no confidence), rescored
-        by the LSTM LM where there is one."""
+        by the LSTM LM where there is one (``memo``: see :meth:`rescore`)."""
         if self._flashlight is not None:
             hyps = self._flashlight.search(log_probs)
         else:
             hyps = prefix_beam_search(log_probs, self.alphabet, self.settings.beam_config(), self.lm, self.lexicon)
-        return self.rescore(hyps)
+        return self.rescore(hyps, memo)
 
-    def rescore(self, hyps: list[Hypothesis]) -> list[Hypothesis]:
+    def rescore(self, hyps: list[Hypothesis], memo: dict[str, float] | None = None) -> list[Hypothesis]:
         """``hyps`` with ``rescore_weight * log P_lstm(text)`` added to each score, best first,
-        the ``nbest`` best kept (unchanged without a rescoring LM)."""
+        the ``nbest`` best kept (unchanged without a rescoring LM).  ``memo`` (text -> LSTM
+        score) is read and filled, so that the cuts of one line score a reading once."""
         if self.rescorer is None or not hyps:
             return hyps
-        extra = self.settings.rescore_weight * self.rescorer.score([h.text for h in hyps])
-        out = [dataclasses.replace(h, score=h.score + float(e)) for h, e in zip(hyps, extra)]
+        memo = {} if memo is None else memo
+        new = list(dict.fromkeys(h.text for h in hyps if h.text not in memo))
+        if new:
+            memo.update(zip(new, self.rescorer.score(new).tolist()))
+        w = self.settings.rescore_weight
+        out = [dataclasses.replace(h, score=h.score + w * memo[h.text]) for h in hyps]
         out.sort(key=lambda h: -h.score)
         return out[:max(1, int(self.settings.nbest))]
 
@@ -293,6 +298,7 @@ class Decoder:
             return self.decode(lps[0])
         rest: dict[str, float] = {}  # text -> its score less its acoustic part
         labels: dict[str, list[int]] = {}
+        memo: dict[str, float] = {}  # text -> its rescoring LM score, shared by the cuts
         for lp in lps:
             if lp.shape[0] == 0:
                 continue
@@ -300,7 +306,7 @@ class Decoder:
                 g = greedy_decode(lp, self.alphabet)
                 found = [(g.text, self.alphabet.encode(g.text), 0.0)]
             else:
-                found = [(h.text, list(h.labels), h.score - h.am_score) for h in self.search(lp)]
+                found = [(h.text, list(h.labels), h.score - h.am_score) for h in self.search(lp, memo)]
             for text, labs, extra in found:
                 if text not in rest or extra > rest[text]:
                     rest[text], labels[text] = extra, labs
