@@ -163,3 +163,14 @@ def test_hwr_recognize_takes_a_rescoring_lm(tiny_lm, tmp_path):
     bad.write_bytes(b"not a model")
     res = CliRunner().invoke(cli, ["recognize", "--rescore-lm", str(bad), str(sample)])
     assert res.exit_code != 0 and "bad.safetensors" in res.output and "Traceback" not in res.output
+
+
+def test_the_cuts_of_a_line_score_each_reading_once(tiny_lm):
+    a, b = ALPHA.encode("a")[0], ALPHA.encode("b")[0]
+    lp = _frames({b: 0.55, a: 0.45}, {0: 0.9}, {a: 0.55, b: 0.45})
+    dec = Decoder(ALPHA, DecoderSettings(decoder="beam", beam_width=8, rescore_lm=str(tiny_lm), rescore_weight=1.0))
+    scored = []
+    score = dec.rescorer.score
+    dec.rescorer.score = lambda texts: scored.extend(texts) or score(texts)
+    assert dec.decode_views([lp, lp, lp]).text == "ab"
+    assert scored and len(scored) == len(set(scored))
