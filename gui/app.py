@@ -88,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as e:
         print(f"hwr-gui needs PySide6 ({e}); install it with: pip install 'hwr[gui]'", file=sys.stderr)
         return 1
+    from .platform_check import platform_problem
+
+    problem = platform_problem(os.environ)
+    if problem:  # else Qt would abort the process with a message of its own
+        print(problem, file=sys.stderr)
+        return 1
     from .main_window import MainWindow, is_image_file
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
