@@ -209,7 +209,9 @@ class App:
         self.wid = ""
         while time.time() < deadline and not self.wid:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"hwr-gui exited with {self.proc.returncode}; see {self.log.name}")
+                self.log.flush()
+                said = Path(self.log.name).read_text(errors="replace").strip()[-2000:]
+                raise RuntimeError(f"hwr-gui exited with {self.proc.returncode}:\n{said}")
             self.wid = x.run("xdotool", "search", "--onlyvisible", "--name", "hwr", check=False).split("\n")[0]
             time.sleep(0.3)
         if not self.wid:
