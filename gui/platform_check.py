@@ -35,12 +35,12 @@ FEDORA = {
 
 def debian_package(soname: str) -> str:
     """Debian's package name for a shared library, by its policy: ``libfoo.so.N`` is in
-    ``libfooN``, or ``libfoo-N`` when ``foo`` ends in a digit (``libxkbcommon-x11-0``)."""
+    ``libfooN``, or ``libfoo-N`` when ``foo`` ends in a digit (``libxkbcommon-x11-0``), in lower case."""
     m = re.fullmatch(r"(lib.+?)\.so\.(\d+)(?:\.\d+)*", soname)
     if not m:
         return soname
     name, version = m.group(1), m.group(2)
-    return f"{name}-{version}" if name[-1].isdigit() else f"{name}{version}"
+    return (f"{name}-{version}" if name[-1].isdigit() else f"{name}{version}").lower()
 
 
 def _can_load(soname: str) -> bool:

@@ -15,7 +15,7 @@ from hwr_gui.platform_check import debian_package, platform_problem, xcb_missing
     ("libxcb-icccm.so.4", "libxcb-icccm4"),
     ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
     ("libxcb-render-util.so.0", "libxcb-render-util0"),
-    ("libGL.so.1.7.0", "libGL1"),
+    ("libGL.so.1.7.0", "libgl1"),
     ("weird", "weird"),
 ])
 def test_debian_package_names(soname, package):
