@@ -6,7 +6,8 @@
 # 2. the CLI executable prints its version and recognises data/page.jpg and data/line1.inkml;
 # 3. it transcribes a folder with two worker processes, and fine-tunes the ink model for one epoch on the sample ink, and the new model reads;
 # 4. the GUI executable shows its first window (offscreen) and quits with status 0;
-# 5. the bundle holds the embedded models, the LM, the schemas and the icon.
+# 5. the bundle holds the embedded models, the LM, the schemas and the icon (on Linux, also
+#    libxcb-cursor, which Qt's X11 plugin loads by name at start-up).
 # Runs with a private HOME (no settings, caches or user models of yours are used).
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 BUNDLE_DIR" >&2; exit 2; }
@@ -44,6 +45,11 @@ if command -v ldd > /dev/null; then
   [ -z "$ours" ] || fail "libraries the bundle lacks:"$'\n'"$ours"
   others="$(echo "$missing" | grep -v -E 'Qt6|shiboken|pyside|torch|c10|opencv|cv2|python' | tr '\n' ' ' || true)"
   echo "libraries: the bundle's own all found${others:+; system libraries not on this machine (optional plugins): $others}"
+fi
+if [ "$(uname -s)" = Linux ]; then
+  # Qt >= 6.5's X11 plugin dlopens libxcb-cursor (ldd does not list it); PyInstaller bundles it only
+  # where the build machine had it, and without it the app cannot start on a desktop that lacks it
+  [ -f "$internal/libxcb-cursor.so.0" ] || fail "the bundle lacks libxcb-cursor.so.0: install libxcb-cursor0 (Debian, Ubuntu) on the build machine and build again"
 fi
 
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share" \
