@@ -96,7 +96,7 @@ def platform_problem(environ: Mapping[str, str], *, platform: str | None = None,
     if not environ.get("DISPLAY"):
         return ("hwr-gui: no display to open a window on (DISPLAY is not set). Run it in a "
                 "desktop session, or use the command line: hwr --help")
-    libs = (missing or (lambda: xcb_missing_libraries(_qt_plugin_dir())))()
+    libs = missing() if missing else xcb_missing_libraries(_qt_plugin_dir())
     if not libs:
         return None
     debian = " ".join(dict.fromkeys(debian_package(lib) for lib in libs))
