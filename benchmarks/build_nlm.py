@@ -31,11 +31,10 @@ import torch  # noqa: E402
 from hwr.decoding.lm import CharNgramLM  # noqa: E402
 from hwr.decoding.neural_lm import CharLSTM, NeuralLM, line_log_probs  # noqa: E402
 
-SOURCES = ("indomain", "fortunes", "austen", "mobydick", "wordnet", "oanc")
-
-
-NAMES = {"indomain": "IAM-OnDB trainset transcriptions", "fortunes": "Debian fortunes", "austen": "Jane Austen's "
-         "novels", "mobydick": "Moby-Dick", "wordnet": "WordNet 3.0 glosses", "oanc": "an OANC sample"}
+# build_lm.py's SOURCE.txt files, in training order, and what each is (for the model's description)
+SOURCES = {"indomain": "IAM-OnDB trainset transcriptions", "fortunes": "Debian fortunes",
+           "austen": "Jane Austen's novels", "mobydick": "Moby-Dick", "wordnet": "WordNet 3.0 glosses",
+           "oanc": "an OANC sample"}
 
 
 def corpus_lines(folder: Path, wordnet_share: float, seed: int) -> tuple[list[str], list[str]]:
@@ -48,7 +47,7 @@ def corpus_lines(folder: Path, wordnet_share: float, seed: int) -> tuple[list[st
             print(f"  {name}: missing ({p})", file=sys.stderr)
             continue
         got = [x for x in p.read_text(encoding="utf-8").splitlines() if x]
-        what = NAMES[name]
+        what = SOURCES[name]
         if name == "wordnet":
             got = [x for x in got if rng.random() < wordnet_share]
             what += f" ({wordnet_share:.0%})"
