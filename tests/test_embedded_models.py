@@ -30,3 +30,19 @@ def test_recognizer_takes_each_models_tuned_beam_width_unless_told():
         rec = Recognizer(str(MODELS / f"{name}.safetensors"), lm="none")
         assert rec.decoder.settings.beam_width == d["beam"]["beam_width"]
         assert Recognizer(str(MODELS / f"{name}.safetensors"), lm="none", beam_width=5).decoder.settings.beam_width == 5
+
+
+@pytest.mark.parametrize("name", ["ink_default", "image_default"])
+def test_model_card_states_the_models_own_alphabet_size_and_parameter_count(name):
+    """The card's numbers are read off the model, not remembered: a card that says 89
+    characters for an 81-character alphabet misleads whoever extends it."""
+    import re
+
+    from hwr.pipeline import Recognizer
+
+    card = (MODELS / f"{name}.md").read_text()
+    rec = Recognizer(str(MODELS / f"{name}.safetensors"), lm="none")
+    n_chars = int(re.search(r"^\| output \| (\d+) characters", card, re.M).group(1))
+    assert n_chars == len(rec.alphabet) - 1  # the alphabet counts the CTC blank
+    params = float(re.search(r"\((\d+\.\d+) M parameters\)", card).group(1))
+    assert params == round(sum(p.numel() for p in rec.net.parameters()) / 1e6, 2)
