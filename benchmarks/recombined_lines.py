@@ -1,7 +1,7 @@
 """Do new lines put together from the words of Hooker's own lines help a fine-tuning?  (Issue 8.)
 
-Thirty-two pages of one hand (633 lines) are few, and the learning curve of the README (*How
-many pages of the hand*) is steep where the data ends.  A common remedy for small HTR sets is
+Thirty-two pages of one hand (633 lines) are few, and the learning curve of docs/hooker-letters.md
+(*How many pages of the hand*) is steep where the data ends.  A common remedy for small HTR sets is
 to cut the training lines into words and put the words together again in new orders, so the
 network sees each letter shape beside other neighbours.  This script measures it:
 

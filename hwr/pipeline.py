@@ -34,7 +34,7 @@ DEFAULT_IMAGE_MODEL = "image_default"
 GENERIC_LM_WEIGHT = 0.5
 GENERIC_INSERTION_BONUS = 1.0
 # weight of a rescoring LSTM LM given to a model that was not tuned with one (the embedded image
-# model's tuned value with the LSTM LM of README *Re-ranking*; the ink model's was 0.6)
+# model's tuned value with the LSTM LM of docs/decoding.md, *Re-ranking*; the ink model's was 0.6)
 GENERIC_RESCORE_WEIGHT = 0.3
 
 

@@ -290,7 +290,7 @@ class Decoder:
         (CTC, all alignments) plus what the search added to it (the LM and the insertion bonus,
         weighted as tuned, and lexicon penalties); the best is aligned to the first view.
         Reading Hooker's set-aside lines by three bands this way took a fine-tuning's CER from
-        18.43 to 16.93 % (README, *Reading a line three times*).  One view: :meth:`decode`."""
+        18.43 to 16.93 % (docs/hooker-letters.md, *Reading a line three times*).  One view: :meth:`decode`."""
         if len(views) <= 1:
             return self.decode(views[0]) if views else LineResult(text="", confidence=0.0)
         lps = [check_log_probs(v, len(self.alphabet)) for v in views]

@@ -216,7 +216,7 @@ def as_read(model_path: str | os.PathLike, net, alphabet: Alphabet, base: str | 
     models beam search with an LM; greedy without one).  Training watches the greedy CER, but
     a user reads with the decoder, and the two can disagree: a fine-tuning on a few pages of a
     hard hand read them 0.3 points better greedily and 1.7 points worse with beam search and
-    the LM (README, *How many pages of the hand*).  Returns ``read_val_cer``,
+    the LM (docs/hooker-letters.md, *How many pages of the hand*).  Returns ``read_val_cer``,
     ``base_read_val_cer``, ``read_val_lines``, ``read_by`` and ``base_read_by``; empty when
     both read greedily (the greedy figures are then the same comparison) or there is no line."""
     from hwr.decoding.decoder import load_model_defaults

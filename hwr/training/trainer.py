@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 # The peak learning rate `hwr train` uses when it fine-tunes an image model (--base) and is
 # given none: twice the from-scratch rate (TrainConfig.lr). In 30-minute fine-tunings of
-# image_default on the Joseph Hooker letters and the French wills (README, *The learning rate
-# of a fine-tuning*) 3e-3 read the validation lines a little better than 1.5e-3 on average,
+# image_default on the Joseph Hooker letters and the French wills (docs/hooker-letters.md,
+# *The learning rate of a fine-tuning*) 3e-3 read the validation lines a little better than 1.5e-3 on average,
 # 5e-4 a point worse, 6e-3 worse than 3e-3. Ink fine-tuning keeps TrainConfig.lr: not measured.
 FINE_TUNE_IMAGE_LR = 3e-3
 
