@@ -154,6 +154,9 @@ def main() -> None:
     ap.add_argument("--rules", action="store_true",
                     help="also score each method with the scrap rules alone, without the line verifier "
                     "(printed as METHOD-rules)")
+    ap.add_argument("--paper", action="store_true",
+                    help="also score each method without flattening a photographed sheet first "
+                    "(hwr.imaging.paper; printed as METHOD-nopaper)")
     ap.add_argument("--held-back-only", action="store_true",
                     help="only the held-back pages (kraken needs about a minute per page)")
     args = ap.parse_args()
@@ -174,6 +177,8 @@ def main() -> None:
     methods = [m for m in args.methods.split(",") if m]
     if args.rules:
         methods = [v for m in methods for v in (m, f"{m}-rules")]
+    if args.paper:
+        methods = [v for m in methods for v in (m, f"{m}-nopaper")]
     if args.kraken:
         from _kraken import KrakenUnavailable, kraken_venv
 
@@ -199,8 +204,10 @@ def main() -> None:
                     pred, dt = kraken_lines(venv, img, f"{coll}--{xml.stem}")
                     preds = [{"polygon": p} for p in pred]
                 else:
-                    page = segment_page(img, method=method.removesuffix("-rules"),
-                                        verifier=not method.endswith("-rules"))
+                    base = method.removesuffix("-nopaper")
+                    page = segment_page(img, method=base.removesuffix("-rules"),
+                                        verifier=not base.endswith("-rules"),
+                                        paper=not method.endswith("-nopaper"))
                     preds = [ln.to_dict() for ln in page.lines]
                     pred = [ln.polygon for ln in page.lines]
                     dt = time.perf_counter() - t

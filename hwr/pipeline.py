@@ -143,7 +143,8 @@ class Recognizer:
                  lm_weight: float | None = None, insertion_bonus: float | None = None,
                  lexicon: str | os.PathLike | None = None, lexicon_penalty: float | None = None,
                  backend: str = "auto", nbest: int = 5, bands: int = 1,
-                 rescore_lm: str | os.PathLike | None = None, rescore_weight: float | None = None):
+                 rescore_lm: str | os.PathLike | None = None, rescore_weight: float | None = None,
+                 paper: bool = True):
         """Load ``model`` and its decoder defaults.
 
         ``kind`` ("ink" or "image") picks the default model and is checked against the
@@ -157,7 +158,9 @@ class Recognizer:
         found on a page is read cut by this many bands about its baseline (1 to 3: the reading
         band, then a narrower and a wider one, :data:`hwr.segmentation.crops.BANDS`), the
         texts combined by :meth:`hwr.decoding.decoder.Decoder.decode_views`; 3 reads about a
-        point better on difficult hands, in three times the network time.
+        point better on difficult hands, in three times the network time.  ``paper``: a page
+        photographed on a table is flattened before it is segmented and read
+        (:mod:`hwr.imaging.paper`); its lines' outlines are given on the photograph.
         """
         from hwr.decoding.decoder import Decoder, load_model_defaults
         from hwr.device import resolve_device
@@ -168,6 +171,7 @@ class Recognizer:
         if not 1 <= int(bands) <= len(BANDS):
             raise ModelError(f"bands must be 1 to {len(BANDS)}, not {bands}")
         self.bands = int(bands)
+        self.paper = bool(paper)
         self.model_path = resolve_model(model, kind or "ink")
         self.net, self.info = load_model(self.model_path, device=self.device)
         if self.info.kind not in ("ink", "image") or (kind is not None and self.info.kind != kind):
@@ -419,6 +423,7 @@ class Recognizer:
         """As :meth:`page_log_probs`, but each line cut by ``bands`` (default: the recogniser's)
         bands of :data:`hwr.segmentation.crops.BANDS`, the reading band first: per line, the
         log-probabilities of each cut that holds ink."""
+        from hwr.imaging.paper import find_paper
         from hwr.segmentation import segment_page
         from hwr.segmentation.crops import BANDS, cut_line, line_spacings
         from hwr.segmentation.preprocess import load_gray
@@ -431,7 +436,11 @@ class Recognizer:
             from hwr.imaging.load import load_color
 
             color = load_color(image)
-        page = segment_page(gray, name=label, color=color)
+        sheet = find_paper(gray) if self.paper else None
+        if sheet is not None:  # a photograph: read the sheet flattened, give the lines on the photograph
+            gray = sheet.warp(gray)
+            color = sheet.warp(color) if color is not None else None
+        page = segment_page(gray, name=label, color=color, paper=False)
         inputs: list[np.ndarray] = []
         index: list[int] = []
         more: list[tuple[int, np.ndarray]] = []  # (line's place in index, a crop by another band)
@@ -453,6 +462,8 @@ class Recognizer:
         views = [[lp] for lp in lps[:len(inputs)]]
         for (k, _), lp in zip(more, lps[len(inputs):]):
             views[k].append(lp)
+        if sheet is not None:
+            sheet.page_to_photo(page)
         return page, index, views
 
     def recognize_line_images(self, images: Sequence[np.ndarray], batch_size: int = 16) -> list[LineResult]:

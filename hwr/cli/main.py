@@ -524,8 +524,10 @@ def _report_written(path, progress_json: bool = False) -> None:
               help="Page images: read each found line cut by this many bands about its baseline (the reading "
                    "band, a narrower and a wider one) and keep the text that fits them all best: 3 reads "
                    "difficult hands about a point better, in three times the network time.")
+@click.option("--no-paper", is_flag=True, help="Page images: read the page as it is, even where it looks like a photograph of a sheet on a table (by default such a sheet is found and flattened first; the lines are still given on the photograph).")
 def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
-              lexicon_penalty, rescore_lm, rescore_weight, nbest, backend, fmt, threads, line, bands) -> None:
+              lexicon_penalty, rescore_lm, rescore_weight, nbest, backend, fmt, threads, line, bands,
+              no_paper) -> None:
     """Recognise handwriting in INPUT files: ink (InkML, IAM-OnDB line XML, hwr ink JSON) or
     page images (segmented into lines), the kind detected from the content; with --line,
     images of single text lines.  Without --model, ink goes to the embedded ink model and
@@ -551,7 +553,7 @@ def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, inserti
                 model, device=device, decoder=decoder, kind=None if model else kind,
                 beam_width=beam_width, lm=lm, lm_weight=lm_weight, insertion_bonus=insertion_bonus,
                 lexicon=lexicon, lexicon_penalty=lexicon_penalty, backend=backend, nbest=nbest, bands=bands,
-                rescore_lm=rescore_lm, rescore_weight=rescore_weight)
+                rescore_lm=rescore_lm, rescore_weight=rescore_weight, paper=not no_paper)
         return recognizers[key]
 
     device = _resolve_device(device)  # no GPU for --device cuda: one clear error, before any input

@@ -40,8 +40,11 @@ def _writer(fmt: str):
 @click.option("--no-verifier", is_flag=True,
               help="Keep the lines that the scrap rules keep, without the line verifier (a small network "
                    "trained on archival letters and wills that drops stamps, notes and signatures).")
+@click.option("--no-paper", is_flag=True,
+              help="Segment the page as it is, even where it looks like a photograph of a sheet on a table (by "
+                   "default such a sheet is found and flattened first; the lines are still given on the photograph).")
 def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: str, overwrite: bool,
-            no_orientation: bool, no_verifier: bool) -> None:
+            no_orientation: bool, no_verifier: bool, no_paper: bool) -> None:
     """Find the text lines of page IMAGES (JPEG, PNG, TIFF, ...): polygon, baseline and
     reading order of each line, in the original image's pixel coordinates.
 
@@ -74,7 +77,8 @@ def segment(images: tuple[Path, ...], fmt: str, out_dir: Path | None, method: st
                 try:
                     gray = load_page(path, k)
                     page = segment_page(gray, method=method, orientation=not no_orientation, name=str(path),
-                                        color=load_color(path, k), verifier=not no_verifier)
+                                        color=load_color(path, k), verifier=not no_verifier,
+                                        paper=not no_paper)
                     del gray
                 except Exception as e:  # one bad page never stops the others
                     msg = _message(e, path)

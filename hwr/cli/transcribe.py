@@ -33,9 +33,11 @@ import click
 @click.option("--bands", type=click.IntRange(1, 3), default=1, show_default=True,
               help="Read each line of a page cut by this many bands about its baseline (3: about a point better "
                    "on difficult hands, three times the network time; see hwr recognize --bands).")
+@click.option("--no-paper", is_flag=True, help="Read page images as they are, even where one looks like a "
+              "photograph of a sheet on a table (by default such a sheet is flattened first).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def transcribe(folder, out_dir, formats, workers, threads, recursive, overwrite, device, ink_model, image_model,
-               decoder, beam_width, lm, bands, quiet) -> None:
+               decoder, beam_width, lm, bands, no_paper, quiet) -> None:
     """Transcribe every page image and ink file in FOLDER into --out.
 
     Each output is written atomically. A run that is stopped (Ctrl+C, a kill, a crash) and
@@ -57,7 +59,8 @@ def transcribe(folder, out_dir, formats, workers, threads, recursive, overwrite,
                        overwrite=overwrite, device=dev, ink_model=ink_model, image_model=image_model,
                        decoder=decoder, threads=threads,
                        recognizer_options={k: v for k, v in {"beam_width": beam_width, "lm": lm,
-                                                            "bands": bands if bands > 1 else None}.items()
+                                                            "bands": bands if bands > 1 else None,
+                                                            "paper": False if no_paper else None}.items()
                                            if v is not None})
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--formats") from e

@@ -147,7 +147,7 @@ def analyse_page(image, method: str = "smear", work_size: int | None = None,
 
 def segment_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
-                 color: np.ndarray | None = None, verifier: bool = True) -> Page:
+                 color: np.ndarray | None = None, verifier: bool = True, paper: bool = True) -> Page:
     """Segment a page (a path or a numpy image) into text lines.
 
     Returns a :class:`hwr.types.Page` whose lines have ``polygon`` and ``baseline`` in
@@ -161,11 +161,31 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
     the colour of the page's writing (violet, red or blue stamps) are left out.
     ``verifier=False`` keeps the candidate lines that the scrap rules keep, without the
     line verifier's say (:mod:`hwr.segmentation.verify`).
+    ``paper``: a page photographed on a table (a sheet on a darker background, seen at an
+    angle) is flattened first and segmented flat (:mod:`hwr.imaging.paper`); the lines are
+    still given in the photograph's coordinates.
     """
     from hwr.segmentation.order import blocks, hull
     from hwr.segmentation.polygons import simplify
 
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
+    if paper:
+        from hwr.imaging.paper import find_paper
+        from hwr.segmentation import preprocess as pp
+
+        gray = pp.load_gray(image, label)
+        if color is None and isinstance(image, (str, os.PathLike)):
+            from hwr.imaging.load import load_color
+
+            color = load_color(image, longest=work_size or pp.WORK_SIZE)
+        elif color is None and isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.uint8:
+            color = image
+        sheet = find_paper(gray)
+        if sheet is not None:
+            flat = segment_page(sheet.warp(gray), method, work_size, orientation, deskew, label,
+                                sheet.warp(color) if color is not None else None, verifier, paper=False)
+            return sheet.page_to_photo(flat)
+        image = gray
     found = analyse_page(image, method, work_size, orientation, deskew, name=label, color=color,
                          verifier=verifier)
     prep, lines = found.prep, found.lines

@@ -1,0 +1,196 @@
+"""The sheet of paper in a photograph of a page, and the page flattened out of it.
+
+A page photographed with a phone lies on a table: the paper is a bright quadrilateral, its
+sides converging with the camera's angle, on a darker background, and the writing's lines
+converge with it.  The segmenter deskews a page by rotation alone, so such lines are cut
+askew and the table's edge is read as ink at their ends.  :func:`find_paper` finds the
+sheet's four corners and :class:`Paper` maps the photograph onto an upright rectangle of the
+sheet's own size (a homography, as a flatbed scan of the sheet would give), and the lines
+found there back onto the photograph.
+
+The sheet is looked for on a copy reduced to :data:`WORK` pixels on its longest side: a
+closing with a disc a few percent of the copy wide fills the writing in, Otsu's threshold
+splits bright from dark, and the largest bright component, its holes filled, must be close
+to a convex quadrilateral (its convex hull reduced to four corners by Douglas-Peucker) that
+covers between :data:`MIN_AREA` and :data:`MAX_AREA` of the frame, with corner angles of
+:data:`MIN_ANGLE`-``180 - MIN_ANGLE`` degrees, and stand out from what surrounds it by
+:data:`MIN_CONTRAST` grey levels.  Anything else (a scan, a sheet on a white table, a page
+of noise) gives ``None`` and the page is read as it is.  A sheet that already stands upright
+in the frame (each side within :data:`UPRIGHT_DEGREES` of the axes, opposite sides within
+:data:`UPRIGHT_RATIO` of each other's length: a scan on a dark scanner bed) is left as it
+is too, since the segmenter masks such borders on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: longest side (pixels) of the copy the sheet is looked for on
+WORK = 640
+#: the sheet covers at least / at most this share of the frame
+MIN_AREA, MAX_AREA = 0.15, 0.985
+#: grey levels between the sheet's median and the median of what surrounds it
+MIN_CONTRAST = 35.0
+#: the smallest corner angle (degrees) of an acceptable sheet
+MIN_ANGLE = 45.0
+#: the sheet's outline and its four-corner fit differ by at most this share of its area
+MAX_FIT_ERROR = 0.08
+#: a sheet whose sides all lie within this many degrees of the axes ...
+UPRIGHT_DEGREES = 1.5
+#: ... and whose opposite sides differ in length by less than this share is left as it is
+UPRIGHT_RATIO = 0.03
+#: pages larger than this (pixels) are not looked at: warping one would double the memory
+#: a huge scan takes, and no phone takes such photographs
+MAX_PIXELS = 100_000_000
+
+
+def order_corners(quad: np.ndarray) -> np.ndarray:
+    """Four points as top-left, top-right, bottom-right, bottom-left."""
+    q = np.asarray(quad, np.float64).reshape(4, 2)
+    c = q.mean(axis=0)
+    ang = np.arctan2(q[:, 1] - c[1], q[:, 0] - c[0])  # y down: -pi..pi from the left, clockwise
+    q = q[np.argsort(ang)]  # clockwise starting from about the left
+    start = int(np.argmin(q.sum(axis=1)))  # top-left: smallest x + y
+    return np.roll(q, -start, axis=0)
+
+
+def _angles(q: np.ndarray) -> np.ndarray:
+    out = []
+    for i in range(4):
+        a, b, c = q[i - 1], q[i], q[(i + 1) % 4]
+        u, v = a - b, c - b
+        cos = float(np.dot(u, v) / max(1e-9, np.linalg.norm(u) * np.linalg.norm(v)))
+        out.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    return np.array(out)
+
+
+@dataclass
+class Paper:
+    """A sheet found in a photograph: ``quad`` its corners (top-left, top-right, bottom-right,
+    bottom-left) in the photograph's pixels, ``source`` the photograph's (width, height),
+    ``size`` the flattened sheet's (width, height)."""
+
+    quad: np.ndarray
+    source: tuple[int, int]
+    size: tuple[int, int]
+
+    @classmethod
+    def from_quad(cls, quad, source: tuple[int, int]) -> Paper:
+        q = order_corners(quad)
+        w = max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))
+        h = max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))
+        return cls(q, (int(source[0]), int(source[1])), (max(1, int(round(w))), max(1, int(round(h)))))
+
+    def homography(self, scale: float = 1.0) -> np.ndarray:
+        """Photograph → flattened sheet, for a copy of the photograph scaled by ``scale``
+        (the flattened sheet scaled alike)."""
+        w, h = self.size
+        dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]]) * scale
+        return cv2.getPerspectiveTransform(np.float32(self.quad * scale), dst)
+
+    def warp(self, image: np.ndarray) -> np.ndarray:
+        """The sheet flattened out of ``image``: the photograph, or any copy of it at another
+        scale (a small colour copy gives a flattened sheet as small)."""
+        scale = image.shape[1] / self.source[0]
+        w, h = self.size
+        size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+        # the page's own colour outside the sheet (there is none: the corners lie on it)
+        return cv2.warpPerspective(image, self.homography(scale), size, flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
+
+    def to_photo(self, points) -> np.ndarray:
+        """Points on the flattened sheet → the same points on the photograph."""
+        p = np.asarray(points, np.float64).reshape(-1, 1, 2)
+        if not len(p):
+            return np.zeros((0, 2))
+        return cv2.perspectiveTransform(p, np.linalg.inv(self.homography())).reshape(-1, 2)
+
+    def page_to_photo(self, page):
+        """A :class:`hwr.types.Page` found on the flattened sheet, its lines' polygons and
+        baselines and its regions moved onto the photograph (in place; returned)."""
+        def move(pts):
+            if not pts:
+                return pts
+            return [(round(float(x), 1), round(float(y), 1)) for x, y in self.to_photo(pts)]
+
+        for ln in page.lines:
+            ln.polygon, ln.baseline = move(ln.polygon), move(ln.baseline)
+        for reg in page.regions:
+            reg.polygon = move(reg.polygon)
+        page.width, page.height = self.source
+        return page
+
+    def upright(self) -> bool:
+        """True when the sheet already stands square in the frame (nothing to flatten)."""
+        q = self.quad
+        for a, b in ((q[0], q[1]), (q[3], q[2])):  # top and bottom: horizontal
+            if abs(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0]))) > UPRIGHT_DEGREES:
+                return False
+        for a, b in ((q[0], q[3]), (q[1], q[2])):  # left and right: vertical
+            if abs(np.degrees(np.arctan2(b[0] - a[0], b[1] - a[1]))) > UPRIGHT_DEGREES:
+                return False
+        top, bottom = np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3])
+        left, right = np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1])
+        return (abs(top - bottom) <= UPRIGHT_RATIO * max(top, bottom)
+                and abs(left - right) <= UPRIGHT_RATIO * max(left, right))
+
+
+def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
+    """The sheet of paper in a photograph (8-bit grey, any size), or ``None`` when there is
+    no clear sheet on a darker background (see the module's docstring).  A sheet already
+    upright in the frame gives ``None`` too unless ``upright`` is true."""
+    if gray is None or gray.ndim != 2 or gray.size == 0 or gray.size > MAX_PIXELS:
+        return None
+    h, w = gray.shape
+    if min(h, w) < 32:
+        return None
+    s = WORK / max(h, w)
+    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    s = small.shape[1] / w
+    sh, sw = small.shape
+    k = max(3, int(0.03 * max(sh, sw)) | 1)
+    closed = cv2.morphologyEx(cv2.GaussianBlur(small, (0, 0), 1.5), cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    _, bright = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    cnt = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(cnt)
+    if not MIN_AREA * sh * sw <= area <= MAX_AREA * sh * sw:
+        return None
+    hull = cv2.convexHull(cnt)
+    hull_area = cv2.contourArea(hull)
+    if hull_area <= 0 or area / hull_area < 1 - MAX_FIT_ERROR:
+        return None
+    peri = cv2.arcLength(hull, True)
+    quad = None
+    for eps in np.linspace(0.005, 0.08, 31):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            quad = approx.reshape(4, 2).astype(np.float64)
+            break
+        if len(approx) < 4:
+            break
+    if quad is None:
+        return None
+    quad = order_corners(quad)
+    if abs(cv2.contourArea(np.float32(quad)) - hull_area) > MAX_FIT_ERROR * hull_area:
+        return None
+    if _angles(quad).min() < MIN_ANGLE:
+        return None
+    inside = np.zeros_like(small)
+    cv2.fillConvexPoly(inside, np.int32(np.round(quad)), 255)
+    around = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))) == 0
+    if around.sum() < 0.01 * sh * sw:
+        return None
+    if float(np.median(closed[inside > 0])) - float(np.median(closed[around])) < MIN_CONTRAST:
+        return None
+    paper = Paper.from_quad(quad / s, (w, h))
+    if not upright and paper.upright():
+        return None
+    return paper
