@@ -27,12 +27,17 @@ class Settings:
     lm: bool = True
     #: read each line of a page cut by three bands (``hwr recognize --bands 3``)
     three_bands: bool = False
+    #: find a sheet photographed on a table and flatten it before reading (``hwr recognize``
+    #: does; ``--no-paper`` does not)
+    flatten_photos: bool = True
 
     def recognizer_options(self) -> dict:
         """Keyword arguments for :class:`hwr.pipeline.Recognizer` (besides model and device)."""
         opts: dict = {"decoder": self.decoder}
         if self.three_bands:
             opts["bands"] = 3
+        if not self.flatten_photos:
+            opts["paper"] = False
         if self.decoder == "beam":
             if self.beam_width > 0:
                 opts["beam_width"] = self.beam_width
@@ -136,6 +141,11 @@ class SettingsDialog(QDialog):
                                     "text that fits all three: about a point better on a difficult hand, "
                                     "for about twice the time a page takes")
         self.three_bands.setChecked(settings.three_bands)
+        self.flatten_photos = QCheckBox("Flatten pages photographed on a table")
+        self.flatten_photos.setToolTip("Find the sheet of paper in a photograph (a bright page on a darker "
+                                       "background, seen at an angle), flatten it and read it flat; the lines are "
+                                       "still shown on the photograph. Scans are read as they are either way")
+        self.flatten_photos.setChecked(settings.flatten_photos)
         self.decoder.currentIndexChanged.connect(self._update)
         form = QFormLayout(self)
         form.addRow("Ink model", self.ink_model)
@@ -145,6 +155,7 @@ class SettingsDialog(QDialog):
         form.addRow("Beam width", self.beam_width)
         form.addRow("", self.lm)
         form.addRow("Pages", self.three_bands)
+        form.addRow("", self.flatten_photos)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -160,4 +171,5 @@ class SettingsDialog(QDialog):
         return Settings(ink_model=self.ink_model.value(), image_model=self.image_model.value(),
                         device=self.device.currentData(), decoder=self.decoder.currentData(),
                         beam_width=self.beam_width.value(), lm=self.lm.isChecked(),
-                        three_bands=self.three_bands.isChecked())
+                        three_bands=self.three_bands.isChecked(),
+                        flatten_photos=self.flatten_photos.isChecked())

@@ -395,6 +395,10 @@ def test_settings_round_trip(qsettings):
     s3.save(qsettings)
     assert Settings.load(qsettings).three_bands is True
     assert s3.recognizer_options() == {"decoder": "greedy", "bands": 3}
+    s4 = Settings(flatten_photos=False)
+    s4.save(qsettings)
+    assert Settings.load(qsettings).flatten_photos is False
+    assert s4.recognizer_options() == {"decoder": "beam", "paper": False}
 
 
 def test_old_saved_default_beam_width_gives_way_to_the_models_own(qsettings):
@@ -426,6 +430,9 @@ def test_settings_dialog(qtbot):
     got = d.settings()
     assert (got.decoder, got.beam_width, got.lm, got.image_model) == ("beam", 9, False, "/x/img.safetensors")
     assert got.three_bands and got.recognizer_options()["bands"] == 3
+    assert d.flatten_photos.isChecked() and "paper" not in got.recognizer_options()
+    d.flatten_photos.setChecked(False)
+    assert d.settings().recognizer_options()["paper"] is False
     d2 = SettingsDialog(Settings(device="cuda"), has_cuda=True)
     qtbot.addWidget(d2)
     assert d2.device.currentData() == "cuda"
