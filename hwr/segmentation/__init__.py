@@ -106,6 +106,21 @@ def upside_down_score(lines) -> float:
     return float((w * (b - a) / np.maximum(1.0, a + b)).sum() / w.sum())
 
 
+def _gray_and_color(image, label: str, work_size: int | None, color: np.ndarray | None):
+    """The page as 8-bit grey, and its colour copy: the one given, else read from the file (at
+    the analysis size) or taken from a colour array; None for a grey page."""
+    from hwr.segmentation import preprocess as pp
+
+    gray = pp.load_gray(image, label)
+    if color is None and isinstance(image, (str, os.PathLike)):
+        from hwr.imaging.load import load_color
+
+        color = load_color(image, longest=work_size or pp.WORK_SIZE)
+    elif color is None and isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.uint8:
+        color = image
+    return gray, color
+
+
 def analyse_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
                  color: np.ndarray | None = None, verifier: bool = True) -> Analysis:
@@ -118,13 +133,7 @@ def analyse_page(image, method: str = "smear", work_size: int | None = None,
     if method not in METHODS:
         raise InputError(f"unknown segmentation method {method!r} (one of {', '.join(METHODS)})")
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
-    gray = pp.load_gray(image, label)
-    if color is None and isinstance(image, (str, os.PathLike)):
-        from hwr.imaging.load import load_color
-
-        color = load_color(image, longest=work_size or pp.WORK_SIZE)
-    elif color is None and isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.uint8:
-        color = image
+    gray, color = _gray_and_color(image, label, work_size, color)
     cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew, color=color)
     del gray
     prep = cands[0]
@@ -171,15 +180,8 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     if paper:
         from hwr.imaging.paper import find_paper
-        from hwr.segmentation import preprocess as pp
 
-        gray = pp.load_gray(image, label)
-        if color is None and isinstance(image, (str, os.PathLike)):
-            from hwr.imaging.load import load_color
-
-            color = load_color(image, longest=work_size or pp.WORK_SIZE)
-        elif color is None and isinstance(image, np.ndarray) and image.ndim == 3 and image.dtype == np.uint8:
-            color = image
+        gray, color = _gray_and_color(image, label, work_size, color)
         sheet = find_paper(gray)
         if sheet is not None:
             flat = segment_page(sheet.warp(gray), method, work_size, orientation, deskew, label,
