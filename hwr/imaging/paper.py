@@ -13,8 +13,9 @@ closing with a disc a few percent of the copy wide fills the writing in, Otsu's 
 splits bright from dark, and the largest bright component, its holes filled, must be close
 to a convex quadrilateral (its convex hull reduced to four corners by Douglas-Peucker) that
 covers between :data:`MIN_AREA` and :data:`MAX_AREA` of the frame, with corner angles of
-:data:`MIN_ANGLE`-``180 - MIN_ANGLE`` degrees, and stand out from what surrounds it by
-:data:`MIN_CONTRAST` grey levels.  Anything else (a scan, a sheet on a white table, a page
+:data:`MIN_ANGLE`-``180 - MIN_ANGLE`` degrees, at most one of them on the frame's edge
+(:data:`EDGE`: a sheet the frame cuts has no four corners to go by), and stand out from what
+surrounds it by :data:`MIN_CONTRAST` grey levels.  Anything else (a scan, a sheet on a white table, a page
 of noise) gives ``None`` and the page is read as it is.  A sheet that already stands upright
 in the frame (each side within :data:`UPRIGHT_DEGREES` of the axes, opposite sides within
 :data:`UPRIGHT_RATIO` of each other's length: a scan on a dark scanner bed) is left as it
@@ -36,6 +37,9 @@ MIN_AREA, MAX_AREA = 0.15, 0.985
 MIN_CONTRAST = 35.0
 #: the smallest corner angle (degrees) of an acceptable sheet
 MIN_ANGLE = 45.0
+#: a corner this close to the frame's edge (share of its longest side) lies on it; a sheet
+#: with two such corners is cut by the frame, and its outline's corners are not the sheet's
+EDGE = 0.005
 #: the sheet's outline and its four-corner fit differ by at most this share of its area
 MAX_FIT_ERROR = 0.08
 #: a sheet whose sides all lie within this many degrees of the axes ...
@@ -182,6 +186,11 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
     if abs(cv2.contourArea(np.float32(quad)) - hull_area) > MAX_FIT_ERROR * hull_area:
         return None
     if _angles(quad).min() < MIN_ANGLE:
+        return None
+    edge = max(2.0, EDGE * max(sh, sw))
+    on_edge = ((quad[:, 0] <= edge) | (quad[:, 0] >= sw - 1 - edge)
+               | (quad[:, 1] <= edge) | (quad[:, 1] >= sh - 1 - edge))
+    if on_edge.sum() >= 2:  # the frame cuts the sheet (or a scan's thin border): no four corners to go by
         return None
     inside = np.zeros_like(small)
     cv2.fillConvexPoly(inside, np.int32(np.round(quad)), 255)

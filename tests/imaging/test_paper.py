@@ -62,7 +62,7 @@ def test_a_copy_at_another_scale_is_flattened_alike_and_points_go_back_where_the
     assert paper.to_photo([]).shape == (0, 2)
 
 
-@pytest.mark.parametrize("what", ["a scan", "dark", "noise", "white on white", "a sliver", "tiny"])
+@pytest.mark.parametrize("what", ["a scan", "dark", "noise", "white on white", "a sliver", "tiny", "cut by the frame"])
 def test_no_sheet_where_there_is_none(what):
     rng = np.random.default_rng(1)
     page, _ = make_page(4)
@@ -73,6 +73,8 @@ def test_no_sheet_where_there_is_none(what):
         "white on white": photograph(page, table=205)[0],  # no contrast with the table
         "a sliver": photograph(page, corners=np.array([[0.4, 0.1], [0.5, 0.1], [0.5, 0.9], [0.4, 0.9]]))[0],
         "tiny": np.full((20, 20), 200, np.uint8),
+        # a scan's thin dark border on two sides, or a photograph that cuts the sheet off
+        "cut by the frame": photograph(page, corners=np.array([[0.0, 0.0], [0.9, 0.03], [0.95, 0.95], [0.0, 1.0]]))[0],
     }[what]
     assert find_paper(image) is None
 
