@@ -524,7 +524,10 @@ def _report_written(path, progress_json: bool = False) -> None:
               help="Page images: read each found line cut by this many bands about its baseline (the reading "
                    "band, a narrower and a wider one) and keep the text that fits them all best: 3 reads "
                    "difficult hands about a point better, in three times the network time.")
-@click.option("--no-paper", is_flag=True, help="Page images: read the page as it is, even where it looks like a photograph of a sheet on a table (by default such a sheet is found and flattened first; the lines are still given on the photograph).")
+@click.option("--no-paper", is_flag=True,
+              help="Page images: read the page as it is, even where it looks like a photograph of a sheet on a "
+                   "table (by default such a sheet is found and flattened first; the lines are still given on "
+                   "the photograph).")
 def recognize(inputs, model, device, decoder, beam_width, lm, lm_weight, insertion_bonus, lexicon,
               lexicon_penalty, rescore_lm, rescore_weight, nbest, backend, fmt, threads, line, bands,
               no_paper) -> None:

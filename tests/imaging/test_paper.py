@@ -146,3 +146,23 @@ def test_a_photograph_is_read_flat_and_its_lines_given_on_the_photograph():
     assert all(inside(truth, ln.polygon) for ln in seen.lines)
     as_is = Recognizer(kind="image", decoder="greedy", paper=False).recognize_page(photo)
     assert [ln.polygon for ln in as_is.lines] != [ln.polygon for ln in seen.lines]
+
+
+def test_the_command_line_flattens_a_photograph_unless_told_not_to(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from hwr.cli.main import cli
+
+    page, _ = make_page(4)
+    photo, truth = photograph(page)
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), photo)
+    runs = {}
+    for flags in ([], ["--no-paper"]):
+        res = CliRunner().invoke(cli, ["segment", *flags, str(path)])
+        assert res.exit_code == 0, res.output
+        runs[bool(flags)] = json.loads(res.stdout.strip().splitlines()[-1])["lines"]
+    assert len(runs[False]) == 4 and all(inside(truth, ln["polygon"]) for ln in runs[False])
+    assert [ln["polygon"] for ln in runs[False]] != [ln["polygon"] for ln in runs[True]]
