@@ -36,6 +36,7 @@ from hwr.training.metrics import ErrorRates
 
 REPO = Path(__file__).resolve().parents[1]
 READINGS = ("page, as it is", "page, default", "photo, as it is (--no-paper)", "photo, flattened (default)")
+SHORT = ("page", "page default", "photo", "photo flattened")  # the same, in the per-page lines
 
 
 def photograph(page: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +58,7 @@ def photograph(page: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     yy, xx = np.mgrid[0:H, 0:W]
     g = (np.cos(angle) * xx / W + np.sin(angle) * yy / H)
     g = (g - g.min()) / max(1e-9, g.max() - g.min())
-    out *= (rng.uniform(0.6, 0.8) + (1 - rng.uniform(0.6, 0.8)) * g)[..., None] + 0.0
+    out *= (rng.uniform(0.6, 0.8) + (1 - rng.uniform(0.6, 0.8)) * g)[..., None]
     out = cv2.GaussianBlur(np.clip(out, 0, 255).astype(np.uint8), (0, 0), 0.8)
     return out, corners
 
@@ -121,9 +122,8 @@ def main() -> None:
                 rates.setdefault((coll, reading), ErrorRates()).add(ref, text)
             if not args.keep:
                 shot.unlink()
-        print(f"{coll} {path.stem}: " + "  ".join(
-            f"{r.split(',')[0]} {r.split(', ')[1][:8]} {100 * rates[(coll, r)].cer:.1f}" for r in READINGS),
-            file=sys.stderr, flush=True)
+        print(f"{coll} {path.stem} (CER % so far): " + "  ".join(
+            f"{s} {100 * rates[(coll, r)].cer:.1f}" for s, r in zip(SHORT, READINGS)), file=sys.stderr, flush=True)
     if not args.keep:
         tmp.rmdir()
     print(f"\n{'pages':24}{'n':>4}  {'reading':32}{'CER %':>7}{'WER %':>7}")

@@ -423,7 +423,7 @@ class Recognizer:
         """As :meth:`page_log_probs`, but each line cut by ``bands`` (default: the recogniser's)
         bands of :data:`hwr.segmentation.crops.BANDS`, the reading band first: per line, the
         log-probabilities of each cut that holds ink."""
-        from hwr.imaging.paper import find_paper
+        from hwr.imaging.paper import flatten
         from hwr.segmentation import segment_page
         from hwr.segmentation.crops import BANDS, cut_line, line_spacings
         from hwr.segmentation.preprocess import load_gray
@@ -436,10 +436,9 @@ class Recognizer:
             from hwr.imaging.load import load_color
 
             color = load_color(image)
-        sheet = find_paper(gray) if self.paper else None
-        if sheet is not None:  # a photograph: read the sheet flattened, give the lines on the photograph
-            gray = sheet.warp(gray)
-            color = sheet.warp(color) if color is not None else None
+        sheet = None
+        if self.paper:  # a photograph: read the sheet flattened, give the lines on the photograph
+            sheet, gray, color = flatten(gray, color)
         page = segment_page(gray, name=label, color=color, paper=False)
         inputs: list[np.ndarray] = []
         index: list[int] = []

@@ -25,6 +25,7 @@ is too, since the segmenter masks such borders on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -110,7 +111,12 @@ class Paper:
         p = np.asarray(points, np.float64).reshape(-1, 1, 2)
         if not len(p):
             return np.zeros((0, 2))
-        return cv2.perspectiveTransform(p, np.linalg.inv(self.homography())).reshape(-1, 2)
+        return cv2.perspectiveTransform(p, self._to_photo).reshape(-1, 2)
+
+    @cached_property
+    def _to_photo(self) -> np.ndarray:
+        """Flattened sheet → photograph (the homography's inverse, made once for all lines)."""
+        return np.linalg.inv(self.homography())
 
     def page_to_photo(self, page):
         """A :class:`hwr.types.Page` found on the flattened sheet, its lines' polygons and
@@ -203,3 +209,13 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
     if not upright and paper.upright():
         return None
     return paper
+
+
+def flatten(gray: np.ndarray, color: np.ndarray | None = None
+            ) -> tuple[Paper | None, np.ndarray, np.ndarray | None]:
+    """The sheet found in ``gray`` (:func:`find_paper`) and the page and its colour copy (any
+    scale, or None) flattened out of it; ``(None, gray, color)`` unchanged when there is none."""
+    sheet = find_paper(gray)
+    if sheet is None:
+        return None, gray, color
+    return sheet, sheet.warp(gray), sheet.warp(color) if color is not None else None

@@ -179,15 +179,12 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
 
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     if paper:
-        from hwr.imaging.paper import find_paper
+        from hwr.imaging.paper import flatten
 
-        gray, color = _gray_and_color(image, label, work_size, color)
-        sheet = find_paper(gray)
+        sheet, image, color = flatten(*_gray_and_color(image, label, work_size, color))
         if sheet is not None:
-            flat = segment_page(sheet.warp(gray), method, work_size, orientation, deskew, label,
-                                sheet.warp(color) if color is not None else None, verifier, paper=False)
-            return sheet.page_to_photo(flat)
-        image = gray
+            return sheet.page_to_photo(segment_page(image, method, work_size, orientation, deskew, label,
+                                                    color, verifier, paper=False))
     found = analyse_page(image, method, work_size, orientation, deskew, name=label, color=color,
                          verifier=verifier)
     prep, lines = found.prep, found.lines
