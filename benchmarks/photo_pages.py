@@ -5,8 +5,10 @@ that have one and photographs them itself: each page, in colour, is warped as a 
 an angle sees it (its four corners moved inwards by 4-16 % of the frame, each at random),
 laid on a dark, grainy table of a random brown or grey, lit unevenly (a gradient across the
 frame, darkest at 0.6-0.8 of the brightest), blurred a little (sigma 0.8 px) and saved as a
-JPEG (quality 85).  Each photograph is read as ``hwr recognize`` reads it, with the sheet
-flattened first (the default) and as it is (``--no-paper``), and each page itself both ways
+JPEG (quality 85).  With ``--shadow`` each also has a shadow across it, as a phone or a hand
+casts one: a half-plane through the middle part of the frame at a random angle, darkened by
+40-60 %, its edge soft over 1 % of the frame.  Each photograph is read as ``hwr recognize``
+reads it, with the sheet flattened first (the default) and as it is (``--no-paper``), and each page itself both ways
 too (flattening must not touch a scan).  Text: the page's lines joined by newlines in reading
 order, against the ground truth's (CER summed over the pages).
 
@@ -14,7 +16,7 @@ The pages: the bundled sample letter (``data/page.jpg``, its text ``data/page.gt
 when ``../shared/data/pages`` is there, the held-back pages of both collections (every 5th,
 ``hwr.data.pages.split_pages``).  One thread, the embedded image model and its decoder.
 
-    python benchmarks/photo_pages.py [--views 3] [--seed 0] [--limit N] [--keep DIR]
+    python benchmarks/photo_pages.py [--views 3] [--seed 0] [--limit N] [--shadow] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ def photograph(page: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     return out, corners
 
 
+def shadow(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``photo`` with a shadow across it (see the module's docstring)."""
+    H, W = photo.shape[:2]
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:H, 0:W]
+    d = np.cos(angle) * (xx - W * rng.uniform(0.3, 0.7)) + np.sin(angle) * (yy - H * rng.uniform(0.3, 0.7))
+    soft = 1.0 / (1.0 + np.exp(-d / (0.01 * max(H, W))))
+    return np.clip(photo * (1.0 - rng.uniform(0.4, 0.6) * soft)[..., None], 0, 255).astype(np.uint8)
+
+
 def pages_with_text() -> list[tuple[str, Path, str]]:
     out = [("sample", REPO / "data" / "page.jpg", (REPO / "data" / "page.gt.txt").read_text(encoding="utf-8").strip())]
     folder = SHARED / "pages"
@@ -82,6 +94,7 @@ def main() -> None:
     ap.add_argument("--views", type=int, default=3, help="photographs of each page (default 3)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="at most N pages of each collection (0: all)")
+    ap.add_argument("--shadow", action="store_true", help="a shadow across each photograph")
     ap.add_argument("--keep", type=Path, help="keep the photographs in this folder")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -107,6 +120,8 @@ def main() -> None:
         page = cv2.imread(str(path), cv2.IMREAD_COLOR)
         for v in range(args.views):
             photo, corners = photograph(page, rng)
+            if args.shadow:
+                photo = shadow(photo, rng)
             shot = tmp / f"{coll}--{path.stem}--{v}.jpg"
             cv2.imwrite(str(shot), photo, [cv2.IMWRITE_JPEG_QUALITY, 85])
             gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)

@@ -439,7 +439,7 @@ class Recognizer:
         sheet = None
         if self.paper:  # a photograph: read the sheet flattened, give the lines on the photograph
             sheet, gray, color = flatten(gray, color)
-        page = segment_page(gray, name=label, color=color, paper=False)
+        page = segment_page(gray, name=label, color=color, paper=False, sheet=sheet is not None)
         inputs: list[np.ndarray] = []
         index: list[int] = []
         more: list[tuple[int, np.ndarray]] = []  # (line's place in index, a crop by another band)

@@ -15,7 +15,11 @@ to a convex quadrilateral (its convex hull reduced to four corners by Douglas-Pe
 covers between :data:`MIN_AREA` and :data:`MAX_AREA` of the frame, with corner angles of
 :data:`MIN_ANGLE`-``180 - MIN_ANGLE`` degrees, at most one of them on the frame's edge
 (:data:`EDGE`: a sheet the frame cuts has no four corners to go by), and stand out from what
-surrounds it by :data:`MIN_CONTRAST` grey levels.  Anything else (a scan, a sheet on a white table, a page
+surrounds it by :data:`MIN_CONTRAST` grey levels.  A shadow across the sheet leaves its lit
+part bright and the rest darker than Otsu's threshold, so the pixels below it are split again
+by Otsu's threshold, and the sheet found there is taken instead when its shaded part still
+stands out from what surrounds it: the whole sheet, shadow and all, is flattened (a shaded
+part as dark as the table cannot be told from it in grey).  Anything else (a scan, a sheet on a white table, a page
 of noise) gives ``None`` and the page is read as it is.  A sheet that already stands upright
 in the frame (each side within :data:`UPRIGHT_DEGREES` of the axes, opposite sides within
 :data:`UPRIGHT_RATIO` of each other's length: a scan on a dark scanner bed) is left as it
@@ -36,6 +40,8 @@ WORK = 640
 MIN_AREA, MAX_AREA = 0.15, 0.985
 #: grey levels between the sheet's median and the median of what surrounds it
 MIN_CONTRAST = 35.0
+#: a shaded part of the sheet covers at least this share of the frame
+MIN_SHADE = 0.02
 #: the smallest corner angle (degrees) of an acceptable sheet
 MIN_ANGLE = 45.0
 #: a corner this close to the frame's edge (share of its longest side) lies on it; a sheet
@@ -148,24 +154,19 @@ class Paper:
                 and abs(left - right) <= UPRIGHT_RATIO * max(left, right))
 
 
-def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
-    """The sheet of paper in a photograph (8-bit grey, any size), or ``None`` when there is
-    no clear sheet on a darker background (see the module's docstring).  A sheet already
-    upright in the frame gives ``None`` too unless ``upright`` is true."""
-    if gray is None or gray.ndim != 2 or gray.size == 0 or gray.size > MAX_PIXELS:
-        return None
-    h, w = gray.shape
-    if min(h, w) < 32:
-        return None
-    s = WORK / max(h, w)
-    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
-    s = small.shape[1] / w
-    sh, sw = small.shape
-    k = max(3, int(0.03 * max(sh, sw)) | 1)
-    closed = cv2.morphologyEx(cv2.GaussianBlur(small, (0, 0), 1.5), cv2.MORPH_CLOSE,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    _, bright = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+def _fill(shape: tuple[int, int], quad: np.ndarray) -> np.ndarray:
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(inside, np.int32(np.round(quad)), 255)
+    return inside
+
+
+def _outline(closed: np.ndarray, bright: np.ndarray, k: int) -> tuple[np.ndarray, float] | None:
+    """The four corners of the largest bright region of ``closed`` (the small copy, writing
+    filled in) and the median grey of what surrounds them, when that region passes for a sheet
+    (the module's docstring); else None."""
+    sh, sw = closed.shape
+    bright = cv2.morphologyEx(bright.astype(np.uint8) * 255, cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
     contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
@@ -198,14 +199,49 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
                | (quad[:, 1] <= edge) | (quad[:, 1] >= sh - 1 - edge))
     if on_edge.sum() >= 2:  # the frame cuts the sheet (or a scan's thin border): no four corners to go by
         return None
-    inside = np.zeros_like(small)
-    cv2.fillConvexPoly(inside, np.int32(np.round(quad)), 255)
+    inside = _fill(closed.shape, quad)
     around = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))) == 0
     if around.sum() < 0.01 * sh * sw:
         return None
-    if float(np.median(closed[inside > 0])) - float(np.median(closed[around])) < MIN_CONTRAST:
+    surround = float(np.median(closed[around]))
+    if float(np.median(closed[inside > 0])) - surround < MIN_CONTRAST:
         return None
-    paper = Paper.from_quad(quad / s, (w, h))
+    return quad, surround
+
+
+def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
+    """The sheet of paper in a photograph (8-bit grey, any size), or ``None`` when there is
+    no clear sheet on a darker background (see the module's docstring).  A sheet already
+    upright in the frame gives ``None`` too unless ``upright`` is true."""
+    if gray is None or gray.ndim != 2 or gray.size == 0 or gray.size > MAX_PIXELS:
+        return None
+    h, w = gray.shape
+    if min(h, w) < 32:
+        return None
+    s = WORK / max(h, w)
+    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    s = small.shape[1] / w
+    sh, sw = small.shape
+    k = max(3, int(0.03 * max(sh, sw)) | 1)
+    closed = cv2.morphologyEx(cv2.GaussianBlur(small, (0, 0), 1.5), cv2.MORPH_CLOSE,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    t1, _ = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    found = _outline(closed, closed > t1, k)
+    # a shadow across the sheet (the module's docstring): split the darker pixels again
+    dark = closed[closed <= t1]
+    if dark.size > 0.01 * closed.size:
+        t2, _ = cv2.threshold(dark.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        if t2 < t1:
+            whole = _outline(closed, closed > t2, k)
+            if whole is not None:
+                inside = _fill(closed.shape, whole[0])
+                added = (inside > 0) & (closed <= t1)
+                if (added.sum() >= MIN_SHADE * closed.size
+                        and float(np.median(closed[added])) - whole[1] >= MIN_CONTRAST):
+                    found = whole
+    if found is None:
+        return None
+    paper = Paper.from_quad(found[0] / s, (w, h))
     if not upright and paper.upright():
         return None
     return paper

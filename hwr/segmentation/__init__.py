@@ -123,10 +123,12 @@ def _gray_and_color(image, label: str, work_size: int | None, color: np.ndarray 
 
 def analyse_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
-                 color: np.ndarray | None = None, verifier: bool = True) -> Analysis:
+                 color: np.ndarray | None = None, verifier: bool = True, sheet: bool = False) -> Analysis:
     """The analysis behind :func:`segment_page`, in work coordinates (see :class:`Analysis`);
     no lines for a page without text lines (blank, or noise).  ``verifier=False`` lets the scrap
-    rules alone decide which candidate lines are kept (:mod:`hwr.segmentation.verify`)."""
+    rules alone decide which candidate lines are kept (:mod:`hwr.segmentation.verify`).
+    ``sheet``: the image is a sheet flattened out of a photograph, paper from edge to edge
+    (:func:`hwr.segmentation.preprocess.prepare`)."""
     from hwr.errors import InputError
     from hwr.segmentation import preprocess as pp
 
@@ -134,7 +136,8 @@ def analyse_page(image, method: str = "smear", work_size: int | None = None,
         raise InputError(f"unknown segmentation method {method!r} (one of {', '.join(METHODS)})")
     label = name or (str(image) if isinstance(image, (str, os.PathLike)) else "image")
     gray, color = _gray_and_color(image, label, work_size, color)
-    cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew, color=color)
+    cands = pp.prepare(gray, work_size or pp.WORK_SIZE, orientation=orientation, deskew=deskew, color=color,
+                       sheet=sheet)
     del gray
     prep = cands[0]
     if prep.xheight <= 0 or not prep.ink.any():
@@ -156,7 +159,8 @@ def analyse_page(image, method: str = "smear", work_size: int | None = None,
 
 def segment_page(image, method: str = "smear", work_size: int | None = None,
                  orientation: bool = True, deskew: bool = True, name: str | None = None,
-                 color: np.ndarray | None = None, verifier: bool = True, paper: bool = True) -> Page:
+                 color: np.ndarray | None = None, verifier: bool = True, paper: bool = True,
+                 sheet: bool = False) -> Page:
     """Segment a page (a path or a numpy image) into text lines.
 
     Returns a :class:`hwr.types.Page` whose lines have ``polygon`` and ``baseline`` in
@@ -172,7 +176,8 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
     line verifier's say (:mod:`hwr.segmentation.verify`).
     ``paper``: a page photographed on a table (a sheet on a darker background, seen at an
     angle) is flattened first and segmented flat (:mod:`hwr.imaging.paper`); the lines are
-    still given in the photograph's coordinates.
+    still given in the photograph's coordinates.  ``sheet``: ``image`` is already such a sheet
+    flattened out of its photograph (paper from edge to edge, a shadow across it included).
     """
     from hwr.segmentation.order import blocks, hull
     from hwr.segmentation.polygons import simplify
@@ -184,9 +189,9 @@ def segment_page(image, method: str = "smear", work_size: int | None = None,
         sheet, image, color = flatten(*_gray_and_color(image, label, work_size, color))
         if sheet is not None:
             return sheet.page_to_photo(segment_page(image, method, work_size, orientation, deskew, label,
-                                                    color, verifier, paper=False))
+                                                    color, verifier, paper=False, sheet=True))
     found = analyse_page(image, method, work_size, orientation, deskew, name=label, color=color,
-                         verifier=verifier)
+                         verifier=verifier, sheet=sheet)
     prep, lines = found.prep, found.lines
     page = Page(image=label, width=prep.width, height=prep.height)
     xh = prep.xheight

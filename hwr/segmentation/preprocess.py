@@ -273,14 +273,18 @@ STAMP_DIST = 0.3
 
 
 def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = True,
-            deskew: bool = True, color: np.ndarray | None = None) -> list[Prepared]:
+            deskew: bool = True, color: np.ndarray | None = None, sheet: bool = False) -> list[Prepared]:
     """Downscale, flatten, binarise, clean, deskew.  Returns the upright candidate, and
     when the page's turned row profile is sharper than its own (a sign of a page turned
     by 90 degrees), the turned candidate too: the caller keeps the one whose lines are
-    longer.  180 degrees is decided later from the lines."""
+    longer.  180 degrees is decided later from the lines.  ``sheet``: the image is all
+    paper (a sheet flattened out of a photograph, :mod:`hwr.imaging.paper`), so no dark part
+    of it is masked as a scan's border or a table: a shadow across the sheet is paper too."""
     H, W = gray.shape
     small, s = downscale(gray, work_size)
     flat, paper = flatten(small, paper_mask=True)
+    if sheet:
+        paper[:] = True
     ink = contrast_ink(flat, mask=paper) & paper.astype(np.uint8)
     to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
     xh = text_height(ink)

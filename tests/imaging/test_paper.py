@@ -30,6 +30,15 @@ def photograph(page: np.ndarray, corners=CORNERS, size=(1700, 2100), table: int 
     return np.clip(out, 0, 255).astype(np.uint8), dst.astype(np.float64)
 
 
+def shaded(photo: np.ndarray, depth: float = 0.5) -> np.ndarray:
+    """``photo`` with a shadow across it, as a phone or a hand casts one: everything above a
+    line running down from the top left darkened by ``depth``, the edge soft over ~15 px."""
+    H, W = photo.shape
+    yy, xx = np.mgrid[0:H, 0:W]
+    d = (0.35 * H + 0.6 * xx * H / W - yy) / 15.0  # > 0 above the line
+    return np.clip(photo * (1.0 - depth / (1.0 + np.exp(-d))), 0, 255).astype(np.uint8)
+
+
 def inside(quad: np.ndarray, points, margin: float = 3.0) -> bool:
     q = np.float32(quad).reshape(-1, 1, 2)
     return all(cv2.pointPolygonTest(q, (float(x), float(y)), True) >= -margin for x, y in points)
@@ -62,7 +71,8 @@ def test_a_copy_at_another_scale_is_flattened_alike_and_points_go_back_where_the
     assert paper.to_photo([]).shape == (0, 2)
 
 
-@pytest.mark.parametrize("what", ["a scan", "dark", "noise", "white on white", "a sliver", "tiny", "cut by the frame"])
+@pytest.mark.parametrize("what", ["a scan", "dark", "noise", "white on white", "a sliver", "tiny", "cut by the frame",
+                                  "a scan in shadow"])
 def test_no_sheet_where_there_is_none(what):
     rng = np.random.default_rng(1)
     page, _ = make_page(4)
@@ -75,6 +85,8 @@ def test_no_sheet_where_there_is_none(what):
         "tiny": np.full((20, 20), 200, np.uint8),
         # a scan's thin dark border on two sides, or a photograph that cuts the sheet off
         "cut by the frame": photograph(page, corners=np.array([[0.0, 0.0], [0.9, 0.03], [0.95, 0.95], [0.0, 1.0]]))[0],
+        # its lit part is no sheet (the frame cuts it), nor is the whole frame
+        "a scan in shadow": shaded(page),
     }[what]
     assert find_paper(image) is None
 
@@ -117,6 +129,42 @@ def test_segmenting_a_photograph_finds_the_pages_lines_on_the_sheet():
     # top to bottom on the sheet: the baselines' middles go down the photograph
     mids = [np.mean(np.asarray(ln.baseline)[:, 1]) for ln in seen.lines]
     assert mids == sorted(mids)
+
+
+def test_a_shadow_across_the_sheet_is_part_of_it():
+    """The lit part of a shaded sheet is a bright quadrilateral of its own; the whole sheet,
+    shadow and all, is what is flattened, and its shaded lines are segmented with the rest."""
+    page, boxes = make_page(6)
+    photo, truth = photograph(page, table=40)  # a dark desk: in grey, shaded paper must stand out from it
+    photo = shaded(photo)
+    paper = find_paper(photo)
+    assert paper is not None
+    assert np.abs(paper.quad - truth).max() < 0.01 * np.hypot(*photo.shape)
+    seen = segment_page(photo)
+    assert len(seen.lines) == len(boxes) == 6
+    h, w = page.shape
+    M = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), np.float32(truth))
+    on_photo = [cv2.perspectiveTransform(np.float32(b).reshape(-1, 1, 2), M).reshape(-1, 2) for b in boxes]
+    assert sorted(next(i for i, b in enumerate(on_photo) if inside(b, ln.baseline, margin=25))
+                  for ln in seen.lines) == list(range(6))
+
+
+def test_a_flattened_sheet_is_paper_from_edge_to_edge():
+    """On a scan, paper far darker than the rest is a border and its ink is dropped; on a
+    sheet flattened out of a photograph it is paper in shadow, and its writing is kept."""
+    from hwr.segmentation.preprocess import prepare
+
+    page, _ = make_page(6, ruling=False, noise=False)
+    dim = page.astype(np.float64)
+    dim[:, : page.shape[1] // 2] *= 0.4  # the left half in deep shadow
+    dim = dim.astype(np.uint8)
+
+    def ink_on_the_left(sheet: bool) -> int:
+        prep = prepare(dim, deskew=False, orientation=False, sheet=sheet)[0]
+        return int(prep.ink[:, : int((page.shape[1] // 2 - 50) * prep.to_work[0, 0])].sum())
+
+    assert ink_on_the_left(sheet=False) < 0.1 * ink_on_the_left(sheet=True)
+    assert len(segment_page(dim, paper=False, sheet=True).lines) == 6
 
 
 def test_paper_false_segments_the_photograph_as_it_is(monkeypatch):
