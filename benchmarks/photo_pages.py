@@ -38,6 +38,8 @@ from hwr.training.metrics import ErrorRates
 
 REPO = Path(__file__).resolve().parents[1]
 READINGS = ("page, as it is", "page, default", "photo, as it is (--no-paper)", "photo, flattened (default)")
+#: a sheet found with its corners within this share of the photograph's diagonal is the sheet
+RIGHT = 0.03
 SHORT = ("page", "page default", "photo", "photo flattened")  # the same, in the per-page lines
 
 
@@ -150,8 +152,10 @@ def main() -> None:
                   f"{100 * r.cer:7.2f}{100 * r.wer:7.2f}")
         errs = np.array(found[coll])
         ok = np.isfinite(errs)
-        print(f"{'':28}sheet found in {ok.sum()} of {len(errs)} photographs; corners off by at most "
-              f"{100 * errs[ok].max() if ok.any() else float('nan'):.2f} % of the diagonal; "
+        right = errs <= RIGHT
+        print(f"{'':28}sheet found in {ok.sum()} of {len(errs)} photographs, its corners within "
+              f"{100 * RIGHT:.0f} % of the diagonal in {right.sum()} (at most "
+              f"{100 * errs[right].max() if right.any() else float('nan'):.2f} % off there); "
               f"finding and flattening: {1000 * np.mean(secs[coll]):.0f} ms a photograph")
 
 

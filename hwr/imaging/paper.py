@@ -15,11 +15,14 @@ to a convex quadrilateral (its convex hull reduced to four corners by Douglas-Pe
 covers between :data:`MIN_AREA` and :data:`MAX_AREA` of the frame, with corner angles of
 :data:`MIN_ANGLE`-``180 - MIN_ANGLE`` degrees, at most one of them on the frame's edge
 (:data:`EDGE`: a sheet the frame cuts has no four corners to go by), and stand out from what
-surrounds it by :data:`MIN_CONTRAST` grey levels.  A shadow across the sheet leaves its lit
-part bright and the rest darker than Otsu's threshold, so the pixels below it are split again
-by Otsu's threshold, and the sheet found there is taken instead when its shaded part still
-stands out from what surrounds it: the whole sheet, shadow and all, is flattened (a shaded
-part as dark as the table cannot be told from it in grey).  Anything else (a scan, a sheet on a white table, a page
+surrounds it by :data:`MIN_CONTRAST` grey levels.  A shadow across the sheet (the phone's, a
+hand's) leaves its lit part bright and the rest darker than Otsu's threshold, often as dark as
+the table.  Brightness cannot tell that part from the table, but edges can: a shadow darkens
+paper and table alike, so on the logarithm of the brightness the sheet's side is as sharp a
+step in the shadow as out of it, while a shadow's own edge is a soft one.  So the region
+reached from the lit part without crossing a sharp edge (:data:`SHARP_EDGE`) is outlined too,
+and when it is a sheet that holds the lit part, it is taken: the whole sheet, shadow and all,
+is flattened.  Anything else (a scan, a sheet on a white table, a page
 of noise) gives ``None`` and the page is read as it is.  A sheet that already stands upright
 in the frame (each side within :data:`UPRIGHT_DEGREES` of the axes, opposite sides within
 :data:`UPRIGHT_RATIO` of each other's length: a scan on a dark scanner bed) is left as it
@@ -40,8 +43,9 @@ WORK = 640
 MIN_AREA, MAX_AREA = 0.15, 0.985
 #: grey levels between the sheet's median and the median of what surrounds it
 MIN_CONTRAST = 35.0
-#: a shaded part of the sheet covers at least this share of the frame
-MIN_SHADE = 0.02
+#: a log-brightness gradient (per pixel of the small copy) above this is a sharp edge: the
+#: sheet's side, or writing; a shadow's edge is softer
+SHARP_EDGE = 0.1
 #: the smallest corner angle (degrees) of an acceptable sheet
 MIN_ANGLE = 45.0
 #: a corner this close to the frame's edge (share of its longest side) lies on it; a sheet
@@ -209,6 +213,29 @@ def _outline(closed: np.ndarray, bright: np.ndarray, k: int) -> tuple[np.ndarray
     return quad, surround
 
 
+def _beyond_shadows(small: np.ndarray, lit: np.ndarray, k: int) -> np.ndarray:
+    """The region reached from the lit part of the sheet (``lit``, eroded) without crossing a
+    sharp edge: a shadow's soft edge is crossed, the sheet's own sharp edge is not, so the
+    shaded part of the sheet is reached and the table is not (the module's docstring)."""
+    g = np.log(cv2.GaussianBlur(small, (0, 0), 1.0).astype(np.float32) + 8.0)
+    grad = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    free = 1 - cv2.dilate((grad > SHARP_EDGE).astype(np.uint8), np.ones((3, 3), np.uint8))
+    n, labels = cv2.connectedComponents(free, connectivity=4)
+    seed = cv2.erode(lit.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    counts = np.bincount(labels[seed], minlength=n)
+    counts[0] = 0  # label 0: the edges themselves
+    if counts.max(initial=0) == 0:
+        return np.zeros_like(lit, bool)
+    region = (labels == int(np.argmax(counts))).astype(np.uint8)
+    return cv2.morphologyEx(region, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
+    """The share of quadrilateral ``a`` that lies inside ``b``."""
+    fa, fb = _fill(shape, a) > 0, _fill(shape, b) > 0
+    return float((fa & fb).sum()) / max(1, int(fa.sum()))
+
+
 def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
     """The sheet of paper in a photograph (8-bit grey, any size), or ``None`` when there is
     no clear sheet on a darker background (see the module's docstring).  A sheet already
@@ -227,18 +254,11 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     t1, _ = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     found = _outline(closed, closed > t1, k)
-    # a shadow across the sheet (the module's docstring): split the darker pixels again
-    dark = closed[closed <= t1]
-    if dark.size > 0.01 * closed.size:
-        t2, _ = cv2.threshold(dark.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        if t2 < t1:
-            whole = _outline(closed, closed > t2, k)
-            if whole is not None:
-                inside = _fill(closed.shape, whole[0])
-                added = (inside > 0) & (closed <= t1)
-                if (added.sum() >= MIN_SHADE * closed.size
-                        and float(np.median(closed[added])) - whole[1] >= MIN_CONTRAST):
-                    found = whole
+    whole = _outline(closed, _beyond_shadows(small, closed > t1, k), k)
+    if whole is not None and (found is None or (_overlap(found[0], whole[0], closed.shape) >= 0.9 and
+                                                cv2.contourArea(np.float32(whole[0]))
+                                                > 1.02 * cv2.contourArea(np.float32(found[0])))):
+        found = whole  # the lit part and the shade beyond it
     if found is None:
         return None
     paper = Paper.from_quad(found[0] / s, (w, h))
