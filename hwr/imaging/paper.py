@@ -213,10 +213,12 @@ def _outline(closed: np.ndarray, bright: np.ndarray, k: int) -> tuple[np.ndarray
     return quad, surround
 
 
-def _beyond_shadows(small: np.ndarray, lit: np.ndarray, k: int) -> np.ndarray:
-    """The region reached from the lit part of the sheet (``lit``, eroded) without crossing a
-    sharp edge: a shadow's soft edge is crossed, the sheet's own sharp edge is not, so the
-    shaded part of the sheet is reached and the table is not (the module's docstring)."""
+def beyond_shadows(small: np.ndarray, lit: np.ndarray, k: int) -> np.ndarray:
+    """The region of ``small`` (8-bit grey, about :data:`WORK` pixels on its longest side)
+    reached from the lit paper (``lit``, eroded by ``k``) without crossing a sharp edge, closed
+    by a disc ``k`` wide: a shadow's soft edge is crossed, the sheet's own sharp edge is not, so
+    the shaded part of the sheet is reached and the table or a scan's dark border is not (the
+    module's docstring)."""
     g = np.log(cv2.GaussianBlur(small, (0, 0), 1.0).astype(np.float32) + 8.0)
     grad = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
     free = 1 - cv2.dilate((grad > SHARP_EDGE).astype(np.uint8), np.ones((3, 3), np.uint8))
@@ -254,7 +256,7 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     t1, _ = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     found = _outline(closed, closed > t1, k)
-    whole = _outline(closed, _beyond_shadows(small, closed > t1, k), k)
+    whole = _outline(closed, beyond_shadows(small, closed > t1, k), k)
     if whole is not None and (found is None or (_overlap(found[0], whole[0], closed.shape) >= 0.9 and
                                                 cv2.contourArea(np.float32(whole[0]))
                                                 > 1.02 * cv2.contourArea(np.float32(found[0])))):

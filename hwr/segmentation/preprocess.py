@@ -73,7 +73,8 @@ def downscale(gray: np.ndarray, work_size: int = WORK_SIZE) -> tuple[np.ndarray,
 def flatten(gray: np.ndarray, paper_mask: bool = False):
     """Divide by a background estimate (a large grey closing, i.e. the paper without the ink).
     With ``paper_mask`` also return where the background is paper: not much darker than the
-    page's typical paper (dark scan borders, the table under the page, are not)."""
+    page's typical paper (dark scan borders, the table under the page, are not), or darker
+    but reached from it across soft edges only (paper in a shadow; :func:`shaded_paper`)."""
     h, w = gray.shape
     small = cv2.resize(gray, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
@@ -82,8 +83,28 @@ def flatten(gray: np.ndarray, paper_mask: bool = False):
     f = gray.astype(np.float32) / np.maximum(bg, 1.0)
     flat = np.clip(f * 255.0, 0, 255).astype(np.uint8)
     if paper_mask:
-        return flat, bg >= 0.6 * float(np.median(bg))
+        paper = bg >= 0.6 * float(np.median(bg))
+        if not paper.all():
+            paper |= shaded_paper(gray, paper)
+        return flat, paper
     return flat
+
+
+def shaded_paper(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """Where ``gray`` is paper in a shadow: the part of it reached from ``paper`` (the bright
+    paper) without crossing a sharp edge (:func:`hwr.imaging.paper.beyond_shadows`, on a copy
+    640 px on its longest side).  A scan's dark border or the table under a photographed sheet
+    lies beyond the sheet's sharp edge and is not reached."""
+    from hwr.imaging.paper import WORK, beyond_shadows
+
+    h, w = gray.shape
+    s = min(1.0, WORK / max(h, w))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA) if s < 1.0 else gray
+    lit = cv2.resize(paper.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) if s < 1.0 else paper
+    k = max(3, int(0.03 * max(size)) | 1)
+    reach = beyond_shadows(small, lit.astype(bool), k).astype(np.uint8)
+    return cv2.resize(reach, (w, h), interpolation=cv2.INTER_NEAREST) > 0 if s < 1.0 else reach > 0
 
 
 def contrast_ink(gray: np.ndarray, window: int = 31, rel: float = 0.4, min_contrast: float = 18.0,

@@ -167,6 +167,29 @@ def test_a_flattened_sheet_is_paper_from_edge_to_edge():
     assert len(segment_page(dim, paper=False, sheet=True).lines) == 6
 
 
+def test_a_scan_in_shadow_keeps_its_shaded_writing(monkeypatch):
+    """A page filling the frame (no sheet to find) with a soft shadow over its right part: the
+    shaded paper is reached from the lit paper across the shadow's soft edge and read as
+    paper, so the lines run on into the shadow."""
+    import hwr.segmentation.preprocess as pp
+
+    page, boxes = make_page(6)
+    x = np.arange(page.shape[1])
+    dim = (page * (1.0 - 0.6 / (1.0 + np.exp(-(x - 0.6 * page.shape[1]) / 15.0)))[None, :]).astype(np.uint8)
+    assert find_paper(dim) is None
+
+    def spans() -> list[float]:
+        lines = segment_page(dim).lines
+        assert len(lines) == len(boxes) == 6
+        return [float(np.ptp(np.asarray(ln.polygon)[:, 0])) for ln in lines]
+
+    truth = [float(np.ptp(np.asarray(b)[:, 0])) for b in boxes]
+    assert all(s > 0.95 * t for s, t in zip(spans(), truth))
+    # without that, the shaded paper is taken for a dark border and the lines end at the shadow
+    monkeypatch.setattr(pp, "shaded_paper", lambda gray, paper: np.zeros_like(paper))
+    assert sum(spans()) < 0.85 * sum(truth)
+
+
 def test_paper_false_segments_the_photograph_as_it_is(monkeypatch):
     import hwr.imaging.paper as paper_mod
 
