@@ -7,7 +7,9 @@ laid on a dark, grainy table of a random brown or grey, lit unevenly (a gradient
 frame, darkest at 0.6-0.8 of the brightest), blurred a little (sigma 0.8 px) and saved as a
 JPEG (quality 85).  With ``--shadow`` each also has a shadow across it, as a phone or a hand
 casts one: a half-plane through the middle part of the frame at a random angle, darkened by
-40-60 %, its edge soft over 1 % of the frame.  Each photograph is read as ``hwr recognize``
+40-60 %, its edge soft over 1 % of the frame; and the page itself, filling the frame, is read
+with such a shadow across it too (its own random draws, so the photographs stay the same).
+Each photograph is read as ``hwr recognize``
 reads it, with the sheet flattened first (the default) and as it is (``--no-paper``), and each page itself both ways
 too (flattening must not touch a scan).  Text: the page's lines joined by newlines in reading
 order, against the ground truth's (CER summed over the pages).
@@ -40,7 +42,8 @@ REPO = Path(__file__).resolve().parents[1]
 READINGS = ("page, as it is", "page, default", "photo, as it is (--no-paper)", "photo, flattened (default)")
 #: a sheet found with its corners within this share of the photograph's diagonal is the sheet
 RIGHT = 0.03
-SHORT = ("page", "page default", "photo", "photo flattened")  # the same, in the per-page lines
+SHADED = "page in shadow, default"
+SHORT = ("page", "page default", "photo", "photo flattened", "page in shadow")  # the same, in the per-page lines
 
 
 def photograph(page: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +109,7 @@ def main() -> None:
     flat_rec = Recognizer(kind="image")
     raw_rec = Recognizer(kind="image", paper=False)
     rng = np.random.default_rng(args.seed)
+    shade_rng = np.random.default_rng(args.seed + 1)  # the photographs stay the same with --shadow
     rates: dict[tuple[str, str], ErrorRates] = {}
     found: dict[str, list[float]] = {}
     secs: dict[str, list[float]] = {}
@@ -120,6 +124,13 @@ def main() -> None:
             text = "\n".join(ln.text for ln in rec.recognize_page(path).lines if ln.text)
             rates.setdefault((coll, reading), ErrorRates()).add(ref, text)
         page = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if args.shadow:  # the page itself, filling the frame, a shadow across it (its own draws)
+            shot = tmp / f"{coll}--{path.stem}--shaded.jpg"
+            cv2.imwrite(str(shot), shadow(page, shade_rng), [cv2.IMWRITE_JPEG_QUALITY, 85])
+            text = "\n".join(ln.text for ln in flat_rec.recognize_page(shot).lines if ln.text)
+            rates.setdefault((coll, SHADED), ErrorRates()).add(ref, text)
+            if not args.keep:
+                shot.unlink()
         for v in range(args.views):
             photo, corners = photograph(page, rng)
             if args.shadow:
@@ -140,16 +151,21 @@ def main() -> None:
             if not args.keep:
                 shot.unlink()
         print(f"{coll} {path.stem} (CER % so far): " + "  ".join(
-            f"{s} {100 * rates[(coll, r)].cer:.1f}" for s, r in zip(SHORT, READINGS)), file=sys.stderr, flush=True)
+            f"{s} {100 * rates[(coll, r)].cer:.1f}" for s, r in zip(SHORT, READINGS + (SHADED,)) if (coll, r) in rates),
+            file=sys.stderr, flush=True)
     if not args.keep:
         tmp.rmdir()
     print(f"\n{'pages':24}{'n':>4}  {'reading':32}{'CER %':>7}{'WER %':>7}")
-    for coll in found:
+    for coll in counts:
         n = min(counts[coll], args.limit or counts[coll])
-        for reading in READINGS:
+        for reading in READINGS + (SHADED,):
+            if (coll, reading) not in rates:
+                continue
             r = rates[(coll, reading)]
             print(f"{coll:24}{n if reading.startswith('page') else n * args.views:4d}  {reading:32}"
                   f"{100 * r.cer:7.2f}{100 * r.wer:7.2f}")
+        if coll not in found:
+            continue
         errs = np.array(found[coll])
         ok = np.isfinite(errs)
         right = errs <= RIGHT

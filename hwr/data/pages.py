@@ -92,7 +92,7 @@ def crop_line(page: np.ndarray, line: PageLine, pad: int = 2) -> np.ndarray:
     if inside.size == 0:
         raise InputError(f"line {line.id}: empty polygon")
     paper = int(np.percentile(inside, 80))
-    out = np.where(mask > 0, crop, np.uint8(paper)).astype(np.uint8)
+    out = np.where(mask > 0, crop, _paper_by_column(crop, mask > 0, paper)).astype(np.uint8)
     if len(line.baseline) >= 2:
         b = np.asarray(line.baseline, np.float64)
         dx, dy = b[-1] - b[0]
@@ -106,6 +106,28 @@ def crop_line(page: np.ndarray, line: PageLine, pad: int = 2) -> np.ndarray:
             m[1, 2] += nh / 2 - ch / 2
             out = cv2.warpAffine(out, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=paper)
     return out
+
+
+def _paper_by_column(crop: np.ndarray, inside: np.ndarray, paper: int) -> np.ndarray:
+    """The paper's grey along a line's crop, column by column: the 80th percentile of the
+    column's pixels inside the polygon, a running median over a few columns (``paper``, the
+    whole crop's, where no column has enough of them).  Across a shadow the paper is darker, and so is
+    what fills the crop around the polygon there; filled with the lit paper's grey, the
+    shaded paper would stand out as ink from it."""
+    import cv2
+
+    h, w = crop.shape
+    n = inside.sum(axis=0)
+    has = n >= max(3, h // 10)  # a column with fewer pixels inside (a polygon's tip) borrows
+    if not has.any():
+        return np.full((1, w), paper, np.uint8)
+    # each column sorted with the pixels outside the polygon as 0, below all inside ones
+    ranked = np.sort(np.where(inside, crop, 0), axis=0)
+    pick = (h - n + (0.8 * (n - 1)).astype(int))[has]
+    cols = np.take_along_axis(ranked[:, has], pick[None, :], axis=0)[0].astype(np.float64)
+    level = np.interp(np.arange(w), np.flatnonzero(has), cols)
+    level = np.rint(level).astype(np.uint8).reshape(1, -1)
+    return cv2.medianBlur(level, 5) if w >= 5 else level
 
 
 def find_pages(folder: str | os.PathLike) -> dict[str, list[Path]]:

@@ -248,15 +248,25 @@ def clean_components(ink: np.ndarray, xheight: float) -> np.ndarray:
 
 def ink_chroma(color: np.ndarray, ink: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
     """Per pixel, the ink's colour as a direction: the CIELAB (a*, b*) offset from the
-    paper's colour divided by how much darker than the paper the pixel is.  A thin stroke
-    blended with the paper keeps its direction; black and brown inks are near (0, 0)+,
-    stamp inks (violet, red, blue) far from it.  ``color``: BGR, the size of ``ink``.  None
-    when too little paper shows to know its colour."""
+    paper's colour around it divided by how much darker than that paper the pixel is.  A thin
+    stroke blended with the paper keeps its direction; black and brown inks are near (0, 0)+,
+    stamp inks (violet, red, blue) far from it.  The paper's colour is taken nearby (the
+    paper pixels within a few tens of pixels, :data:`PAPER_SIGMA`), not over the page: in a
+    shadow the paper is darker and its a*, b* shrink with it, and measured from the lit
+    paper's colour the writing there would look like another ink.  ``color``: BGR, the size
+    of ``ink``.  None when too little paper shows to know its colour."""
     lab = cv2.cvtColor(color, cv2.COLOR_BGR2LAB).astype(np.float32)
     bgmask = (ink == 0) & paper
     if bgmask.sum() < 100:
         return None
-    Lp, ap, bp = (float(np.median(lab[:, :, k][bgmask])) for k in range(3))
+    weight = cv2.GaussianBlur(bgmask.astype(np.float32), (0, 0), PAPER_SIGMA)
+    known = weight > 0.05  # elsewhere (a blot, a dark border): the page's median paper
+    local = []
+    for k in range(3):
+        c = lab[:, :, k]
+        m = cv2.GaussianBlur(np.where(bgmask, c, 0.0).astype(np.float32), (0, 0), PAPER_SIGMA)
+        local.append(np.where(known, m / np.maximum(weight, 1e-6), float(np.median(c[bgmask]))))
+    Lp, ap, bp = local
     dark = np.maximum(Lp - lab[:, :, 0], 8.0)
     return np.stack([(lab[:, :, 1] - ap) / dark, (lab[:, :, 2] - bp) / dark], -1)
 
@@ -288,6 +298,9 @@ def remove_stamps(ink: np.ndarray, chroma: np.ndarray, dist: float = 0.3,
     return np.where(far[lab], 0, ink).astype(np.uint8)
 
 
+#: the paper's colour around an ink pixel is the mean over the paper within a Gaussian of this
+#: sigma (pixels of the analysis copy, about half a line of writing)
+PAPER_SIGMA = 12.0
 #: colour distance (``ink_chroma`` units) beyond which an ink component is a stamp; tuned
 #: on the training pages (0 turns stamp removal off)
 STAMP_DIST = 0.3

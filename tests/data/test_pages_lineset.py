@@ -124,6 +124,33 @@ def test_crop_masks_outside_polygon_and_straightens():
         crop_line(page, PageLine("o", [(500, 500), (600, 500), (600, 600)]))
 
 
+def test_a_line_running_into_a_shadow_is_cut_with_the_paper_of_each_part():
+    """Around the polygon the crop is filled with the paper's grey column by column: in the
+    shaded part, the shaded paper's.  Filled with the lit paper's grey, the shaded paper
+    within the polygon read as ink to the line normaliser, which then kept the whole band."""
+    from hwr.imaging.line import normalize_line
+    from tests.synth import synth_line_image
+
+    text = synth_line_image("the seeds you sent last week")  # 60 px high, paper 230
+    h, w = text.shape
+    page = np.full((h + 120, w), 230, np.uint8)
+    page[60:60 + h] = text
+    # from the writing's middle on in shadow, its edge soft over twice the band's height (a
+    # phone's or a hand's shadow is softer still on a page of writing this size)
+    shade = np.where(np.arange(w) < 200, 1.0, 0.45)
+    shade = np.convolve(np.pad(shade, 60, mode="edge"), np.ones(121) / 121, mode="valid")
+    dim = (page * shade[None, :]).astype(np.uint8)
+    # the band about the writing, and a tall flourish at its left end: the crop's box is
+    # twice the band's height, and above the band it is filled
+    poly = [(5, 55), (20, 0), (35, 55), (w - 5, 55), (w - 5, 125), (5, 125)]
+    lit, shaded = crop_line(page, PageLine("l", poly)), crop_line(dim, PageLine("l", poly))
+    assert abs(int(shaded[5, -10]) - int(dim[100, -10])) <= 3  # the shaded paper's grey there
+    assert abs(int(shaded[5, 60]) - 230) <= 3  # the lit paper's here
+    a, b = normalize_line(lit), normalize_line(shaded)
+    assert abs(a.shape[1] - b.shape[1]) <= 0.05 * a.shape[1]  # the same writing at the same scale
+    assert (b > 0.5).mean() < 1.3 * (a > 0.5).mean()
+
+
 def test_split_is_deterministic_per_collection(tmp_path):
     for c in ("a", "b"):
         (tmp_path / c).mkdir()
