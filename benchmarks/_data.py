@@ -80,7 +80,9 @@ def pages_validation(height: int = 48, holdout_every: int = 5) -> Path:
     folder = SHARED / "pages"
     if not folder.is_dir():
         sys.exit(f"pages not found at {folder}: set HWR_SHARED to the folder holding data/")
-    out = CACHE / "h5" / f"pages-val-h{height}-every{holdout_every}.h5"
+    from hwr.data.pages import BAND_CUT_VERSION
+
+    out = CACHE / "h5" / f"pages-val-h{height}-every{holdout_every}-cut{BAND_CUT_VERSION}.h5"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

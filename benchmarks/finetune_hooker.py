@@ -462,9 +462,10 @@ def main() -> None:
     ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5, args.pages)
     from hwr.data.pages import BAND_CUT_VERSION, TRAIN_BANDS
 
-    # the band cut's version in the cached files' names: hooker-finetune-band2.h5 since 2026-11-27
+    # the cut's version in the cached files' names: hooker-finetune-band2.h5 since 2026-11-27,
+    # -band3.h5 and -cut3.h5 (the polygon cut) since 2026-11-28
     tag = (f"-first{args.pages}" if args.pages else "") + (
-        f"-band{BAND_CUT_VERSION if BAND_CUT_VERSION > 1 else ''}" if args.cut == "band" else "")
+        f"-band{BAND_CUT_VERSION}" if args.cut == "band" else f"-cut{BAND_CUT_VERSION}")
     ft, aside = import_pages(ft_pages, aside_pages, tag, args.threads, args.cut)
     from hwr.data.lineset import LineSet
     from hwr.pipeline import resolve_model

@@ -51,8 +51,10 @@ HOOKER = "joseph-hooker-htr"
 
 def cut_pages(height: int) -> tuple[Path, Path]:
     """(training lines, three band cuts each; held-back lines) of ../shared/data/pages at ``height``."""
-    out = CACHE / "h5" / f"pages-train-bandv{height}.h5"
-    val = CACHE / "h5" / f"pages-val-band{height}.h5"
+    from hwr.data.pages import BAND_CUT_VERSION
+
+    out = CACHE / "h5" / f"pages-train-bandv{height}-{BAND_CUT_VERSION}.h5"
+    val = CACHE / "h5" / f"pages-val-band{height}-{BAND_CUT_VERSION}.h5"
     if not (out.exists() and val.exists()):
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(hwr_cmd("import", "pages", str(SHARED / "pages"), "-o", str(out), "--val-out", str(val),

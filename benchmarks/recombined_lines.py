@@ -153,7 +153,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     ft_pages, aside_pages = split_hooker(list(HOOKER.glob("*.xml")), 5)
-    tag = f"-band{BAND_CUT_VERSION if BAND_CUT_VERSION > 1 else ''}"
+    tag = f"-band{BAND_CUT_VERSION}"
     train, aside = import_pages(ft_pages, aside_pages, tag, 1, "band", variants=True)
     _, aside = import_pages(ft_pages, aside_pages, tag, 1, "band")  # the set-aside lines: one cut, as read
     with tempfile.TemporaryDirectory() as tmp:

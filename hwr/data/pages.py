@@ -163,10 +163,12 @@ def split_pages(pages: dict[str, list[Path]], holdout_every: int = 5,
 CUTS = ("polygon", "band")
 #: The cut of ``hwr import pages`` and of training on a folder of pages.
 DEFAULT_CUT = "band"
-#: Raised when the band cut changes, so that page folders imported before (cached by
-#: hwr.training.sources) are imported again: 2 since interlinear insertions get a band of
-#: their own size (hwr.segmentation.crops.line_spacings).
-BAND_CUT_VERSION = 2
+#: Raised when the way lines are cut out changes, so that page folders imported before
+#: (cached by hwr.training.sources, and by the benchmarks) are imported again: 2 since
+#: interlinear insertions get a band of their own size (hwr.segmentation.crops.line_spacings);
+#: 3 since the crop around a line's polygon is filled with the paper's grey column by column
+#: (:func:`crop_line`), polygon cuts included.
+BAND_CUT_VERSION = 3
 #: The bands (line spacings above, below the baseline) each line of the *training* pages is
 #: cut by when they are cut several ways (``hwr import pages --band-variants``, and ``hwr
 #: train`` on a folder of pages): the reading band that ``hwr recognize`` reads, a narrower
