@@ -110,10 +110,11 @@ def crop_line(page: np.ndarray, line: PageLine, pad: int = 2) -> np.ndarray:
 
 def _paper_by_column(crop: np.ndarray, inside: np.ndarray, paper: int) -> np.ndarray:
     """The paper's grey along a line's crop, column by column: the 80th percentile of the
-    column's pixels inside the polygon, a running median over a few columns (``paper``, the
-    whole crop's, where no column has enough of them).  Across a shadow the paper is darker, and so is
-    what fills the crop around the polygon there; filled with the lit paper's grey, the
-    shaded paper would stand out as ink from it."""
+    column's pixels inside the polygon (``paper``, the whole crop's, where no column has
+    enough of them), a running median over five columns, its dips narrower than the crop is
+    high closed.  Across a shadow the paper is darker, and so is what fills the crop around
+    the polygon there; filled with the lit paper's grey, the shaded paper would stand out as
+    ink from it."""
     import cv2
 
     h, w = crop.shape
@@ -127,7 +128,12 @@ def _paper_by_column(crop: np.ndarray, inside: np.ndarray, paper: int) -> np.nda
     cols = np.take_along_axis(ranked[:, has], pick[None, :], axis=0)[0].astype(np.float64)
     level = np.interp(np.arange(w), np.flatnonzero(has), cols)
     level = np.rint(level).astype(np.uint8).reshape(1, -1)
-    return cv2.medianBlur(level, 5) if w >= 5 else level
+    if w >= 5:
+        level = cv2.medianBlur(level, 5)
+    # a grey closing as wide as the crop is high: a dip where the writing is dense (the band
+    # holds little paper there) is filled, a shadow, wider than that, is kept
+    k = max(3, h | 1)
+    return cv2.morphologyEx(level, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8), borderType=cv2.BORDER_REPLICATE)
 
 
 def find_pages(folder: str | os.PathLike) -> dict[str, list[Path]]:
