@@ -259,8 +259,8 @@ def ink_chroma(color: np.ndarray, ink: np.ndarray, paper: np.ndarray) -> np.ndar
     bgmask = (ink == 0) & paper
     if bgmask.sum() < 100:
         return None
-    # the Gaussian means, taken on a copy reduced 8 times (a sigma of 40 px costs a second a
-    # page at full size) and brought back to size
+    # the Gaussian means, taken on a copy reduced 8 times and brought back to size (at full
+    # size, a Gaussian a few lines wide costs up to a second a page)
     h, w = bgmask.shape
     small = (max(1, w // 8), max(1, h // 8))
     sigma = PAPER_SIGMA * small[0] / w
@@ -327,9 +327,10 @@ def prepare(gray: np.ndarray, work_size: int = WORK_SIZE, orientation: bool = Tr
     of it is masked as a scan's border or a table: a shadow across the sheet is paper too."""
     H, W = gray.shape
     small, s = downscale(gray, work_size)
-    flat, paper = flatten(small, paper_mask=True)
     if sheet:
-        paper[:] = True
+        flat, paper = flatten(small), np.ones(small.shape, bool)
+    else:
+        flat, paper = flatten(small, paper_mask=True)
     ink = contrast_ink(flat, mask=paper) & paper.astype(np.uint8)
     to_work = np.array([[s, 0, 0], [0, s, 0]], np.float64)
     xh = text_height(ink)
