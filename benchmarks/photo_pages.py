@@ -9,9 +9,9 @@ JPEG (quality 85).  With ``--shadow`` each also has a shadow across it, as a pho
 casts one: a half-plane through the middle part of the frame at a random angle, darkened by
 40-60 %, its edge soft over 1 % of the frame; and the page itself, filling the frame, is read
 with such a shadow across it too (its own random draws, so the photographs stay the same).
-Each photograph is read as ``hwr recognize``
-reads it, with the sheet flattened first (the default) and as it is (``--no-paper``), and each page itself both ways
-too (flattening must not touch a scan).  Text: the page's lines joined by newlines in reading
+Each photograph is read as ``hwr recognize`` reads it, with the sheet flattened first (the
+default) and as it is (``--no-paper``), and each page itself both ways too (flattening must
+not touch a scan).  Text: the page's lines joined by newlines in reading
 order, against the ground truth's (CER summed over the pages).
 
 The pages: the bundled sample letter (``data/page.jpg``, its text ``data/page.gt.txt``) and,

@@ -150,8 +150,9 @@ def test_a_shadow_across_the_sheet_is_part_of_it():
 
 
 def test_a_flattened_sheet_is_paper_from_edge_to_edge():
-    """On a scan, paper far darker than the rest is a border and its ink is dropped; on a
-    sheet flattened out of a photograph it is paper in shadow, and its writing is kept."""
+    """On a scan, paper far darker than the rest beyond a sharp edge is a border and its ink
+    is dropped; on a sheet flattened out of a photograph it is paper in a (sharp-edged)
+    shadow, and its writing is kept."""
     from hwr.segmentation.preprocess import prepare
 
     page, _ = make_page(6, ruling=False, noise=False)
