@@ -43,6 +43,8 @@ WORK = 640
 MIN_AREA, MAX_AREA = 0.15, 0.985
 #: grey levels between the sheet's median and the median of what surrounds it
 MIN_CONTRAST = 35.0
+#: ... or, for a sheet reached across a shadow's edge, this ratio of the two medians
+MIN_RATIO = 1.6
 #: a log-brightness gradient (per pixel of the small copy) above this is a sharp edge: the
 #: sheet's side, or writing; a shadow's edge is softer
 SHARP_EDGE = 0.1
@@ -164,10 +166,13 @@ def _fill(shape: tuple[int, int], quad: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _outline(closed: np.ndarray, bright: np.ndarray, k: int) -> tuple[np.ndarray, float] | None:
+def _outline(closed: np.ndarray, bright: np.ndarray, k: int,
+             min_ratio: float | None = None) -> tuple[np.ndarray, float] | None:
     """The four corners of the largest bright region of ``closed`` (the small copy, writing
     filled in) and the median grey of what surrounds them, when that region passes for a sheet
-    (the module's docstring); else None."""
+    (the module's docstring); else None.  ``min_ratio``: a sheet also stands out when its
+    median is that many times its surroundings' (a sheet mostly in shadow, on a table in
+    shadow too, differs from it by a ratio more than by grey levels)."""
     sh, sw = closed.shape
     bright = cv2.morphologyEx(bright.astype(np.uint8) * 255, cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
@@ -208,7 +213,8 @@ def _outline(closed: np.ndarray, bright: np.ndarray, k: int) -> tuple[np.ndarray
     if around.sum() < 0.01 * sh * sw:
         return None
     surround = float(np.median(closed[around]))
-    if float(np.median(closed[inside > 0])) - surround < MIN_CONTRAST:
+    sheet = float(np.median(closed[inside > 0]))
+    if sheet - surround < MIN_CONTRAST and (min_ratio is None or sheet < min_ratio * max(surround, 1.0)):
         return None
     return quad, surround
 
@@ -256,7 +262,7 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     t1, _ = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     found = _outline(closed, closed > t1, k)
-    whole = _outline(closed, beyond_shadows(small, closed > t1, k), k)
+    whole = _outline(closed, beyond_shadows(small, closed > t1, k), k, min_ratio=MIN_RATIO)
     if whole is not None and (found is None or (_overlap(found[0], whole[0], closed.shape) >= 0.9 and
                                                 cv2.contourArea(np.float32(whole[0]))
                                                 > 1.02 * cv2.contourArea(np.float32(found[0])))):
