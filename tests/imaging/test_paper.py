@@ -149,6 +149,23 @@ def test_a_shadow_across_the_sheet_is_part_of_it():
                   for ln in seen.lines) == list(range(6))
 
 
+def test_a_sheet_mostly_in_deep_shadow_is_found_by_its_ratio_to_the_table(monkeypatch):
+    """All but a strip at its right in a deep shadow that covers the table too: the sheet is
+    then less than 35 grey levels brighter than its surroundings, but several times as bright."""
+    import hwr.imaging.paper as paper_mod
+
+    page, _ = make_page(6)
+    photo, truth = photograph(page, table=40)
+    H, W = photo.shape
+    yy, xx = np.mgrid[0:H, 0:W]
+    d = (0.8 * W + 0.3 * yy * W / H - xx) / 15.0  # > 0 left of a line near the right edge
+    photo = np.clip(photo * (1.0 - 0.8 / (1.0 + np.exp(-d))), 0, 255).astype(np.uint8)
+    paper = find_paper(photo)
+    assert paper is not None and np.abs(paper.quad - truth).max() < 0.01 * np.hypot(H, W)
+    monkeypatch.setattr(paper_mod, "MIN_RATIO", 100.0)  # grey levels alone: no sheet
+    assert find_paper(photo) is None
+
+
 def test_a_flattened_sheet_is_paper_from_edge_to_edge():
     """On a scan, paper far darker than the rest beyond a sharp edge is a border and its ink
     is dropped; on a sheet flattened out of a photograph it is paper in a (sharp-edged)
