@@ -238,10 +238,22 @@ def beyond_shadows(small: np.ndarray, lit: np.ndarray, k: int) -> np.ndarray:
     return cv2.morphologyEx(region, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
 
 
-def _overlap(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
-    """The share of quadrilateral ``a`` that lies inside ``b``."""
-    fa, fb = _fill(shape, a) > 0, _fill(shape, b) > 0
-    return float((fa & fb).sum()) / max(1, int(fa.sum()))
+def _extends(whole: np.ndarray, lit: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether quadrilateral ``whole`` is the sheet that ``lit`` is the lit part of: it holds
+    at least 90 % of ``lit`` and is more than 2 % larger (the shade beyond it)."""
+    fw, fl = _fill(shape, whole) > 0, _fill(shape, lit) > 0
+    return ((fw & fl).sum() >= 0.9 * max(1, int(fl.sum()))
+            and cv2.contourArea(np.float32(whole)) > 1.02 * cv2.contourArea(np.float32(lit)))
+
+
+def work_copy(gray: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """``gray`` reduced to :data:`WORK` pixels on its longest side (as it is when smaller), the
+    scale from ``gray`` to it, and the width of the disc that fills writing in on it (3 % of
+    its longest side, odd)."""
+    h, w = gray.shape
+    s = WORK / max(h, w)
+    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    return small, small.shape[1] / w, max(3, int(0.03 * max(small.shape)) | 1)
 
 
 def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
@@ -253,20 +265,13 @@ def find_paper(gray: np.ndarray, upright: bool = False) -> Paper | None:
     h, w = gray.shape
     if min(h, w) < 32:
         return None
-    s = WORK / max(h, w)
-    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
-    s = small.shape[1] / w
-    sh, sw = small.shape
-    k = max(3, int(0.03 * max(sh, sw)) | 1)
+    small, s, k = work_copy(gray)
     closed = cv2.morphologyEx(cv2.GaussianBlur(small, (0, 0), 1.5), cv2.MORPH_CLOSE,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     t1, _ = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    found = _outline(closed, closed > t1, k)
+    lit = _outline(closed, closed > t1, k)
     whole = _outline(closed, beyond_shadows(small, closed > t1, k), k, min_ratio=MIN_RATIO)
-    if whole is not None and (found is None or (_overlap(found[0], whole[0], closed.shape) >= 0.9 and
-                                                cv2.contourArea(np.float32(whole[0]))
-                                                > 1.02 * cv2.contourArea(np.float32(found[0])))):
-        found = whole  # the lit part and the shade beyond it
+    found = whole if whole is not None and (lit is None or _extends(whole[0], lit[0], closed.shape)) else lit
     if found is None:
         return None
     paper = Paper.from_quad(found[0] / s, (w, h))

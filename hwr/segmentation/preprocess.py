@@ -95,16 +95,14 @@ def shaded_paper(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
     paper) without crossing a sharp edge (:func:`hwr.imaging.paper.beyond_shadows`, on a copy
     640 px on its longest side).  A scan's dark border or the table under a photographed sheet
     lies beyond the sheet's sharp edge and is not reached."""
-    from hwr.imaging.paper import WORK, beyond_shadows
+    from hwr.imaging.paper import beyond_shadows, work_copy
 
     h, w = gray.shape
-    s = min(1.0, WORK / max(h, w))
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA) if s < 1.0 else gray
-    lit = cv2.resize(paper.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) if s < 1.0 else paper
-    k = max(3, int(0.03 * max(size)) | 1)
+    small, _, k = work_copy(gray)
+    size = (small.shape[1], small.shape[0])
+    lit = cv2.resize(paper.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) if size != (w, h) else paper
     reach = beyond_shadows(small, lit.astype(bool), k).astype(np.uint8)
-    return cv2.resize(reach, (w, h), interpolation=cv2.INTER_NEAREST) > 0 if s < 1.0 else reach > 0
+    return cv2.resize(reach, (w, h), interpolation=cv2.INTER_NEAREST) > 0 if size != (w, h) else reach > 0
 
 
 def contrast_ink(gray: np.ndarray, window: int = 31, rel: float = 0.4, min_contrast: float = 18.0,
