@@ -287,6 +287,10 @@ def _resolve_device(device: str) -> str:
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None,
               help="Peak learning rate (default 1.5e-3; fine-tuning an image model with --base: 3e-3).")
 @click.option("--patience", default=12, show_default=True, help="Stop after this many epochs without improvement.")
+@click.option("--min-epoch-lines", default=240, show_default=True, type=click.IntRange(min=0),
+              help="A training set smaller than this is gone through several times an epoch, each time "
+                   "distorted anew (so that a few dozen corrections still make an epoch of several steps); "
+                   "0: once.")
 @click.option("--max-minutes", type=float,
               help="Time budget of this run: no epoch is started that would not finish within it.")
 @click.option("--anneal", is_flag=True,
@@ -339,7 +343,8 @@ def _resolve_device(device: str) -> str:
               help="After training, train a character LM on the training text and choose the decoder (the "
                    "inherited one, or beam search with that LM, alone or mixed with the base's LM) on the "
                    "validation lines; takes a minute or two after the time budget.")
-def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, max_minutes,
+def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, batch_size, lr, patience, min_epoch_lines,
+          max_minutes,
           anneal, hidden, layers, arch, channels, subsample, height, features, seed, device, threads, workers,
           amp, progress_json, freeze_norm, warmup, augment, members, ensemble, dropout, lm_adapt) -> None:
     """Train a recogniser (or fine-tune one with --base) on datasets or folders of ground truth,
@@ -404,7 +409,7 @@ def train(kind, data, val, val_fraction, out, base, run_dir, restart, epochs, ba
                       max_minutes=max_minutes, workers=workers, anneal=anneal, amp=amp,
                       freeze_norm=freeze_norm, warmup_steps=warmup if warmup is not None else (50 if base else 400),
                       adapt_lm=lm_adapt, augment=False if augment == "off" else augment, members=members,
-                      ensemble=ensemble)
+                      ensemble=ensemble, min_epoch_lines=min_epoch_lines)
 
     def report(p):
         who = f"member {p.member}  " if p.member else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from hwr.errors import InputError
@@ -51,12 +51,32 @@ def read_gt(path: Path) -> str:
     return " ".join(text.split())
 
 
+#: the fewest lines held out for validation from a set of a dozen lines or more (see held_out)
+MIN_HELD_OUT = 3
+
+
+def _unit(name: str) -> float:
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") / 2 ** 64
+
+
 def is_validation(name: str, fraction: float) -> bool:
     """A deterministic split by file name (the same line is always on the same side)."""
+    return fraction > 0 and _unit(name) < fraction
+
+
+def held_out(names: Sequence[str], fraction: float, minimum: int = MIN_HELD_OUT) -> set[str]:
+    """The names of ``names`` held out for validation: those :func:`is_validation` picks, and
+    where they are fewer than ``min(minimum, len(names) // 4)``, the next ones by the same
+    hash. On a large set this is :func:`is_validation`'s split; on a user's first few dozen
+    corrections a tenth may be no line at all, and then there is nothing to stop the training
+    by or to compare the new model with its base on."""
     if fraction <= 0:
-        return False
-    h = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
-    return h / 2 ** 64 < fraction
+        return set()
+    held = {n for n in names if is_validation(n, fraction)}
+    want = min(minimum, len(set(names)) // 4)
+    if len(held) < want:
+        held.update(sorted((n for n in set(names) if n not in held), key=_unit)[: want - len(held)])
+    return held
 
 
 def iter_line_folder(folder: str | os.PathLike, on_error: Callable[[str], None] = lambda m: None
@@ -79,12 +99,14 @@ def iter_line_folder(folder: str | os.PathLike, on_error: Callable[[str], None] 
 def line_folder_samples(folder: str | os.PathLike, prep: dict, problems: list[str], collection: str = "",
                         val_fraction: float = 0.0) -> Iterator[tuple[bool, "object"]]:
     """``(held out?, LineSample)`` for every usable line of ``folder``, normalised with
-    ``prep``; with ``val_fraction``, the lines :func:`is_validation` picks are held out."""
+    ``prep``; with ``val_fraction``, the lines :func:`held_out` picks are held out."""
     from hwr.data.lineset import LineSample
     from hwr.imaging.line import normalize_line, to_uint8
 
     folder = Path(folder)
     coll = collection or folder.resolve().name
+    held = held_out([f"{coll}/{img.relative_to(folder).as_posix()}" for img, _ in find_line_pairs(folder)],
+                    val_fraction)
     for img_path, text, gray in iter_line_folder(folder, problems.append):
         try:
             img = to_uint8(normalize_line(gray, prep, str(img_path)))
@@ -92,5 +114,5 @@ def line_folder_samples(folder: str | os.PathLike, prep: dict, problems: list[st
             problems.append(str(e))
             continue
         rel = img_path.relative_to(folder).as_posix()
-        yield (is_validation(f"{coll}/{rel}", val_fraction),
+        yield (f"{coll}/{rel}" in held,
                LineSample(img, text, writer=coll, source=rel, collection=coll, id=f"{coll}/{rel}"))

@@ -166,8 +166,9 @@ class ImageLines(Dataset):
         return len(self.index)
 
     def line(self, k: int) -> tuple[np.ndarray, str]:
-        """The normalised float image (H, W) and text of sample ``k``."""
-        i, j = self.index[k]
+        """The normalised float image (H, W) and text of sample ``k`` (``k % len``: ``k`` past the end
+        is a repeat, distorted anew; see BucketSampler's ``min_lines``)."""
+        i, j = self.index[k % len(self.index)]
         s = self.sources[i]
         rng = None
         if self.augment:
@@ -211,8 +212,8 @@ def collate_images(batch):
     return x, widths, targets, target_lengths, list(texts)
 
 
-def width_sampler(ds: ImageLines, batch_size: int, shuffle: bool, seed: int) -> BucketSampler:
-    return BucketSampler(ds.lengths, batch_size, shuffle, seed)
+def width_sampler(ds: ImageLines, batch_size: int, shuffle: bool, seed: int, min_lines: int = 0) -> BucketSampler:
+    return BucketSampler(ds.lengths, batch_size, shuffle, seed, min_lines)
 
 
 def open_source(path) -> Source:

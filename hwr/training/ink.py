@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 BASE_CHARS = string.ascii_letters + string.digits + " .,;:!?'\"-()#&/+*[]"
 
 
-def _sampler(ds: InkLines, batch_size: int, shuffle: bool, seed: int) -> BucketSampler:
-    return BucketSampler(ds.lengths, batch_size, shuffle, seed)
+def _sampler(ds: InkLines, batch_size: int, shuffle: bool, seed: int, min_lines: int = 0) -> BucketSampler:
+    return BucketSampler(ds.lengths, batch_size, shuffle, seed, min_lines)
 
 
 def train_ink(data: Sequence[str | Path], val: Sequence[str | Path], out: str | Path, cfg: TrainConfig,

@@ -33,7 +33,7 @@ class InkLines(Dataset):
         return len(self.index)
 
     def __getitem__(self, k: int):
-        i, j = self.index[k]
+        i, j = self.index[k % len(self.index)]  # k >= len: a repeat (BucketSampler's min_lines)
         ink = self.sets[i][j]
         rng = np.random.default_rng((self.seed, self.epoch, k)) if self.augment else None
         feats = line_features(ink, self.preprocessing, rng)
@@ -53,21 +53,34 @@ def collate(batch):
 
 
 class BucketSampler(Sampler[list[int]]):
-    """Batches of similar length (less padding), in random order each epoch."""
+    """Batches of similar length (less padding), in random order each epoch.
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, shuffle: bool = True, seed: int = 0):
+    ``min_lines``: a training set smaller than this is gone through several times an epoch
+    (``ceil(min_lines / n)`` rounds), so that an epoch of a few dozen lines is still a few
+    optimiser steps and the schedule (warm-up, patience, halving the learning rate), which
+    counts epochs, means what it means on a large set. The repeats are indices ``k + r * n``
+    (the datasets read line ``k % n``, distorted anew for each ``k``), mixed at random into
+    the batches rather than bucketed, so that the copies of one line do not fill a batch.
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 min_lines: int = 0):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
+        n = len(self.lengths)
+        self.rounds = math.ceil(min_lines / n) if shuffle and 0 < n < min_lines else 1
 
     def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
+        return math.ceil(len(self.lengths) * self.rounds / self.batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng((self.seed, self.epoch))
-        if self.shuffle:
+        if self.rounds > 1:
+            order = rng.permutation(len(self.lengths) * self.rounds)
+        elif self.shuffle:
             noisy = self.lengths * np.exp(rng.normal(0, 0.1, size=len(self.lengths)))
             order = np.argsort(noisy, kind="stable")
         else:

@@ -106,23 +106,26 @@ def _import_pages(folder: Path, height: int, fraction: float, out: tuple[Path, P
 def _import_ink(folder: Path, fraction: float, out: tuple[Path, Path], problems: list[str]) -> None:
     from hwr.data.importers import iter_ink_folder
     from hwr.data.inkset import write_inkset
-    from hwr.data.linefolder import is_validation
+    from hwr.data.linefolder import held_out
 
     name = folder.resolve().name
     items = [(f"{name}/{sid}", ink) for sid, ink in iter_ink_folder(folder, source=name, on_error=problems.append)]
-    write_inkset(out[0], [(i, k) for i, k in items if not is_validation(i, fraction)], split="train")
-    write_inkset(out[1], [(i, k) for i, k in items if is_validation(i, fraction)], split="val")
+    held = held_out([i for i, _ in items], fraction)
+    write_inkset(out[0], [(i, k) for i, k in items if i not in held], split="train")
+    write_inkset(out[1], [(i, k) for i, k in items if i in held], split="val")
 
 
 def _split_dataset(path: Path, fraction: float, out: tuple[Path, Path]) -> None:
     """Split an HDF5 dataset by line id into train and validation files."""
-    from hwr.data.linefolder import is_validation
+    from hwr.data.linefolder import held_out
     from hwr.data.lineset import LineSet, dataset_format, write_lineset
 
     if dataset_format(path) == "hwr-lineset":
         ls = LineSet(path)
         samples = [ls[i] for i in range(len(ls))]
-        held = [is_validation(s.id or f"{s.source}#{k}", fraction) for k, s in enumerate(samples)]
+        names = [s.id or f"{s.source}#{k}" for k, s in enumerate(samples)]
+        chosen = held_out(names, fraction)
+        held = [n in chosen for n in names]
         for side, o in enumerate(out):
             write_lineset(o, [s for s, h in zip(samples, held) if h == bool(side)], ls.preprocessing,
                           split=("train", "val")[side])
@@ -131,8 +134,9 @@ def _split_dataset(path: Path, fraction: float, out: tuple[Path, Path]) -> None:
 
     ks = InkSet(path)
     items = [(ks.ids[i], ks[i]) for i in range(len(ks))]
+    chosen = held_out([i for i, _ in items], fraction)
     for side, o in enumerate(out):
-        write_inkset(o, [(i, k) for i, k in items if is_validation(i, fraction) == bool(side)],
+        write_inkset(o, [(i, k) for i, k in items if (i in chosen) == bool(side)],
                      split=("train", "val")[side])
 
 
@@ -149,6 +153,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
     """HDF5 datasets for ``data`` and ``val`` (files or folders; see the module docstring).
     Without ``val``, ``val_fraction`` of the data is held out. Raises InputError when a
     source holds nothing usable."""
+    from hwr.data.linefolder import MIN_HELD_OUT
     from hwr.data.lineset import dataset_format
     from hwr.data.pages import BAND_CUT_VERSION, DEFAULT_CUT, TRAIN_BANDS
 
@@ -173,7 +178,8 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
             if frac <= 0:
                 return [(src if _count(src) else None, None)]
             st = src.stat()
-            key = hashlib.sha256(f"{src.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{frac}".encode()).hexdigest()[:24]
+            key = hashlib.sha256(f"{src.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{frac}\0{MIN_HELD_OUT}"
+                                 .encode()).hexdigest()[:24]
             pair = (cache / f"split-{key}-train.h5", cache / f"split-{key}-val.h5")
             if not all(p.exists() for p in pair):
                 cache.mkdir(parents=True, exist_ok=True)
@@ -198,7 +204,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
             key = _listing_key(src, {"what": what, "height": height, "fraction": frac,
                                      **({"cut": DEFAULT_CUT, "band_version": BAND_CUT_VERSION,
                                          "train_bands": None if is_val else TRAIN_BANDS}
-                                        if what == "pages" else {})})
+                                        if what == "pages" else {"min_held_out": MIN_HELD_OUT})})
             pair = (cache / f"{what}-{key}-train.h5", cache / f"{what}-{key}-val.h5")
             if not all(p.exists() for p in pair):
                 cache.mkdir(parents=True, exist_ok=True)

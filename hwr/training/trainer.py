@@ -76,6 +76,11 @@ class TrainConfig:
     # ``ensemble`` does nothing)
     members: int = 1
     ensemble: bool = False
+    # a training set smaller than this is gone through several times an epoch (at least 10
+    # batches of 24): the schedule counts epochs, and a user's first few dozen corrections
+    # would otherwise be one optimiser step an epoch, stopped by the patience before the
+    # warm-up is over (hwr.training.inkdata.BucketSampler; docs/personal-ink.md)
+    min_epoch_lines: int = 240
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1 or self.lr <= 0 or self.members < 1:
@@ -296,7 +301,8 @@ class Trainer:
         np.random.seed(cfg.seed + self.state.epoch)
         from hwr.training import distributed
 
-        sampler = self.sampler_factory(self.train_set, cfg.batch_size, True, cfg.seed)
+        sampler = self.sampler_factory(self.train_set, cfg.batch_size, True, cfg.seed,
+                                       min_lines=cfg.min_epoch_lines)
         if self.world_size > 1:
             sampler = distributed.ShardedBatches(sampler, self.rank, self.world_size)
         loader = DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.collate_fn,

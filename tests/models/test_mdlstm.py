@@ -220,14 +220,14 @@ def test_trains_with_the_project_trainer(tmp_path):
     from hwr.training.inkdata import BucketSampler
     from hwr.training.trainer import TrainConfig, Trainer
 
-    def sampler(ds, batch_size, shuffle, seed):
-        return BucketSampler(ds.lengths, batch_size, shuffle, seed)
+    def sampler(ds, batch_size, shuffle, seed, min_lines=0):
+        return BucketSampler(ds.lengths, batch_size, shuffle, seed, min_lines)
 
     alphabet = list("0123456789")
     net = build("mdlstm", _small_cfg(num_classes=len(alphabet) + 1).to_dict())
     info = ModelInfo(arch="mdlstm", kind="image", config=net.cfg.to_dict(), alphabet=alphabet)
     data = _Lines(["1234", "4321", "21"])
-    cfg = TrainConfig(epochs=2, batch_size=2, lr=5e-3, warmup_steps=1, augment=False, amp=False)
+    cfg = TrainConfig(epochs=2, batch_size=2, lr=5e-3, warmup_steps=1, augment=False, amp=False, min_epoch_lines=0)
     state = Trainer(net, info, data, data, cfg, tmp_path, _collate, sampler).fit()
     assert state.epoch == 2 and len(state.history) == 2
     assert all(np.isfinite(h["loss"]) for h in state.history)

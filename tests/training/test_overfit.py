@@ -61,7 +61,7 @@ def test_trainer_learns_checkpoints_and_resumes(tiny_set, tmp_path):
     torch.manual_seed(0)
     out = tmp_path / "m.safetensors"
     cfg = TrainConfig(epochs=200, batch_size=8, lr=1e-2, warmup_steps=1, patience=1000, lr_patience=1000, seed=0,
-                      augment=False)
+                      augment=False, min_epoch_lines=0)
     train_ink([tiny_set], [tiny_set], out, cfg, net_config=NET)
     ev = evaluate_ink_model(out, [tiny_set])
     assert ev.rates.cer < 0.15, ev.pairs

@@ -118,3 +118,25 @@ def test_train_cli_on_a_line_folder(lines, tmp_path):
     assert "held out for validation" in r.output
     info = read_info(out)
     assert info.kind == "image" and info.config["height"] == 32
+
+
+def test_a_few_corrections_still_hold_some_lines_out(tmp_path):
+    """A tenth of a dozen corrections is often no line at all; a few are held out instead,
+    the same ones every time, while a large set is split as before."""
+    from hwr.data.linefolder import MIN_HELD_OUT, held_out, is_validation
+
+    names = [f"pen/{i:03d}.inkml" for i in range(12)]
+    assert not any(is_validation(n, 0.1) for n in names)  # what made `hwr train` refuse these
+    held = held_out(names, 0.1)
+    assert len(held) == MIN_HELD_OUT and held == held_out(list(reversed(names)), 0.1)
+    assert len(held_out(names[:6], 0.1)) == 1 and held_out(names[:3], 0.1) == set()
+    big = [f"x/{i}" for i in range(400)]
+    assert held_out(big, 0.1) == {n for n in big if is_validation(n, 0.1)}
+    assert held_out(names, 0.0) == set()
+
+    d = tmp_path / "pen"  # the same names as above
+    d.mkdir()
+    for i in range(12):
+        write_inkml(synth_ink(["olv", "zj o", "lvz", "oo jl"][i % 4], seed=i), d / f"{i:03d}.inkml")
+    s = prepare_sources([d])
+    assert len(InkSet(s.train[0])) == 9 and len(InkSet(s.val[0])) == 3
