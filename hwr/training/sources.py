@@ -244,6 +244,7 @@ def prepare_sources(data: Sequence[str | os.PathLike], val: Sequence[str | os.Pa
     if not out.train:
         raise InputError("no training lines in --data")
     if not out.val:
-        raise InputError("no validation lines: give --val, or more data so that some can be held out")
+        raise InputError("no validation lines: give --val, or more data so that some can be held out (of 4 or more "
+                         "lines of ink, line images or a dataset, one at least always is)")
     out.kind = kind or ("image" if image_data else "ink")
     return out

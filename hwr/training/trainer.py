@@ -79,7 +79,7 @@ class TrainConfig:
     # a training set smaller than this is gone through several times an epoch (at least 10
     # batches of 24): the schedule counts epochs, and a user's first few dozen corrections
     # would otherwise be one optimiser step an epoch, stopped by the patience before the
-    # warm-up is over (hwr.training.inkdata.BucketSampler; docs/personal-ink.md)
+    # warm-up is over (hwr.training.inkdata.BucketSampler; README, "Your own hand")
     min_epoch_lines: int = 240
 
     def __post_init__(self) -> None:
