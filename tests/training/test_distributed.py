@@ -43,7 +43,8 @@ def test_torchrun_two_cpu_processes(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
            "--master-port", str(_free_port()), "-m", "hwr.cli.main", "train", "--data", str(tmp_path / "d.h5"),
-           "--val", str(tmp_path / "d.h5"), "--out", str(out), "--epochs", "2", "--batch-size", "4", "--min-epoch-lines", "0",
+           "--val", str(tmp_path / "d.h5"), "--out", str(out), "--epochs", "2", "--batch-size", "4",
+           "--min-epoch-lines", "0",
            "--device", "cpu", "--hidden", "16", "--layers", "1", "--threads", "1"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
