@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _data import SHARED, _iam_ondb, iam_ondb_validation  # noqa: E402
+from finetune_hooker import _env, hwr_cmd  # noqa: E402
 
 SESSION_GAP_S = 600.0   # a longer pause between two forms ends a writer's session
 FORMS_PER_WRITER = 8
@@ -104,10 +104,6 @@ def writer_sets(split: str, out: Path) -> list[dict]:
     return writers
 
 
-def hwr_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hwr.cli.main", *args]
-
-
 def personalise(w: dict, n: int, n_test: int, minutes: float, extra: list[str], work: Path) -> dict:
     """Fine-tune on the writer's first ``n`` lines, read their last ``n_test``; returns the row."""
     from hwr.data.inkset import InkSet, write_inkset
@@ -126,15 +122,14 @@ def personalise(w: dict, n: int, n_test: int, minutes: float, extra: list[str], 
                   "--out", str(out), "--max-minutes", str(minutes), "--anneal", "--threads", "1",
                   "--progress-json", *extra)
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_env(1))
     secs = time.perf_counter() - t
     (d / "train.log").write_text(r.stdout + r.stderr)
     if r.returncode != 0:
         return {**w, "error": (r.stderr.strip().splitlines() or ["?"])[-1], "corrections": len(corr)}
-    done = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
-    done = [x for x in done if x.get("event") == "done"][-1]
-    epochs = [x for x in (json.loads(x) for x in r.stdout.splitlines() if x.startswith("{"))
-              if x.get("event") == "epoch"]
+    events = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    done = [x for x in events if x.get("event") == "done"][-1]
+    epochs = [x for x in events if x.get("event") == "epoch"]
     from hwr.models.checkpoint import read_info
 
     base = evaluate_ink_model("ink_default", [d / "test.h5"]).rates

@@ -72,20 +72,22 @@ def held_out(names: Sequence[str], fraction: float, minimum: int = MIN_HELD_OUT)
     by or to compare the new model with its base on."""
     if fraction <= 0:
         return set()
-    held = {n for n in names if is_validation(n, fraction)}
-    want = min(minimum, len(set(names)) // 4)
+    unique = set(names)
+    held = {n for n in unique if is_validation(n, fraction)}
+    want = min(minimum, len(unique) // 4)
     if len(held) < want:
-        held.update(sorted((n for n in set(names) if n not in held), key=_unit)[: want - len(held)])
+        held.update(sorted(unique - held, key=_unit)[: want - len(held)])
     return held
 
 
-def iter_line_folder(folder: str | os.PathLike, on_error: Callable[[str], None] = lambda m: None
-                     ) -> Iterator[tuple[Path, str, "object"]]:
+def iter_line_folder(folder: str | os.PathLike, on_error: Callable[[str], None] = lambda m: None,
+                     pairs: Sequence[tuple[Path, Path]] | None = None) -> Iterator[tuple[Path, str, "object"]]:
     """``(image path, text, grayscale image)`` for every readable pair with a non-empty text;
-    problems (unreadable image or text, empty transcription) go to ``on_error``."""
+    problems (unreadable image or text, empty transcription) go to ``on_error``.  ``pairs``:
+    the folder's :func:`find_line_pairs`, when the caller has them already."""
     from hwr.imaging.load import load_image
 
-    for img, gt in find_line_pairs(folder, on_error):
+    for img, gt in find_line_pairs(folder, on_error) if pairs is None else pairs:
         try:
             text = read_gt(gt)
             if not text:
@@ -105,9 +107,9 @@ def line_folder_samples(folder: str | os.PathLike, prep: dict, problems: list[st
 
     folder = Path(folder)
     coll = collection or folder.resolve().name
-    held = held_out([f"{coll}/{img.relative_to(folder).as_posix()}" for img, _ in find_line_pairs(folder)],
-                    val_fraction)
-    for img_path, text, gray in iter_line_folder(folder, problems.append):
+    pairs = find_line_pairs(folder, problems.append)
+    held = held_out([f"{coll}/{img.relative_to(folder).as_posix()}" for img, _ in pairs], val_fraction)
+    for img_path, text, gray in iter_line_folder(folder, problems.append, pairs):
         try:
             img = to_uint8(normalize_line(gray, prep, str(img_path)))
         except InputError as e:
